@@ -1,0 +1,149 @@
+// swift-tools-version:6.2
+// The kitchen display system: the kiosk daemon (kds-kiosk), its operator tool
+// (kdsctl) and the restaurant server of the sync contract (kds-server).
+import PackageDescription
+
+/// Our own code: Swift 6 language mode (the tools version's default) and every
+/// warning treated as an error. Dependencies keep their own settings.
+let strict: [SwiftSetting] = [
+  .treatAllWarnings(as: .error),
+  .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+  name: "kds",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "kds-kiosk", targets: ["kds-kiosk"]),
+    .executable(name: "kdsctl", targets: ["kdsctl"]),
+    .executable(name: "kds-server", targets: ["kds-server"]),
+    .executable(name: "kds-bench", targets: ["kds-bench"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+  ],
+  targets: [
+    // MARK: C libraries (Debian -dev packages, see scripts/install-deps)
+    .systemLibrary(
+      name: "CDRM", path: "Sources/CDRM", pkgConfig: "libdrm",
+      providers: [.apt(["libdrm-dev"])]),
+    .systemLibrary(
+      name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2",
+      providers: [.apt(["libfreetype-dev"])]),
+    .systemLibrary(
+      name: "CEvdev", path: "Sources/CEvdev", pkgConfig: "libevdev",
+      providers: [.apt(["libevdev-dev"])]),
+    .systemLibrary(
+      name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+      providers: [.apt(["libcurl4-openssl-dev"])]),
+    .systemLibrary(
+      name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+      providers: [.apt(["zlib1g-dev"])]),
+
+    // MARK: kiosk modules, from the inside out (no SwiftNIO in any of them)
+    .target(
+      name: "KDSCore",
+      dependencies: [],
+      swiftSettings: strict),
+    .target(
+      name: "KDSStore",
+      dependencies: ["KDSCore", .product(name: "GRDB", package: "GRDB.swift")],
+      swiftSettings: strict),
+    .target(
+      name: "KDSSync",
+      dependencies: [
+        "KDSCore", "KDSStore", "CCurl", .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    .target(
+      name: "KDSRender",
+      dependencies: ["KDSCore", "CFreeType", "CZlib"],
+      swiftSettings: strict),
+    .target(
+      name: "KDSDisplay",
+      dependencies: [
+        "KDSRender", "CDRM", .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    .target(
+      name: "KDSInput",
+      dependencies: ["KDSCore", "CEvdev", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: strict),
+    .target(
+      name: "KDSKiosk",
+      dependencies: [
+        "KDSCore", "KDSStore", "KDSSync", "KDSRender", "KDSDisplay", "KDSInput",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    .executableTarget(
+      name: "kds-kiosk",
+      dependencies: [
+        "KDSKiosk", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strict),
+    .executableTarget(
+      name: "kdsctl",
+      dependencies: [
+        "KDSCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strict),
+
+    // MARK: the restaurant server
+    .target(
+      name: "KDSServer",
+      dependencies: [
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    .executableTarget(
+      name: "kds-server",
+      dependencies: [
+        "KDSServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strict),
+
+    // MARK: benchmarks (make bench)
+    .executableTarget(
+      name: "kds-bench",
+      dependencies: [
+        "KDSServer", "KDSCore", "KDSStore", "KDSSync", "KDSRender",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strict),
+
+    // MARK: tests
+    .target(
+      name: "KDSTestSupport",
+      dependencies: ["KDSCore"],
+      path: "Tests/KDSTestSupport",
+      swiftSettings: strict),
+    .testTarget(
+      name: "KDSServerTests",
+      dependencies: ["KDSServer", "KDSTestSupport"],
+      swiftSettings: strict),
+    .testTarget(
+      name: "KDSCoreTests",
+      dependencies: ["KDSCore", "KDSTestSupport"],
+      swiftSettings: strict),
+    .testTarget(
+      name: "KDSKioskTests",
+      dependencies: ["KDSKiosk", "KDSStore", "KDSSync", "KDSTestSupport"],
+      swiftSettings: strict),
+    .testTarget(
+      name: "KDSRenderTests",
+      dependencies: ["KDSRender", "KDSTestSupport"],
+      swiftSettings: strict),
+    .testTarget(
+      name: "KDSDeviceTests",
+      dependencies: ["KDSDisplay", "KDSInput", "KDSTestSupport"],
+      swiftSettings: strict),
+  ]
+)

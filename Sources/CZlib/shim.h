@@ -1,0 +1,4 @@
+#ifndef KDS_CZLIB_SHIM_H
+#define KDS_CZLIB_SHIM_H
+#include <zlib.h>
+#endif

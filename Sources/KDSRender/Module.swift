@@ -1,0 +1,4 @@
+/// KDSRender: see docs/architecture.md for what this module owns.
+public enum KDSRenderModule {
+  public static let name = "KDSRender"
+}

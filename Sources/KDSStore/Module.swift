@@ -1,0 +1,4 @@
+/// KDSStore: see docs/architecture.md for what this module owns.
+public enum KDSStoreModule {
+  public static let name = "KDSStore"
+}

@@ -1,0 +1,1 @@
+print("kds-bench: not built yet")

@@ -1,0 +1,1 @@
+print("kds-kiosk: not built yet")

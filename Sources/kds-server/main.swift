@@ -1,0 +1,1 @@
+print("kds-server: not built yet")

@@ -1,0 +1,1 @@
+print("kdsctl: not built yet")
