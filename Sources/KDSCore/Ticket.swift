@@ -1,0 +1,282 @@
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+/// A ticket's status on the wire. Values the kiosk does not know are kept as
+/// `.unknown` so the ticket stays in the cache (and is not drawn).
+public enum TicketStatus: Hashable, Sendable, Codable, CustomStringConvertible {
+  case queued
+  case inProgress
+  case ready
+  case cancelled
+  case unknown(String)
+
+  public init(wire: String) {
+    switch wire {
+    case "QUEUED": self = .queued
+    case "IN_PROGRESS": self = .inProgress
+    case "READY": self = .ready
+    case "CANCELLED": self = .cancelled
+    default: self = .unknown(wire)
+    }
+  }
+
+  public var wire: String {
+    switch self {
+    case .queued: "QUEUED"
+    case .inProgress: "IN_PROGRESS"
+    case .ready: "READY"
+    case .cancelled: "CANCELLED"
+    case .unknown(let s): s
+    }
+  }
+
+  public var description: String { wire }
+
+  /// Whether a kitchen screen shows a ticket in this status.
+  public var isActive: Bool { self == .queued || self == .inProgress }
+
+  public init(from decoder: any Decoder) throws {
+    self.init(wire: try decoder.singleValueContainer().decode(String.self))
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.singleValueContainer()
+    try c.encode(wire)
+  }
+}
+
+/// Dine-in, takeaway or delivery. Unknown values are kept as text.
+public enum OrderType: Hashable, Sendable, Codable {
+  case dineIn
+  case takeaway
+  case delivery
+  case other(String)
+
+  public init(wire: String) {
+    switch wire {
+    case "DINE_IN": self = .dineIn
+    case "TAKEAWAY": self = .takeaway
+    case "DELIVERY": self = .delivery
+    default: self = .other(wire)
+    }
+  }
+
+  public var wire: String {
+    switch self {
+    case .dineIn: "DINE_IN"
+    case .takeaway: "TAKEAWAY"
+    case .delivery: "DELIVERY"
+    case .other(let s): s
+    }
+  }
+
+  public init(from decoder: any Decoder) throws {
+    self.init(wire: try decoder.singleValueContainer().decode(String.self))
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.singleValueContainer()
+    try c.encode(wire)
+  }
+}
+
+/// One line of a ticket: `2 x Beef burger`, its modifiers, notes and course.
+public struct TicketItem: Hashable, Sendable, Codable {
+  public var id: String?
+  public var name: String
+  public var quantity: Int
+  public var modifiers: [String]
+  public var notes: String?
+  public var course: Int?
+
+  public init(
+    id: String? = nil, name: String, quantity: Int, modifiers: [String] = [],
+    notes: String? = nil, course: Int? = nil
+  ) {
+    self.id = id
+    self.name = name
+    self.quantity = quantity
+    self.modifiers = modifiers
+    self.notes = notes
+    self.course = course
+  }
+
+  enum CodingKeys: String, CodingKey { case id, name, quantity, modifiers, notes, course }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    id = try c.decodeIfPresent(String.self, forKey: .id)
+    name = try c.decode(String.self, forKey: .name)
+    quantity = try c.decode(Int.self, forKey: .quantity)
+    modifiers = try c.decodeIfPresent([String].self, forKey: .modifiers) ?? []
+    let rawNotes = try c.decodeIfPresent(String.self, forKey: .notes)
+    notes = (rawNotes?.isEmpty ?? true) ? nil : rawNotes
+    course = try c.decodeIfPresent(Int.self, forKey: .course)
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encodeIfPresent(id, forKey: .id)
+    try c.encode(name, forKey: .name)
+    try c.encode(quantity, forKey: .quantity)
+    if !modifiers.isEmpty { try c.encode(modifiers, forKey: .modifiers) }
+    try c.encodeIfPresent(notes, forKey: .notes)
+    try c.encodeIfPresent(course, forKey: .course)
+  }
+
+  /// Whether the notes mention an allergy: such notes must be impossible to miss.
+  public var isAllergyNote: Bool {
+    guard let notes else { return false }
+    let lower = notes.lowercased()
+    return lower.contains("allerg") || lower.contains("anaphyla") || lower.contains("celiac")
+      || lower.contains("coeliac") || lower.contains("gluten free")
+      || lower.contains("gluten-free") || lower.contains("nut free") || lower.contains("nut-free")
+  }
+}
+
+/// A kitchen ticket as the server sends it (`GET /kds/queue`).
+public struct Ticket: Hashable, Sendable, Codable, Identifiable {
+  public var id: String
+  public var orderId: String
+  public var orderNumber: String?
+  public var station: String
+  public var status: TicketStatus
+  public var sentAt: Timestamp
+  public var updatedAt: Timestamp
+  public var waiterName: String?
+  public var tableName: String?
+  public var orderType: OrderType?
+  public var slaState: SLAState?
+  public var items: [TicketItem]
+
+  public init(
+    id: String, orderId: String, orderNumber: String? = nil, station: String,
+    status: TicketStatus, sentAt: Timestamp, updatedAt: Timestamp, waiterName: String? = nil,
+    tableName: String? = nil, orderType: OrderType? = nil, slaState: SLAState? = nil,
+    items: [TicketItem]
+  ) {
+    self.id = id
+    self.orderId = orderId
+    self.orderNumber = orderNumber
+    self.station = station
+    self.status = status
+    self.sentAt = sentAt
+    self.updatedAt = updatedAt
+    self.waiterName = waiterName
+    self.tableName = tableName
+    self.orderType = orderType
+    self.slaState = slaState
+    self.items = items
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case id, orderId, orderNumber, station, status, sentAt, updatedAt, waiterName, tableName,
+      orderType, slaState, items
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    id = try c.decode(String.self, forKey: .id)
+    orderId = try c.decode(String.self, forKey: .orderId)
+    orderNumber = try c.decodeIfPresent(String.self, forKey: .orderNumber)
+    station = try c.decode(String.self, forKey: .station)
+    status = try c.decode(TicketStatus.self, forKey: .status)
+    sentAt = try c.decode(Timestamp.self, forKey: .sentAt)
+    updatedAt = try c.decode(Timestamp.self, forKey: .updatedAt)
+    waiterName = try c.decodeIfPresent(String.self, forKey: .waiterName)
+    tableName = try c.decodeIfPresent(String.self, forKey: .tableName)
+    orderType = try c.decodeIfPresent(OrderType.self, forKey: .orderType)
+    slaState = try? c.decodeIfPresent(SLAState.self, forKey: .slaState)
+    items = try c.decode([TicketItem].self, forKey: .items)
+    guard !id.isEmpty else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .id, in: c, debugDescription: "empty ticket id")
+    }
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(id, forKey: .id)
+    try c.encode(orderId, forKey: .orderId)
+    try c.encodeIfPresent(orderNumber, forKey: .orderNumber)
+    try c.encode(station, forKey: .station)
+    try c.encode(status, forKey: .status)
+    try c.encode(sentAt, forKey: .sentAt)
+    try c.encode(updatedAt, forKey: .updatedAt)
+    try c.encodeIfPresent(waiterName, forKey: .waiterName)
+    try c.encodeIfPresent(tableName, forKey: .tableName)
+    try c.encodeIfPresent(orderType, forKey: .orderType)
+    try c.encodeIfPresent(slaState, forKey: .slaState)
+    try c.encode(items, forKey: .items)
+  }
+
+  /// The number a chef calls out: the order number, or the order id's tail.
+  public var displayNumber: String {
+    if let orderNumber, !orderNumber.isEmpty { return orderNumber }
+    return String(orderId.suffix(6))
+  }
+}
+
+/// Decodes a JSON array of tickets, keeping every ticket that decodes and
+/// reporting the rest, so one malformed ticket never costs the whole answer.
+public struct TicketBatch: Sendable {
+  public var tickets: [Ticket]
+  /// One entry per skipped element: its index and why it was skipped.
+  public var skipped: [(index: Int, reason: String)]
+
+  public init(tickets: [Ticket], skipped: [(index: Int, reason: String)]) {
+    self.tickets = tickets
+    self.skipped = skipped
+  }
+}
+
+/// Wraps one array element: either a ticket, or why it could not be one.
+struct LossyTicket: Decodable {
+  var result: Result<Ticket, any Error>
+
+  init(from decoder: any Decoder) throws {
+    do {
+      result = .success(try Ticket(from: decoder))
+    } catch {
+      result = .failure(error)
+    }
+  }
+}
+
+extension TicketBatch {
+  /// Decodes a `GET /kds/queue` answer. Throws only when the body is not a JSON
+  /// array at all; a bad element is skipped and named in `skipped`.
+  public static func decode(_ data: Data) throws -> TicketBatch {
+    let elements = try JSONDecoder().decode([LossyTicket].self, from: data)
+    var batch = TicketBatch(tickets: [], skipped: [])
+    batch.tickets.reserveCapacity(elements.count)
+    for (index, element) in elements.enumerated() {
+      switch element.result {
+      case .success(let ticket): batch.tickets.append(ticket)
+      case .failure(let error): batch.skipped.append((index, describe(error)))
+      }
+    }
+    return batch
+  }
+}
+
+/// A one-line description of a decoding error, naming the field at fault.
+public func describe(_ error: any Error) -> String {
+  guard let error = error as? DecodingError else { return String(describing: error) }
+  func path(_ keys: [any CodingKey]) -> String {
+    keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+  }
+  switch error {
+  case .keyNotFound(let key, let ctx):
+    return "missing field \(path(ctx.codingPath + [key]))"
+  case .typeMismatch(_, let ctx), .valueNotFound(_, let ctx):
+    return "wrong type at \(path(ctx.codingPath)): \(ctx.debugDescription)"
+  case .dataCorrupted(let ctx):
+    return "bad value at \(path(ctx.codingPath)): \(ctx.debugDescription)"
+  @unknown default:
+    return String(describing: error)
+  }
+}

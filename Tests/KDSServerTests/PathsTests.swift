@@ -1,0 +1,6 @@
+import KDSTestSupport
+import Testing
+
+@Test func fixturesFolderIsFound_KDSServerTests() {
+  #expect(TestPaths.fixtures.hasSuffix("/Tests/Fixtures"))
+}
