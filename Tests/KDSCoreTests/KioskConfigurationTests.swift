@@ -1,0 +1,87 @@
+import KDSCore
+import KDSTestSupport
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+@Suite struct KioskConfigurationTests {
+  @Test func fileThenBootOverridesThenFlags() throws {
+    var config = KioskConfiguration()
+    try config.apply(
+      text: """
+        # kiosk.conf
+        [kiosk]
+        station = grill
+        server = http://127.0.0.1:8080
+        token = abc
+        rotation = 90
+        map.default.KEY_ENTER = bump
+        """, fileName: "/etc/kds/kiosk.conf")
+    try config.apply(
+      text: "station = \"hot\"\r\nmap.05f3:0007.KEY_1 = Bump\r\n", fileName: "/boot/efi/kds.txt")
+    try config.set(key: "zoom", value: "1.5", source: ConfigSource(file: "--zoom", line: 0))
+    #expect(config.station == "hot")
+    #expect(config.rotation == 90)
+    #expect(config.zoom == 1.5)
+    #expect(config.keyMap.map(\.device) == ["default", "05f3:0007"])
+    #expect(config.keyMap[1].action == "bump")
+    #expect(config.keyMap[1].source.description == "/boot/efi/kds.txt:2")
+    try config.validateForRun()
+  }
+
+  @Test(arguments: [
+    ("rotation = 45", "rotation"),
+    ("zoom = lots", "zoom"),
+    ("server = ftp://x", "server"),
+    ("display = vga", "display"),
+    ("statoin = grill", "unknown key"),
+    ("map.default.KEY_ENTER = explode", "expected one of"),
+    ("map.12:34.KEY_A = bump", "USB id"),
+    ("just some words", "key = value"),
+    ("sla_red_after = 100", "more than sla_orange_after"),
+    ("mode = 1920x1080@abc", "mode"),
+    ("database = relative/path", "absolute path"),
+  ])
+  func badValueNamesFileLineAndExpectation(line: String, mention: String) {
+    var config = KioskConfiguration()
+    let text = "station = grill\n\n" + line + "\n"
+    do {
+      try config.apply(text: text, fileName: "kds.txt")
+      Issue.record("accepted \(line)")
+    } catch {
+      #expect(error.source.description == "kds.txt:3")
+      #expect(error.description.contains(mention), "\(error)")
+    }
+  }
+
+  @Test func missingEssentialsAreNamed() {
+    let config = KioskConfiguration()
+    #expect(throws: ConfigError.self) { try config.validateForRun() }
+  }
+
+  @Test func sampleConfigurationInTheRepositoryIsValid() throws {
+    let path = TestPaths.repoRoot + "/systemd/kiosk.conf.sample"
+    let text = try #require(readWholeFile(path))
+    var config = KioskConfiguration()
+    try config.apply(text: text, fileName: path)
+    // Every known key is documented in the sample.
+    for (key, _) in KioskConfiguration.knownKeys {
+      #expect(text.contains(key), "sample does not explain \(key)")
+    }
+  }
+}
+
+func readWholeFile(_ path: String) -> String? {
+  guard let f = fopen(path, "rb") else { return nil }
+  defer { fclose(f) }
+  var bytes: [UInt8] = []
+  var buffer = [UInt8](repeating: 0, count: 65536)
+  while true {
+    let n = fread(&buffer, 1, buffer.count, f)
+    if n <= 0 { break }
+    bytes.append(contentsOf: buffer[0..<n])
+  }
+  return String(decoding: bytes, as: UTF8.self)
+}

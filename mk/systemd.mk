@@ -1,0 +1,3 @@
+TEST_STEPS += test-systemd
+test-systemd:
+	bash scripts/test-systemd
