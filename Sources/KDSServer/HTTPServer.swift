@@ -39,6 +39,16 @@ struct KDSMiddleware: RouterMiddleware {
     _ request: Request, context: Context,
     next: (Request, Context) async throws -> Response
   ) async throws -> Response {
+    let note = RequestNote()
+    return try await RequestNote.$current.withValue(note) {
+      try await handle(request, context: context, note: note, next: next)
+    }
+  }
+
+  func handle(
+    _ request: Request, context: Context, note: RequestNote,
+    next: (Request, Context) async throws -> Response
+  ) async throws -> Response {
     let started = ServerTime.monotonicNanos()
     var context = context
     var response: Response
@@ -65,10 +75,19 @@ struct KDSMiddleware: RouterMiddleware {
     }
     if service.options.logRequests {
       let ms = Double(ServerTime.monotonicNanos() - started) / 1e6
-      let replayed = response.headers[HTTPField.Name("Idempotent-Replayed")!] != nil
-      service.logger.info(
-        "request \(request.method) \(request.uri.path) status=\(response.status.code) device=\(device) ms=\(String(format3(ms)))\(replayed ? " replayed=true" : "")"
-      )
+      var line =
+        "request \(request.method) \(request.uri.path) status=\(response.status.code) device=\(device) ms=\(format3(ms))"
+      if response.headers[HTTPField.Name("Idempotent-Replayed")!] != nil {
+        line += " replayed=true"
+      }
+      if response.status.code >= 400, let message = note.message {
+        line += " error=\"\(message.replacingNewlines)\""
+      }
+      if response.status.code >= 500 {
+        service.logger.error("\(line)")
+      } else {
+        service.logger.info("\(line)")
+      }
     }
     return response
   }
@@ -195,5 +214,11 @@ public enum KDSHTTPServer {
         service.logger.error("idempotency cleanup failed: \(error)")
       }
     }
+  }
+}
+
+extension String {
+  var replacingNewlines: String {
+    String(map { $0.isNewline ? " " : $0 }).replacing("\"", with: "'")
   }
 }

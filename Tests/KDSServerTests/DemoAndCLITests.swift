@@ -1,4 +1,5 @@
 import Foundation
+import KDSServer
 import KDSTestSupport
 import Testing
 
@@ -37,6 +38,19 @@ struct DemoAndCLITests {
     }
     #expect(total >= 1)
     #expect(server.terminate() == 0)
+  }
+
+  /// The demo menu compiled into the server is the fixture's menu.
+  @Test func demoMenuMatchesTheFixture() throws {
+    let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("menu.json")))
+    let fixture = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+    #expect(fixture.count == DemoMenu.dishes.count)
+    for (dish, entry) in zip(DemoMenu.dishes, fixture) {
+      #expect(dish.name == entry["name"] as? String)
+      #expect(dish.station == entry["station"] as? String)
+      #expect(dish.modifiers == entry["modifiers"] as? [String])
+    }
+    #expect(Set(DemoMenu.dishes.map(\.station)) == Set(DemoMenu.stations))
   }
 
   @Test func tokenCreatePrintsTheTokenLastAndStoresOnlyItsHash() async throws {
