@@ -104,8 +104,23 @@ public enum FontLocator {
   }
 }
 
+/// The FreeType library handle; freed after the last face that uses it.
+final class FreeTypeLibrary {
+  let handle: FT_Library
+
+  init() throws {
+    var lib: FT_Library?
+    let err = FT_Init_FreeType(&lib)
+    guard err == 0, let lib else { throw FontError("FreeType failed to start: error \(err)") }
+    handle = lib
+  }
+
+  deinit { FT_Done_FreeType(handle) }
+}
+
 /// One FreeType face. Not thread-safe.
 final class FontFace {
+  let library: FreeTypeLibrary
   let face: FT_Face
   let id: UInt8
   let path: String
@@ -116,11 +131,12 @@ final class FontFace {
   private var currentPx = 0
   private var charIndex: [UInt32: UInt32] = [:]
 
-  init(library: FT_Library, path: String, id: UInt8) throws {
+  init(library: FreeTypeLibrary, path: String, id: UInt8) throws {
     var f: FT_Face?
-    let err = FT_New_Face(library, path, 0, &f)
+    let err = FT_New_Face(library.handle, path, 0, &f)
     guard err == 0, let f else { throw FontError("cannot load font \(path): FreeType error \(err)") }
     face = f
+    self.library = library
     self.id = id
     self.path = path
     unitsPerEM = max(1, Int(f.pointee.units_per_EM))
@@ -160,7 +176,6 @@ final class FontFace {
 /// fallback faces, each character drawn by the first face that has it.
 /// Not thread-safe.
 public final class FontSet {
-  let library: FT_Library
   let faces: [FontFace]
   public let directory: String
 
@@ -168,31 +183,17 @@ public final class FontSet {
   /// `FontLocator.locate` finds.
   public init(directory: String? = nil) throws {
     let dir = try FontLocator.locate(explicit: directory)
-    var lib: FT_Library?
-    let err = FT_Init_FreeType(&lib)
-    guard err == 0, let lib else { throw FontError("FreeType failed to start: error \(err)") }
-    library = lib
+    let lib = try FreeTypeLibrary()
     self.directory = dir
     var faces: [FontFace] = []
-    do {
-      faces.append(try FontFace(library: lib, path: dir + "/" + FontLocator.regularFile, id: 0))
-      faces.append(try FontFace(library: lib, path: dir + "/" + FontLocator.boldFile, id: 1))
-      for path in FontLocator.extraFaces(in: dir).prefix(8) {
-        if let face = try? FontFace(library: lib, path: path, id: UInt8(faces.count)) {
-          faces.append(face)
-        }
+    faces.append(try FontFace(library: lib, path: dir + "/" + FontLocator.regularFile, id: 0))
+    faces.append(try FontFace(library: lib, path: dir + "/" + FontLocator.boldFile, id: 1))
+    for path in FontLocator.extraFaces(in: dir).prefix(8) {
+      if let face = try? FontFace(library: lib, path: path, id: UInt8(faces.count)) {
+        faces.append(face)
       }
-    } catch {
-      faces.removeAll()
-      FT_Done_FreeType(lib)
-      throw error
     }
     self.faces = faces
-  }
-
-  deinit {
-    // Faces must go before the library.
-    FT_Done_FreeType(library)
   }
 
   /// Paths of the faces in fallback order.
