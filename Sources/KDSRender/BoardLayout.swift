@@ -300,7 +300,12 @@ private struct LayoutBuilder {
         // Split here only when both parts get at least two items and this is
         // not the last column of the page; otherwise start a fresh column.
         let firstFits = fitCount(blocks[...], space: remaining - headFirst - m.pad - m.footerHeight)
-        let canSplit = col < columns - 1 && firstFits >= 2 && blocks.count - firstFits >= 2
+        // Keep a ticket whole when it fits an empty column and moving it
+        // wastes less than half of this one.
+        let fitsColumn = full <= content.height
+        let canSplit =
+          col < columns - 1 && firstFits >= 2 && blocks.count - firstFits >= 2
+          && (!fitsColumn || remaining * 2 >= content.height)
         if !canSplit { nextColumn() }
       }
 
@@ -452,7 +457,7 @@ private struct LayoutBuilder {
     let x = f.rect.x + m.pad
     let y = f.rect.y
     let timerReserve = text.width("88:88", m.timer) + m.pad
-    let number = text.ellipsize("#" + t.displayNumber, m.number, width: cw - timerReserve)
+    let number = text.ellipsize("#" + cardNumber(t), m.number, width: cw - timerReserve)
     let num = place(number, m.number, x: x, top: y, lineHeight: m.headerHeight, role: .number)
     f.texts.append(num)
     if f.isContinuation {
@@ -470,8 +475,12 @@ private struct LayoutBuilder {
     let chipText = t.status == .inProgress ? "IN PROGRESS" : "QUEUED"
     let chipW = text.width(chipText, m.chip) + m.pad
     let chipH = min(m.metaHeight - 4, text.metrics(m.chip).lineHeight + 4)
+    let hasMeta =
+      t.orderType != nil || !(t.tableName?.trimmed.isEmpty ?? true)
+      || !(t.waiterName?.trimmed.isEmpty ?? true)
     let chipRect = Rect(
-      x: x + cw - chipW, y: top + (m.metaHeight - chipH) / 2 + 1, width: chipW, height: chipH)
+      x: hasMeta ? x + cw - chipW : x, y: top + (m.metaHeight - chipH) / 2 + 1, width: chipW,
+      height: chipH)
     f.boxes.append(
       BoxPlacement(rect: chipRect, role: t.status == .inProgress ? .chipInProgress : .chipQueued))
     var chip = place(
@@ -689,6 +698,17 @@ private struct LayoutBuilder {
       rect: rect, statusRect: status, clockRect: clock, recallRect: recall, pageRect: pageRect,
       texts: texts, alertRect: alertRect, alertUrgent: urgent)
   }
+}
+
+/// The number on a card: the order number, else the order id's last part
+/// (`order-1903` gives `1903`), else its tail.
+func cardNumber(_ t: Ticket) -> String {
+  if let n = t.orderNumber?.trimmed, !n.isEmpty { return n }
+  if let dash = t.orderId.lastIndex(of: "-") {
+    let tail = t.orderId[t.orderId.index(after: dash)...]
+    if !tail.isEmpty && tail.count <= 8 { return String(tail) }
+  }
+  return t.displayNumber
 }
 
 extension String {

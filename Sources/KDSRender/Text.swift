@@ -97,8 +97,8 @@ public final class TextEngine {
 
   public func metrics(_ style: TextStyle) -> LineMetrics {
     let face = fonts.face(style.weight)
-    let asc = (face.ascender * style.px + face.unitsPerEM - 1) / face.unitsPerEM
-    let desc = (-face.descender * style.px + face.unitsPerEM - 1) / face.unitsPerEM
+    let asc = (face.ascender * style.px + face.unitsPerEM / 2) / face.unitsPerEM
+    let desc = (-face.descender * style.px + face.unitsPerEM / 2) / face.unitsPerEM
     return LineMetrics(ascent: asc, descent: desc)
   }
 
