@@ -139,7 +139,7 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(
       name: "KDSRenderTests",
-      dependencies: ["KDSRender", "KDSTestSupport"],
+      dependencies: ["KDSRender", "KDSDisplay", "KDSTestSupport"],
       swiftSettings: strict),
     .testTarget(
       name: "KDSDeviceTests",
