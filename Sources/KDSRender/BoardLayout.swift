@@ -320,7 +320,7 @@ private struct LayoutBuilder {
         let restHeight =
           pendingLines.reduce(0) { $0 + $1.height } + remainingBlocks.reduce(0) { $0 + $1.height }
         let finishing = used + restHeight + m.pad + markH <= space
-        let budget = finishing ? Int.max : space - m.pad - m.footerHeight
+        let budget = finishing ? Int.max : space - m.pad - max(m.footerHeight, markH)
         let atTop = y == content.y
         // Lines left over from a block split in the previous fragment (at
         // least one, so a tiny screen still makes progress).

@@ -135,17 +135,12 @@ public final class BoardRenderer {
     let ops = buildOps(layout, snapshot)
     lastOperationCount = ops.count
     let damage: FrameDamage
-    if needsFull || ops.count != previousOps.count {
+    if needsFull {
       damage = FrameDamage(rects: [canvas.bounds], full: true)
     } else {
-      var rects: [Rect] = []
-      for i in 0..<ops.count where !DrawOp.same(ops[i], previousOps[i]) {
-        let a = previousOps[i].bounds.intersection(canvas.bounds)
-        let b = ops[i].bounds.intersection(canvas.bounds)
-        if !a.isEmpty { rects.append(a) }
-        if !b.isEmpty { rects.append(b) }
-      }
-      damage = BoardRenderer.merge(rects, bounds: canvas.bounds)
+      damage = BoardRenderer.merge(
+        BoardRenderer.changedRects(previousOps, ops, bounds: canvas.bounds),
+        bounds: canvas.bounds)
     }
     for r in damage.rects {
       canvas.withClip(r) {
@@ -155,6 +150,38 @@ public final class BoardRenderer {
     previousOps = ops
     needsFull = false
     return damage
+  }
+
+  /// Where two frames' operation lists differ. The common head and tail are
+  /// skipped; a middle of equal length is compared pair by pair (a timer
+  /// tick), otherwise every operation of both middles counts (a card added or
+  /// removed). A pixel outside all these rectangles is drawn by the same
+  /// operations in the same order in both frames, so it cannot have changed.
+  static func changedRects(_ old: [DrawOp], _ new: [DrawOp], bounds: Rect) -> [Rect] {
+    var head = 0
+    let limit = min(old.count, new.count)
+    while head < limit && DrawOp.same(old[head], new[head]) { head += 1 }
+    var tail = 0
+    while tail < limit - head && DrawOp.same(old[old.count - 1 - tail], new[new.count - 1 - tail]) {
+      tail += 1
+    }
+    let oldMiddle = old[head..<(old.count - tail)]
+    let newMiddle = new[head..<(new.count - tail)]
+    var rects: [Rect] = []
+    func add(_ op: DrawOp) {
+      let r = op.bounds.intersection(bounds)
+      if !r.isEmpty { rects.append(r) }
+    }
+    if oldMiddle.count == newMiddle.count {
+      for (a, b) in zip(oldMiddle, newMiddle) where !DrawOp.same(a, b) {
+        add(a)
+        add(b)
+      }
+    } else {
+      for op in oldMiddle { add(op) }
+      for op in newMiddle { add(op) }
+    }
+    return rects
   }
 
   /// Overlapping or nearby rectangles merged; everything when they cover

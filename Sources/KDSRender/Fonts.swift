@@ -63,16 +63,26 @@ public enum FontLocator {
   }
 
   /// The first candidate folder that holds both faces.
+  /// An explicit folder must hold the fonts: a wrong setting is an error,
+  /// not a silent fallback.
   public static func locate(explicit: String? = nil) throws -> String {
-    let dirs = candidates(explicit: explicit)
-    for dir in dirs
-    where access(dir + "/" + regularFile, R_OK) == 0 && access(dir + "/" + boldFile, R_OK) == 0 {
-      return dir
+    if let explicit, !explicit.isEmpty {
+      guard hasFonts(explicit) else {
+        throw FontError(
+          "fonts not found in \(explicit): need \(regularFile) and \(boldFile) there")
+      }
+      return explicit
     }
+    let dirs = candidates(explicit: explicit)
+    for dir in dirs where hasFonts(dir) { return dir }
     throw FontError(
       "fonts not found: no folder with \(regularFile) and \(boldFile) among "
         + dirs.prefix(6).joined(separator: ", ")
         + " (set \(environmentVariable) or install to \(installDirectory))")
+  }
+
+  static func hasFonts(_ dir: String) -> Bool {
+    access(dir + "/" + regularFile, R_OK) == 0 && access(dir + "/" + boldFile, R_OK) == 0
   }
 
   static func executablePath() -> String {
