@@ -168,7 +168,9 @@ public struct BoardLayout: Sendable {
     if let r = banner.alertRect, r.contains(x: x, y: y) { return .alerts }
     if banner.rect.contains(x: x, y: y) { return .status }
     for f in visibleFragments where f.rect.contains(x: x, y: y) {
-      if let r = f.retryRect, r.contains(x: x, y: y) { return .ticket(id: f.ticketId, area: .retry) }
+      if let r = f.retryRect, r.contains(x: x, y: y) {
+        return .ticket(id: f.ticketId, area: .retry)
+      }
       if f.headerRect.contains(x: x, y: y) { return .ticket(id: f.ticketId, area: .header) }
       return .ticket(id: f.ticketId, area: .body)
     }
@@ -395,7 +397,8 @@ private struct LayoutBuilder {
             x: x + m.pad, y: top, width: cw, height: min(s.height, y + used - top))
           frag.items.append(s.index)
           frag.itemRects.append(r)
-          items.append(ItemPlacement(ticketId: ticket.id, itemIndex: s.index, fragment: fragIndex, rect: r))
+          items.append(
+            ItemPlacement(ticketId: ticket.id, itemIndex: s.index, fragment: fragIndex, rect: r))
         }
         if !done {
           let nextIsNewPage = col == columns - 1
@@ -464,7 +467,9 @@ private struct LayoutBuilder {
       let avail = cw - timerReserve - num.width - m.pad
       let s = text.ellipsize("cont.", m.small, width: avail)
       if !s.isEmpty {
-        var t = place(s, m.small, x: num.x + num.width + m.pad, top: y, lineHeight: m.headerHeight, role: .continuedLabel)
+        var t = place(
+          s, m.small, x: num.x + num.width + m.pad, top: y, lineHeight: m.headerHeight,
+          role: .continuedLabel)
         t.baseline = num.baseline
         f.texts.append(t)
       }
@@ -553,10 +558,12 @@ private struct LayoutBuilder {
         let ruleH = max(1, m.unit / 11)
         if tx > m.pad {
           line.boxes.append(
-            BoxPlacement(rect: Rect(x: 0, y: ry, width: tx - m.pad / 2, height: ruleH), role: .courseRule))
+            BoxPlacement(
+              rect: Rect(x: 0, y: ry, width: tx - m.pad / 2, height: ruleH), role: .courseRule))
           line.boxes.append(
             BoxPlacement(
-              rect: Rect(x: tx + w + m.pad / 2, y: ry, width: cw - tx - w - m.pad / 2, height: ruleH),
+              rect: Rect(
+                x: tx + w + m.pad / 2, y: ry, width: cw - tx - w - m.pad / 2, height: ruleH),
               role: .courseRule))
         }
         lines.append(line)
@@ -568,10 +575,12 @@ private struct LayoutBuilder {
       for (i, s) in (nameLines.isEmpty ? [""] : nameLines).enumerated() {
         var line = CardLine(height: itemLH)
         if i == 0 {
-          line.texts.append(place(qty, m.quantity, x: 0, top: 0, lineHeight: itemLH, role: .quantity))
+          line.texts.append(
+            place(qty, m.quantity, x: 0, top: 0, lineHeight: itemLH, role: .quantity))
         }
         if !s.isEmpty {
-          line.texts.append(place(s, m.item, x: indent, top: 0, lineHeight: itemLH, role: .itemName))
+          line.texts.append(
+            place(s, m.item, x: indent, top: 0, lineHeight: itemLH, role: .itemName))
         }
         lines.append(line)
       }
@@ -580,7 +589,8 @@ private struct LayoutBuilder {
         if trimmed.isEmpty { continue }
         for s in text.wrap(trimmed, m.modifier, width: nameW) {
           var line = CardLine(height: modLH)
-          line.texts.append(place(s, m.modifier, x: indent, top: 0, lineHeight: modLH, role: .modifier))
+          line.texts.append(
+            place(s, m.modifier, x: indent, top: 0, lineHeight: modLH, role: .modifier))
           lines.append(line)
         }
       }
@@ -606,7 +616,8 @@ private struct LayoutBuilder {
                 lineHeight: noteLH, role: allergy ? .allergyIcon : .noteIcon))
           }
           line.texts.append(
-            place(s, m.note, x: indent, top: top, lineHeight: noteLH, role: allergy ? .allergy : .note))
+            place(
+              s, m.note, x: indent, top: top, lineHeight: noteLH, role: allergy ? .allergy : .note))
           lines.append(line)
         }
       }

@@ -30,13 +30,18 @@ enum DrawOp {
   static func same(_ a: DrawOp, _ b: DrawOp) -> Bool {
     switch (a, b) {
     case (.fill(let r1, let c1), .fill(let r2, let c2)): return r1 == r2 && c1 == c2
-    case (.rounded(let r1, let a1, let c1, let k1, let o1), .rounded(let r2, let a2, let c2, let k2, let o2)):
+    case (
+      .rounded(let r1, let a1, let c1, let k1, let o1),
+      .rounded(let r2, let a2, let c2, let k2, let o2)
+    ):
       return r1 == r2 && a1 == a2 && c1 == c2 && k1 == k2 && o1 == o2
     case (.stroke(let r1, let a1, let w1, let c1), .stroke(let r2, let a2, let w2, let c2)):
       return r1 == r2 && a1 == a2 && w1 == w2 && c1 == c2
     case (.circle(let x1, let y1, let r1, let c1), .circle(let x2, let y2, let r2, let c2)):
       return x1 == x2 && y1 == y2 && r1 == r2 && c1 == c2
-    case (.text(let t1, let x1, let b1, let c1, let k1), .text(let t2, let x2, let b2, let c2, let k2)):
+    case (
+      .text(let t1, let x1, let b1, let c1, let k1), .text(let t2, let x2, let b2, let c2, let k2)
+    ):
       return x1 == x2 && b1 == b2 && c1 == c2 && k1 == k2
         && (t1 === t2 || (t1.style == t2.style && t1.text == t2.text))
     default: return false
@@ -80,6 +85,8 @@ public final class BoardRenderer {
   private var layoutKey: LayoutKey?
   private var currentLayout: BoardLayout?
   private var previousOps: [DrawOp] = []
+  private var fragmentRuns: [[TextRun]] = []
+  private var bannerRuns: [TextRun] = []
   private var needsFull = true
   /// Operations of the last frame (for statistics).
   public private(set) var lastOperationCount = 0
@@ -130,6 +137,10 @@ public final class BoardRenderer {
     } else {
       layout = BoardLayout.make(snapshot, width: width, height: height, text: text)
       currentLayout = layout
+      // Shape the page's text once per layout, not once per frame.
+      fragmentRuns = layout.visibleFragments.map { f in f.texts.map { text.run($0.text, $0.style) }
+      }
+      bannerRuns = layout.banner.texts.map { text.run($0.text, $0.style) }
       layoutKey = key
     }
     let ops = buildOps(layout, snapshot)
@@ -264,7 +275,8 @@ public final class BoardRenderer {
     }
     ops.append(.fill(Rect(x: x, y: content.y, width: width - x, height: content.height), bg))
 
-    for f in frags {
+    for (fi, f) in frags.enumerated() {
+      let runs = fragmentRuns[fi]
       let ticket = layout.tickets[f.ticketIndex]
       let state = snap.thresholds.state(sentAt: ticket.sentAt, now: snap.now)
       let headerColor = t.header(state)
@@ -281,17 +293,21 @@ public final class BoardRenderer {
         case .allergyBand: ops.append(.fill(b.rect, t.allergyBand))
         case .courseRule: ops.append(.fill(b.rect, t.courseRule))
         case .chipQueued:
-          ops.append(.rounded(b.rect, radius: b.rect.height / 2, t.chipQueued, corners: .all, outside: body))
+          ops.append(
+            .rounded(b.rect, radius: b.rect.height / 2, t.chipQueued, corners: .all, outside: body))
         case .chipInProgress:
           ops.append(
-            .rounded(b.rect, radius: b.rect.height / 2, t.chipInProgress, corners: .all, outside: body))
+            .rounded(
+              b.rect, radius: b.rect.height / 2, t.chipInProgress, corners: .all, outside: body))
         case .notSyncedStrip:
-          ops.append(.rounded(b.rect, radius: m.radius, t.notSyncedStrip, corners: .bottom, outside: bg))
+          ops.append(
+            .rounded(b.rect, radius: m.radius, t.notSyncedStrip, corners: .bottom, outside: bg))
         case .syncFailedStrip:
-          ops.append(.rounded(b.rect, radius: m.radius, t.syncFailedStrip, corners: .bottom, outside: bg))
+          ops.append(
+            .rounded(b.rect, radius: m.radius, t.syncFailedStrip, corners: .bottom, outside: bg))
         }
       }
-      for tp in f.texts {
+      for (ti, tp) in f.texts.enumerated() {
         let color: Color
         switch tp.role {
         case .number, .continuedLabel: color = headerText
@@ -310,7 +326,8 @@ public final class BoardRenderer {
         case .notSynced, .syncFailed: color = t.stripText
         default: color = t.itemText
         }
-        ops.append(.text(text.run(tp.text, tp.style), x: tp.x, baseline: tp.baseline, color, clip: f.rect))
+        ops.append(
+          .text(runs[ti], x: tp.x, baseline: tp.baseline, color, clip: f.rect))
       }
       // The timer, right-aligned in the header.
       let elapsed = max(0, snap.now.millis(since: ticket.sentAt)) / 1000
@@ -332,7 +349,7 @@ public final class BoardRenderer {
     let t = theme
     let m = layout.metrics
     let b = layout.banner
-    for tp in b.texts {
+    for (ti, tp) in b.texts.enumerated() {
       let color: Color
       switch tp.role {
       case .bannerStation: color = t.station
@@ -343,8 +360,10 @@ public final class BoardRenderer {
       case .empty: color = t.empty
       default: color = t.statusText
       }
-      let clip = tp.role == .alert ? (b.alertRect ?? b.rect) : (tp.role == .empty ? canvasBounds : b.rect)
-      ops.append(.text(text.run(tp.text, tp.style), x: tp.x, baseline: tp.baseline, color, clip: clip))
+      let clip =
+        tp.role == .alert ? (b.alertRect ?? b.rect) : (tp.role == .empty ? canvasBounds : b.rect)
+      ops.append(
+        .text(bannerRuns[ti], x: tp.x, baseline: tp.baseline, color, clip: clip))
     }
     let recallDisabled = b.texts.contains { $0.role == .bannerRecallDisabled }
     ops.append(
@@ -374,7 +393,8 @@ public final class BoardRenderer {
       let s = text.ellipsize(status, m.bannerBold, width: max(0, sr.width - 2 * m.unit))
       let run = text.run(s, m.bannerBold)
       let ph = b.rect.height - 2 * max(3, b.rect.height / 7)
-      let pill = Rect(x: sr.x - m.pad / 2, y: (b.rect.height - ph) / 2, width: run.width + 2 * m.unit, height: ph)
+      let pill = Rect(
+        x: sr.x - m.pad / 2, y: (b.rect.height - ph) / 2, width: run.width + 2 * m.unit, height: ph)
       ops.append(.rounded(pill, radius: ph / 2, fill, corners: .all, outside: t.bannerBackground))
       ops.append(.text(run, x: pill.x + m.unit, baseline: baseline, ink, clip: pill))
     }

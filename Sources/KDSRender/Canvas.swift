@@ -321,7 +321,8 @@ public final class Canvas {
     let r = rect.intersection(clip).intersection(source.bounds)
     if r.isEmpty { return }
     for y in r.y..<r.maxY {
-      (pixels + y * stride + r.x).update(from: source.pixels + y * source.stride + r.x, count: r.width)
+      (pixels + y * stride + r.x).update(
+        from: source.pixels + y * source.stride + r.x, count: r.width)
     }
   }
 }

@@ -144,7 +144,9 @@ final class FontFace {
   init(library: FreeTypeLibrary, path: String, id: UInt8) throws {
     var f: FT_Face?
     let err = FT_New_Face(library.handle, path, 0, &f)
-    guard err == 0, let f else { throw FontError("cannot load font \(path): FreeType error \(err)") }
+    guard err == 0, let f else {
+      throw FontError("cannot load font \(path): FreeType error \(err)")
+    }
     face = f
     self.library = library
     self.id = id

@@ -116,8 +116,10 @@ public enum PNG {
   }
 
   static func appendBE(_ out: inout [UInt8], _ v: UInt32) {
-    out += [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8),
-      UInt8(truncatingIfNeeded: v)]
+    out += [
+      UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8),
+      UInt8(truncatingIfNeeded: v),
+    ]
   }
 
   static func appendChunk(_ out: inout [UInt8], _ type: String, _ data: [UInt8]) {
@@ -164,7 +166,9 @@ public enum PNG {
       defer { close(fd) }
       var written = 0
       while written < bytes.count {
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, bytes.count - written) }
+        let n = bytes.withUnsafeBytes {
+          Glibc.write(fd, $0.baseAddress! + written, bytes.count - written)
+        }
         if n < 0 {
           if errno == EINTR { continue }
           throw PNGError("cannot write \(tmp): \(errnoText())")

@@ -72,7 +72,9 @@ public enum Rotation: Int, Hashable, Sendable, CaseIterable {
       let ds = output.stride
       switch self {
       case .none:
-        for y in r.y..<r.maxY { (dp + y * ds + r.x).update(from: sp + y * ss + r.x, count: r.width) }
+        for y in r.y..<r.maxY {
+          (dp + y * ds + r.x).update(from: sp + y * ss + r.x, count: r.width)
+        }
       case .upsideDown:
         for y in r.y..<r.maxY {
           let src = sp + y * ss

@@ -183,7 +183,8 @@ public final class TextEngine {
     let w = max(4, px * 6 / 10)
     let h = max(5, px * 3 / 4)
     let t = max(1, px / 14)
-    let g = GlyphBitmap(width: w, height: h, left: max(1, px / 12), top: h, advance: (w + px / 6) * 64)
+    let g = GlyphBitmap(
+      width: w, height: h, left: max(1, px / 12), top: h, advance: (w + px / 6) * 64)
     for y in 0..<h {
       for x in 0..<w where y < t || y >= h - t || x < t || x >= w - t {
         g.data[y * w + x] = 255

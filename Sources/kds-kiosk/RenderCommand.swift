@@ -95,7 +95,8 @@ struct RenderCommand: ParsableCommand {
     let logical = rotation.logicalSize(outputWidth: w, outputHeight: h)
     let renderer: BoardRenderer
     do {
-      renderer = try BoardRenderer(width: logical.width, height: logical.height, fontsDirectory: fonts)
+      renderer = try BoardRenderer(
+        width: logical.width, height: logical.height, fontsDirectory: fonts)
     } catch {
       throw ValidationError("\(error)")
     }

@@ -15,7 +15,8 @@ import Testing
     c.withClip(Rect(x: 10, y: 0, width: 5, height: 10)) {
       c.fill(c.bounds, Color(rgb: 0x00FF00))
     }
-    #expect(c.pixel(x: 9, y: 0) == 0 && c.pixel(x: 10, y: 0) == 0x00FF00 && c.pixel(x: 15, y: 0) == 0)
+    #expect(
+      c.pixel(x: 9, y: 0) == 0 && c.pixel(x: 10, y: 0) == 0x00FF00 && c.pixel(x: 15, y: 0) == 0)
     c.blend(Rect(x: 0, y: 0, width: 1, height: 1), Color(rgb: 0x0000FF), alpha: 128)
     let p = c.pixel(x: 0, y: 0)
     #expect(p >> 16 & 0xFF > 120 && p >> 16 & 0xFF < 135 && p & 0xFF > 120 && p & 0xFF < 135)
@@ -84,7 +85,8 @@ import Testing
     #expect(written.count == 1 && written[0].area == rect.area)
     for y in 0..<size.height {
       for x in 0..<size.width {
-        #expect((out.pixel(x: x, y: y) != 0) == written[0].contains(x: x, y: y) || (x == 0 && y == 0))
+        #expect(
+          (out.pixel(x: x, y: y) != 0) == written[0].contains(x: x, y: y) || (x == 0 && y == 0))
       }
     }
   }
@@ -102,7 +104,9 @@ import Testing
     let c = Canvas(width: 61, height: 17)
     for y in 0..<17 {
       for x in 0..<61 {
-        c.setPixel(x: x, y: y, x < 30 ? UInt32(x * 4) << 8 : UInt32(truncatingIfNeeded: rng.next()) & 0xFFFFFF)
+        c.setPixel(
+          x: x, y: y,
+          x < 30 ? UInt32(x * 4) << 8 : UInt32(truncatingIfNeeded: rng.next()) & 0xFFFFFF)
       }
     }
     let bytes = try PNG.encode(c)
@@ -148,7 +152,8 @@ import Testing
     #expect(out.framesWritten == 2)
     let img = try PNG.read(dir + "/screen.png")
     #expect(img.width == 640 && img.height == 400)
-    #expect(img.pixels == (0..<400).flatMap { y in (0..<640).map { renderer.canvas.pixel(x: $0, y: y) } })
+    #expect(
+      img.pixels == (0..<400).flatMap { y in (0..<640).map { renderer.canvas.pixel(x: $0, y: y) } })
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["screen.png"])
   }
 }
@@ -177,7 +182,9 @@ import Testing
       let lines = e.wrap(text, .regular(20), width: width)
       #expect(!lines.isEmpty)
       for l in lines { #expect(e.width(l, .regular(20)) <= width, "'\(l)' wider than \(width)") }
-      #expect(lines.joined().filter { $0 != " " } == String(text.unicodeScalars.filter { $0 != " " && $0.value >= 0x20 }))
+      #expect(
+        lines.joined().filter { $0 != " " }
+          == String(text.unicodeScalars.filter { $0 != " " && $0.value >= 0x20 }))
     }
   }
 
@@ -202,7 +209,9 @@ import Testing
     b.render(snap)
     #expect(small.glyphCacheCount <= 16)
     #expect(small.glyphCacheEvictions > 0)
-    for y in 0..<480 { for x in 0..<800 { #expect(a.canvas.pixel(x: x, y: y) == b.canvas.pixel(x: x, y: y)) } }
+    for y in 0..<480 {
+      for x in 0..<800 { #expect(a.canvas.pixel(x: x, y: y) == b.canvas.pixel(x: x, y: y)) }
+    }
   }
 
   @Test func missingFontsGiveAClearError() {

@@ -10,7 +10,8 @@ import Testing
 @Suite struct DamageTests {
   func samePixels(_ a: Canvas, _ b: Canvas) -> Bool {
     guard a.width == b.width, a.height == b.height else { return false }
-    for y in 0..<a.height where memcmp(a.pixels + y * a.stride, b.pixels + y * b.stride, a.width * 4) != 0 {
+    for y in 0..<a.height
+    where memcmp(a.pixels + y * a.stride, b.pixels + y * b.stride, a.width * 4) != 0 {
       return false
     }
     return true
@@ -61,12 +62,16 @@ import Testing
     var snap = BoardSnapshot(station: "Grill", tickets: [ticket], now: now)
     renderer.render(snap)
     let header = renderer.layout.fragments[0].headerRect
-    #expect(renderer.canvas.pixel(x: header.x + header.width / 2, y: header.y + 1) == Theme.standard.headerGreen.rgb)
+    #expect(
+      renderer.canvas.pixel(x: header.x + header.width / 2, y: header.y + 1)
+        == Theme.standard.headerGreen.rgb)
     snap.now = now.adding(seconds: 1)  // 5:00: orange
     let damage = renderer.render(snap)
     #expect(!damage.full)
     #expect(damage.rects.contains { $0.contains(header) })
-    #expect(renderer.canvas.pixel(x: header.x + header.width / 2, y: header.y + 1) == Theme.standard.headerOrange.rgb)
+    #expect(
+      renderer.canvas.pixel(x: header.x + header.width / 2, y: header.y + 1)
+        == Theme.standard.headerOrange.rgb)
     #expect(samePixels(renderer.canvas, fresh(snap, engine, 1280, 800)))
   }
 

@@ -99,7 +99,8 @@ import Testing
     #expect(formatElapsed(seconds: 3 * 3600) == "3:00:00")
     // #1904 was sent three hours before the fixture's clock: its header is red.
     let frag = renderer.layout.fragments.first { $0.ticketId == "01KAJXPF80907MRNTM8N8BGPPV" }!
-    let p = renderer.canvas.pixel(x: frag.headerRect.x + frag.headerRect.width / 2, y: frag.headerRect.y + 2)
+    let p = renderer.canvas.pixel(
+      x: frag.headerRect.x + frag.headerRect.width / 2, y: frag.headerRect.y + 2)
     #expect(p == Theme.standard.headerRed.rgb)
   }
 }

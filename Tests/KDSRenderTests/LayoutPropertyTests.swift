@@ -6,7 +6,9 @@ import Testing
 
 /// Properties every layout must have, checked on many generated ticket sets.
 @Suite struct LayoutPropertyTests {
-  static let sizes: [(Int, Int)] = [(1920, 1080), (1280, 800), (1024, 768), (800, 480), (1080, 1920)]
+  static let sizes: [(Int, Int)] = [
+    (1920, 1080), (1280, 800), (1024, 768), (800, 480), (1080, 1920),
+  ]
 
   @Test(arguments: 0..<sizes.count)
   func generatedBoardsKeepTheirPromises(_ sizeIndex: Int) throws {
@@ -43,7 +45,8 @@ import Testing
       #expect(!layout.fragments(onPage: p).isEmpty, "\(label): page \(p) is empty")
     }
     #expect(layout.page == min(snap.page, layout.pageCount - 1))
-    let later = Set(layout.fragments.filter { $0.page > layout.page && $0.part == 0 }.map(\.ticketId))
+    let later = Set(
+      layout.fragments.filter { $0.page > layout.page && $0.part == 0 }.map(\.ticketId))
     #expect(layout.ticketsOnLaterPages == later.count)
     // Parts of a ticket are consecutive, marked, and never go back a page.
     var byTicket: [String: [CardFragment]] = [:]
@@ -67,7 +70,8 @@ import Testing
       let frags = Array(layout.fragments(onPage: p))
       for (i, f) in frags.enumerated() {
         // Inside the board, under the banner.
-        #expect(layout.contentRect.contains(f.rect), "\(label): \(f.rect) outside \(layout.contentRect)")
+        #expect(
+          layout.contentRect.contains(f.rect), "\(label): \(f.rect) outside \(layout.contentRect)")
         #expect(f.rect.contains(f.headerRect))
         // Cards never overlap.
         for g in frags[(i + 1)...] {
@@ -77,7 +81,8 @@ import Testing
         for t in f.texts {
           #expect(f.rect.contains(t.rect), "\(label): '\(t.text)' \(t.rect) leaves card \(f.rect)")
           #expect(!t.text.isEmpty)
-          #expect(!t.text.contains("null") && !t.text.contains("nil") && !t.text.contains("Optional("))
+          #expect(
+            !t.text.contains("null") && !t.text.contains("nil") && !t.text.contains("Optional("))
         }
         for b in f.boxes { #expect(f.rect.contains(b.rect), "\(label): box leaves card") }
         for r in f.itemRects { #expect(f.rect.contains(r)) }

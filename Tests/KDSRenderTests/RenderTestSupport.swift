@@ -48,7 +48,9 @@ enum RenderTest {
       return
     }
     let golden = try PNG.read(path)
-    #expect(golden.width == canvas.width && golden.height == canvas.height, sourceLocation: sourceLocation)
+    #expect(
+      golden.width == canvas.width && golden.height == canvas.height, sourceLocation: sourceLocation
+    )
     guard golden.width == canvas.width, golden.height == canvas.height else { return }
     // Tolerance: a channel may differ by 3 levels (rasteriser rounding); at
     // most 0.05% of pixels may differ by more.
@@ -121,7 +123,9 @@ enum TicketGenerator {
     "allergy: peanuts", "serve with starters", "rush: VIP table", "🎂 birthday",
     "ALLERGY: shellfish - anaphylaxis risk, use clean pans and utensils", "gluten free please",
   ]
-  static let statuses = ["QUEUED", "IN_PROGRESS", "IN_PROGRESS", "QUEUED", "READY", "CANCELLED", "ON_HOLD"]
+  static let statuses = [
+    "QUEUED", "IN_PROGRESS", "IN_PROGRESS", "QUEUED", "READY", "CANCELLED", "ON_HOLD",
+  ]
 
   static func tickets(count: Int, rng: inout SeededRandom, now: Timestamp) -> [Ticket] {
     (0..<count).map { i in
@@ -131,7 +135,8 @@ enum TicketGenerator {
       let items = (0..<itemCount).map { k in
         TicketItem(
           id: "i\(i)-\(k)", name: names.randomElement(using: &rng)!,
-          quantity: Int.random(in: 0..<8, using: &rng) == 0 ? Int.random(in: 10...150, using: &rng)
+          quantity: Int.random(in: 0..<8, using: &rng) == 0
+            ? Int.random(in: 10...150, using: &rng)
             : Int.random(in: 1...4, using: &rng),
           modifiers: (0..<Int.random(in: 0...2, using: &rng)).map { _ in
             modifiers.randomElement(using: &rng)!
