@@ -22,7 +22,11 @@ struct RenderCommand: ParsableCommand {
   @Option(help: "A JSON array of tickets, as GET /kds/queue answers.")
   var tickets: String
 
-  @Option(help: "The logical screen size, WIDTHxHEIGHT (e.g. 1920x1080).")
+  @Option(
+    help: """
+      The screen size WIDTHxHEIGHT as the panel reports it (e.g. 1920x1080); with \
+      --rotate 90 or 270 the board is laid out on HEIGHTxWIDTH and turned.
+      """)
   var size: String = "1920x1080"
 
   @Option(help: "The clock (RFC 3339); default: the latest time in the file.")
