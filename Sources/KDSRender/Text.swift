@@ -163,11 +163,16 @@ public final class TextEngine {
     let bm = slot.pointee.bitmap
     let w = Int(bm.width)
     let h = Int(bm.rows)
+    // Colour (emoji) or monochrome bitmaps are not drawn as coverage: show
+    // the box rather than nothing or garbage.
+    if w > 0 && h > 0 && bm.pixel_mode != UInt8(FT_PIXEL_MODE_GRAY.rawValue) {
+      return TextEngine.boxGlyph(px: px)
+    }
     let advance = Int(slot.pointee.linearHoriAdvance) >> 10  // 16.16 -> 26.6
     let g = GlyphBitmap(
       width: w, height: h, left: Int(slot.pointee.bitmap_left), top: Int(slot.pointee.bitmap_top),
       advance: advance)
-    if w > 0, h > 0, let buffer = bm.buffer, bm.pixel_mode == UInt8(FT_PIXEL_MODE_GRAY.rawValue) {
+    if w > 0, h > 0, let buffer = bm.buffer {
       let pitch = Int(bm.pitch)
       for y in 0..<h {
         let src = pitch >= 0 ? buffer + y * pitch : buffer + (h - 1 - y) * -pitch

@@ -47,12 +47,16 @@ struct RenderBench: ParsableCommand {
 
     // First frame: fonts loaded, nothing cached (median of fresh starts).
     var firsts: [Double] = []
+    var coldHits = 0
+    var coldMisses = 0
     for _ in 0..<max(5, iterations / 20) {
       let t0 = Self.clock()
       let renderer = try BoardRenderer(width: w, height: h, fontsDirectory: fonts)
       renderer.clockUTCOffset = 0
       renderer.render(snap)
       firsts.append(Self.clock() - t0)
+      coldHits = renderer.text.glyphCacheHits
+      coldMisses = renderer.text.glyphCacheMisses
     }
 
     let renderer = try BoardRenderer(width: w, height: h, fontsDirectory: fonts)
@@ -119,6 +123,9 @@ struct RenderBench: ParsableCommand {
       "  glyph cache: \(fixed(hitRate, 2))% hits (\(hits) hits, \(misses) misses) in warm frames; "
         + "\(renderer.text.glyphCacheCount) of \(renderer.text.glyphCacheCapacity) glyphs cached, "
         + "\(renderer.text.glyphCacheBytes / 1024) KiB")
+    let coldRate = 100 * Double(coldHits) / Double(max(1, coldHits + coldMisses))
+    print(
+      "  glyph cache, first frame: \(fixed(coldRate, 2))% hits (\(coldMisses) glyphs rasterised)")
     print("  PNG encode (zlib level 3): \(ms(pngMs)), \(png.count / 1024) KiB")
     print("  peak memory (max RSS): \(fixed(Double(usage.ru_maxrss) / 1024, 1)) MiB")
   }

@@ -129,9 +129,10 @@ enum TicketGenerator {
 
   static func tickets(count: Int, rng: inout SeededRandom, now: Timestamp) -> [Ticket] {
     (0..<count).map { i in
+      let shape = Int.random(in: 0..<20, using: &rng)
       let itemCount =
-        Int.random(in: 0..<10, using: &rng) == 0
-        ? Int.random(in: 12...40, using: &rng) : Int.random(in: 1...6, using: &rng)
+        shape == 0
+        ? 0 : shape < 3 ? Int.random(in: 12...40, using: &rng) : Int.random(in: 1...6, using: &rng)
       let items = (0..<itemCount).map { k in
         TicketItem(
           id: "i\(i)-\(k)", name: names.randomElement(using: &rng)!,
