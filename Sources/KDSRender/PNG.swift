@@ -34,40 +34,52 @@ public enum PNG {
     let r = (rect ?? canvas.bounds).intersection(canvas.bounds)
     guard !r.isEmpty else { throw PNGError("nothing to encode: empty rectangle") }
     let rowBytes = r.width * 3
-    var raw = [UInt8](repeating: 0, count: (rowBytes + 1) * r.height)
-    var prev = [UInt8](repeating: 0, count: rowBytes)
-    var cur = [UInt8](repeating: 0, count: rowBytes)
-    var best = [UInt8](repeating: 0, count: rowBytes)
-    var trial = [UInt8](repeating: 0, count: rowBytes)
-    for y in 0..<r.height {
-      let src = canvas.pixels + (r.y + y) * canvas.stride + r.x
-      for x in 0..<r.width {
-        let p = src[x]
-        cur[x * 3] = UInt8(truncatingIfNeeded: p >> 16)
-        cur[x * 3 + 1] = UInt8(truncatingIfNeeded: p >> 8)
-        cur[x * 3 + 2] = UInt8(truncatingIfNeeded: p)
-      }
-      // Pick the filter with the smallest sum of absolute values (libpng's heuristic).
-      var bestType: UInt8 = 0
-      var bestScore = Int.max
-      for type in UInt8(0)...4 {
-        filterRow(type, cur, prev, into: &trial, bpp: 3)
-        var score = 0
-        for b in trial { score += b < 128 ? Int(b) : 256 - Int(b) }
-        if score < bestScore {
-          bestScore = score
-          bestType = type
-          swap(&best, &trial)
+    let stride = rowBytes + 1
+    var raw = [UInt8](repeating: 0, count: stride * r.height)
+    // Fast levels use the Up filter on every row (identical rows, common on
+    // a board, become zeros); others pick per row the filter with the
+    // smallest sum of absolute values (libpng's heuristic).
+    let adaptive = level > 3
+    let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: rowBytes * 7)
+    defer { scratch.deallocate() }
+    scratch.initialize(repeating: 0, count: rowBytes * 7)
+    var prev = scratch
+    var cur = scratch + rowBytes
+    let trials = scratch + 2 * rowBytes
+    raw.withUnsafeMutableBufferPointer { out in
+      for y in 0..<r.height {
+        let src = canvas.pixels + (r.y + y) * canvas.stride + r.x
+        for x in 0..<r.width {
+          let p = src[x]
+          cur[x * 3] = UInt8(truncatingIfNeeded: p >> 16)
+          cur[x * 3 + 1] = UInt8(truncatingIfNeeded: p >> 8)
+          cur[x * 3 + 2] = UInt8(truncatingIfNeeded: p)
         }
-      }
-      let o = y * (rowBytes + 1)
-      raw[o] = bestType
-      raw.withUnsafeMutableBufferPointer { dst in
-        best.withUnsafeBufferPointer { b in
-          (dst.baseAddress! + o + 1).update(from: b.baseAddress!, count: rowBytes)
+        let row = out.baseAddress! + y * stride
+        if !adaptive {
+          row[0] = 2
+          for i in 0..<rowBytes { row[1 + i] = cur[i] &- prev[i] }
+        } else {
+          var bestType = 0
+          var bestScore = Int.max
+          for type in 0...4 {
+            let t = trials + type * rowBytes
+            filterRow(UInt8(type), cur, prev, into: t, count: rowBytes, bpp: 3)
+            var score = 0
+            for i in 0..<rowBytes {
+              let b = t[i]
+              score &+= b < 128 ? Int(b) : 256 - Int(b)
+            }
+            if score < bestScore {
+              bestScore = score
+              bestType = type
+            }
+          }
+          row[0] = UInt8(bestType)
+          (row + 1).update(from: trials + bestType * rowBytes, count: rowBytes)
         }
+        swap(&prev, &cur)
       }
-      swap(&prev, &cur)
     }
     var out = signature
     var ihdr: [UInt8] = []
@@ -81,12 +93,12 @@ public enum PNG {
   }
 
   static func filterRow(
-    _ type: UInt8, _ cur: [UInt8], _ prev: [UInt8], into out: inout [UInt8], bpp: Int
+    _ type: UInt8, _ cur: UnsafePointer<UInt8>, _ prev: UnsafePointer<UInt8>,
+    into out: UnsafeMutablePointer<UInt8>, count n: Int, bpp: Int
   ) {
-    let n = cur.count
     switch type {
     case 0:
-      for i in 0..<n { out[i] = cur[i] }
+      out.update(from: cur, count: n)
     case 1:
       for i in 0..<n { out[i] = cur[i] &- (i >= bpp ? cur[i - bpp] : 0) }
     case 2:
