@@ -140,6 +140,7 @@ let package = Package(
     .testTarget(
       name: "KDSRenderTests",
       dependencies: ["KDSRender", "KDSDisplay", "KDSTestSupport"],
+      exclude: ["Golden"],
       swiftSettings: strict),
     .testTarget(
       name: "KDSDeviceTests",
