@@ -451,3 +451,17 @@ public final class BoardRenderer {
 
 @available(*, unavailable)
 extension BoardRenderer: Sendable {}
+
+extension BoardRenderer {
+  /// Renders `snapshot` and copies what changed into `output` (a shadow
+  /// buffer or framebuffer of the rotated size), turned by `rotation`.
+  /// Returns the rectangles of `output` that changed: what a display flushes.
+  @discardableResult
+  public func present(
+    _ snapshot: BoardSnapshot, into output: Canvas, rotation: Rotation = .none
+  ) -> [Rect] {
+    let damage = render(snapshot)
+    if damage.isEmpty { return [] }
+    return rotation.apply(from: canvas, to: output, rects: damage.rects)
+  }
+}

@@ -116,3 +116,30 @@ import Testing
     }
   }
 }
+
+@Suite struct PresentTests {
+  @Test(arguments: Rotation.allCases)
+  func presentKeepsARotatedOutputInStep(_ rotation: Rotation) throws {
+    let engine = try RenderTest.engine()
+    let renderer = BoardRenderer(width: 600, height: 400, text: engine)
+    renderer.clockUTCOffset = 0
+    let size = rotation.outputSize(width: 600, height: 400)
+    let output = Canvas(width: size.width, height: size.height)
+    var snap = RenderTest.snapshot(try RenderTest.tickets("tickets-lunch-rush.json"))
+    #expect(renderer.present(snap, into: output, rotation: rotation) == [output.bounds])
+    #expect(renderer.present(snap, into: output, rotation: rotation).isEmpty)
+    snap.now = snap.now.adding(seconds: 1)
+    let flushed = renderer.present(snap, into: output, rotation: rotation)
+    #expect(!flushed.isEmpty && flushed.allSatisfy { output.bounds.contains($0) })
+    #expect(flushed.reduce(0) { $0 + $1.area } < output.bounds.area / 4)
+    // The output equals the whole current frame turned.
+    let expected = Canvas(width: size.width, height: size.height)
+    rotation.apply(from: renderer.canvas, to: expected)
+    for y in 0..<size.height {
+      #expect(
+        memcmp(
+          output.pixels + y * output.stride, expected.pixels + y * expected.stride, size.width * 4)
+          == 0)
+    }
+  }
+}
