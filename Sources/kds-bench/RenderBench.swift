@@ -93,8 +93,15 @@ struct RenderBench: ParsableCommand {
     let png = try PNG.encode(renderer.canvas, level: 3)
     let pngMs = Self.clock() - t0
 
-    var usage = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    // VmHWM, not getrusage: ru_maxrss survives exec and would count `swift run`.
+    let status = FileManager.default.contents(atPath: "/proc/self/status").map {
+      String(decoding: $0, as: UTF8.self)
+    }
+    func statusKiB(_ key: String) -> Int {
+      guard let line = status?.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") })
+      else { return 0 }
+      return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
 
     func ms(_ v: Double) -> String { fixed(v, 3) + " ms" }
     func ratio(_ v: Double, _ target: Double) -> String {
@@ -127,7 +134,10 @@ struct RenderBench: ParsableCommand {
     print(
       "  glyph cache, first frame: \(fixed(coldRate, 2))% hits (\(coldMisses) glyphs rasterised)")
     print("  PNG encode (zlib level 3): \(ms(pngMs)), \(png.count / 1024) KiB")
-    print("  peak memory (max RSS): \(fixed(Double(usage.ru_maxrss) / 1024, 1)) MiB")
+    print(
+      "  peak memory: \(fixed(Double(statusKiB("VmHWM")) / 1024, 1)) MiB resident at most, "
+        + "\(fixed(Double(statusKiB("VmRSS")) / 1024, 1)) MiB now (frame buffer: "
+        + "\(w * h * 4 / 1024) KiB)")
   }
 
   /// `v` with `digits` decimals (no Foundation formatting on the kiosk side).

@@ -104,7 +104,6 @@ struct RenderCommand: ParsableCommand {
     } catch {
       throw ValidationError("\(error)")
     }
-    renderer.clockUTCOffset = now == nil ? 0 : nil
     renderer.render(snapshot)
     let frame: Canvas
     if rotation == .none {
