@@ -459,6 +459,8 @@ private struct LayoutBuilder {
   func header(_ f: inout CardFragment, _ t: Ticket, contentWidth cw: Int) {
     let x = f.rect.x + m.pad
     let y = f.rect.y
+    // Room for a minutes timer; past an hour the renderer clips the number
+    // short of the wider timer.
     let timerReserve = text.width("88:88", m.timer) + m.pad
     let number = text.ellipsize("#" + cardNumber(t), m.number, width: cw - timerReserve)
     let num = place(number, m.number, x: x, top: y, lineHeight: m.headerHeight, role: .number)

@@ -307,6 +307,13 @@ public final class BoardRenderer {
             .rounded(b.rect, radius: m.radius, t.syncFailedStrip, corners: .bottom, outside: bg))
         }
       }
+      // The timer, right-aligned in the header; the number never runs under it.
+      let elapsed = max(0, snap.now.millis(since: ticket.sentAt)) / 1000
+      let timerRun = text.run(formatElapsed(seconds: elapsed), m.timer)
+      let timerX = f.timerRect.maxX - timerRun.width
+      let headerClip = Rect(
+        x: f.headerRect.x, y: f.headerRect.y, width: timerX - m.pad / 2 - f.headerRect.x,
+        height: f.headerRect.height)
       for (ti, tp) in f.texts.enumerated() {
         let color: Color
         switch tp.role {
@@ -326,17 +333,15 @@ public final class BoardRenderer {
         case .notSynced, .syncFailed: color = t.stripText
         default: color = t.itemText
         }
+        let inHeader = tp.role == .number || tp.role == .continuedLabel
         ops.append(
-          .text(runs[ti], x: tp.x, baseline: tp.baseline, color, clip: f.rect))
+          .text(
+            runs[ti], x: tp.x, baseline: tp.baseline, color, clip: inHeader ? headerClip : f.rect))
       }
-      // The timer, right-aligned in the header.
-      let elapsed = max(0, snap.now.millis(since: ticket.sentAt)) / 1000
-      let run = text.run(formatElapsed(seconds: elapsed), m.timer)
       let lm = text.metrics(m.timer)
       let baseline = f.timerRect.y + (f.timerRect.height - lm.lineHeight + 1) / 2 + lm.ascent
       ops.append(
-        .text(
-          run, x: f.timerRect.maxX - run.width, baseline: baseline, headerText, clip: f.headerRect))
+        .text(timerRun, x: timerX, baseline: baseline, headerText, clip: f.headerRect))
       if snap.selectedTicketId == ticket.id {
         ops.append(.stroke(f.rect, radius: m.radius, width: m.selectionWidth, t.selection))
       }
