@@ -84,6 +84,12 @@ import Testing
           #expect(
             !t.text.contains("null") && !t.text.contains("nil") && !t.text.contains("Optional("))
         }
+        // No two pieces of text overlap.
+        for (j, t) in f.texts.enumerated() {
+          for u in f.texts[(j + 1)...] where t.rect.intersects(u.rect) {
+            Issue.record("\(label): '\(t.text)' \(t.rect) overlaps '\(u.text)' \(u.rect)")
+          }
+        }
         for b in f.boxes { #expect(f.rect.contains(b.rect), "\(label): box leaves card") }
         for r in f.itemRects { #expect(f.rect.contains(r)) }
         if p == layout.page {
