@@ -1,7 +1,6 @@
 import GRDB
 import Hummingbird
 import Logging
-import NIOCore
 
 /// How to run the server (the flags of `kds-server serve`).
 public struct ServerOptions: Sendable {

@@ -385,7 +385,10 @@ public struct LoopbackHTTPClient: Sendable {
       if headers.keys.contains(where: { $0.lowercased() == "content-type" }) == false {
         head += "Content-Type: application/json\r\n"
       }
-      head += "Content-Length: \(body.count)\r\n"
+      // A caller that sets Transfer-Encoding sends the body already encoded.
+      if !headers.keys.contains(where: { $0.lowercased() == "transfer-encoding" }) {
+        head += "Content-Length: \(body.count)\r\n"
+      }
     }
     head += "\r\n"
     var request = Array(head.utf8)
