@@ -44,6 +44,22 @@ public enum DemoMenu {
     Dish(name: "Jollof rice", station: "hot", modifiers: ["extra spicy 🌶️"]),
   ]
 
+  /// Stores the menu in `menu_items` unless a menu is there already
+  /// (`--demo`; `GET /pos/menu` serves it).
+  public static func seed(_ store: ServerStore) async throws {
+    try await store.write { db in
+      guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM menu_items") == 0 else { return }
+      for (n, dish) in dishes.enumerated() {
+        try db.execute(
+          sql:
+            "INSERT INTO menu_items (position, name, station, modifiers_json) VALUES (?, ?, ?, ?)",
+          arguments: [
+            n, dish.name, dish.station, JSONValue.array(dish.modifiers.map(JSONValue.string)).text,
+          ])
+      }
+    }
+  }
+
   /// Course of a dish: starters and drinks 1, mains 2, desserts 3.
   static func course(of dish: Dish) -> Int64 {
     if dish.name == "Crème brûlée" || dish.name == "Fruit platter" { return 3 }

@@ -71,6 +71,7 @@ public final class KDSService: Sendable {
   /// Every endpoint, as routed and as `docs/openapi.yaml` must describe it.
   public static let routes: [RouteSpec] = [
     RouteSpec(method: "GET", path: "/health"),
+    RouteSpec(method: "GET", path: "/pos/menu"),
     RouteSpec(method: "GET", path: "/pos/orders"),
     RouteSpec(method: "POST", path: "/pos/orders"),
     RouteSpec(method: "GET", path: "/pos/orders/{id}"),
@@ -113,6 +114,20 @@ public final class KDSService: Sendable {
       return APIResponse(status: 200, body: Array(#"{"status":"ok"}"#.utf8))
     case ("GET", "/kds/queue"):
       return try await queue(call)
+    case ("GET", "/pos/menu"):
+      try requirePOS(call)
+      let menu = try await store.pool.read { db in
+        try Row.fetchAll(
+          db, sql: "SELECT name, station, modifiers_json FROM menu_items ORDER BY position"
+        ).map { row -> JSONValue in
+          let modifiers: String = row[2]
+          return .object([
+            ("name", .string(row[0])), ("station", .string(row[1])),
+            ("modifiers", (try? JSONValue.parse(modifiers)) ?? .array([])),
+          ])
+        }
+      }
+      return APIResponse(status: 200, json: .array(menu))
     case ("GET", "/pos/orders"):
       try requirePOS(call)
       let since = try Validation.timestamp(

@@ -115,6 +115,7 @@ struct Serve: AsyncParsableCommand {
       throw ExitCode(1)
     }
     if demo {
+      try await DemoMenu.seed(service.store)
       // Tokens for the demo kiosks (one per station) and the POS, printed
       // before the listening line so a script reads them first.
       for station in DemoMenu.stations {

@@ -67,6 +67,17 @@ public final class ServerProcess: @unchecked Sendable {
   public private(set) var startupLines: [String] = []
   public let binary: String
 
+  /// With `--demo`: the tokens the server printed, by station (`grill`, `hot`,
+  /// `cold`, `bar`, `fry`) and `pos`.
+  public var demoTokens: [String: String] {
+    var tokens: [String: String] = [:]
+    for line in startupLines where line.hasPrefix("kds-server demo token ") {
+      let parts = line.split(separator: " ")
+      if parts.count == 5 { tokens[String(parts[3])] = String(parts[4]) }
+    }
+    return tokens
+  }
+
   private let lock = NSLock()
   private var process: Process?
   private let ownsDirectory: Bool
