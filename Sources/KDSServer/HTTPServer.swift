@@ -179,7 +179,7 @@ public enum KDSHTTPServer {
     let options = service.options
     let router = buildRouter(service: service)
     var hbLogger = Logger(label: "kds-server.http")
-    hbLogger.logLevel = .warning
+    hbLogger.logLevel = options.frameworkLogLevel
     let app = Application(
       router: router,
       configuration: .init(address: .hostname(options.host, port: options.port)),

@@ -21,6 +21,8 @@ public struct ServerOptions: Sendable {
   public var demoOrdersPerMinute: Double = 4
   /// One log line per request (off in benchmarks).
   public var logRequests = true
+  /// Level of Hummingbird's own log messages.
+  public var frameworkLogLevel: Logger.Level = .warning
 
   public init(databasePath: String) { self.databasePath = databasePath }
 }
@@ -197,7 +199,9 @@ public final class KDSService: Sendable {
       throw APIError(403, "This device may not read the queue of station \(station)")
     }
     var since: Int64? = nil
-    if let text = call.query["since"] {
+    if let raw = call.query["since"] {
+      // An unencoded '+' of an offset arrives as a space.
+      let text = String(raw.map { $0 == " " ? "+" : $0 })
       guard let ms = ServerTime.parse(text) else {
         throw APIError.invalid(
           "since", "must be an RFC 3339 timestamp such as 2025-11-21T14:35:00.123Z")

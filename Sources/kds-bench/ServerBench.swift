@@ -31,6 +31,7 @@ struct ServerBench: AsyncParsableCommand {
     options.port = 0
     options.rateLimit = nil
     options.logRequests = false
+    options.frameworkLogLevel = .critical
     let service = try KDSService(options: options)
     let pos = try await DeviceTokens.create(in: service.store, device: "bench-pos", stations: [])
     let grill = try await DeviceTokens.create(

@@ -130,7 +130,8 @@ struct Serve: AsyncParsableCommand {
       "starting db=\(db) host=\(host) port=\(port) demo=\(demo) rate_limit=\(rateLimit) burst=\(rateBurst)"
     )
     try await KDSHTTPServer.run(service: service) { host, port in
-      emitLine("kds-server listening on http://\(host):\(port)")
+      let shown = host.contains(":") ? "[\(host)]" : host
+      emitLine("kds-server listening on http://\(shown):\(port)")
     }
   }
 }
