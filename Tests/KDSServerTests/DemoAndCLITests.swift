@@ -54,6 +54,21 @@ struct DemoAndCLITests {
     #expect(Set(DemoMenu.dishes.map(\.station)) == Set(DemoMenu.stations))
   }
 
+  /// The harness can freeze the server (SIGSTOP) to stand for a hung server.
+  @Test func pausedServerAnswersNothingUntilResumed() async throws {
+    let f = try Fixture()
+    f.server.pause()
+    var impatient = f.server.client(token: f.grillToken)
+    impatient.timeout = 0.5
+    await #expect(throws: HTTPClientError.self) {
+      try await impatient.get("/kds/queue?station=grill")
+    }
+    f.server.resume()
+    #expect(try await f.grill.get("/kds/queue?station=grill").status == 200)
+    f.server.pause()
+    #expect(f.server.terminate() == 0, "SIGTERM reaches a paused server too")
+  }
+
   @Test func tokenCreatePrintsTheTokenLastAndStoresOnlyItsHash() async throws {
     let server = try ServerProcess()
     let token = try server.createToken(device: "kiosk-hot", stations: ["hot", "fry"])
