@@ -125,7 +125,16 @@ struct DemoTraffic: Sendable {
         try kitchen.patchOrder(db, id: id, body: patch)
       }
     }
-    _ = try await service.idempotency.perform(nil) { db in try kitchen.sendToKitchen(db, id: id) }
+    let sent = try await service.idempotency.perform(nil) { db in
+      try kitchen.sendToKitchen(db, id: id)
+    }
+    let stations = (try? JSONValue.parse(sent.body))?["tickets"].flatMap { v -> [String]? in
+      guard case .array(let list) = v else { return nil }
+      return list.compactMap { $0["station"]?.stringValue }
+    }
+    service.logger.info(
+      "demo order \(json["orderNumber"]?.stringValue ?? "?") \(order.tableID) \(order.orderType) items=\(order.items.count) stations=\((stations ?? []).joined(separator: ","))"
+    )
     // The expo clears a ticket nobody bumped for 12 minutes, and the cashier
     // closes an order whose food is all out.
     let stale = ServerTime.wallMillis() - 12 * 60_000
