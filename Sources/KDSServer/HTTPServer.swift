@@ -1,6 +1,12 @@
 import Hummingbird
 import Logging
 
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
 /// The request context: Hummingbird's core storage plus the device token
 /// the middleware authenticated.
 public struct KDSRequestContext: RequestContext {
@@ -91,15 +97,33 @@ struct KDSMiddleware: RouterMiddleware {
   }
 
   func authenticate(_ request: Request) async throws -> DeviceToken {
+    // The status page is opened in a browser: it also takes the token as the
+    // password of HTTP Basic authentication, and asks the browser for it.
+    let isStatusPage = request.uri.path.hasPrefix("/status")
+    func unauthorised(_ message: String) -> APIError {
+      var e = APIError(401, message)
+      if isStatusPage {
+        e.headers = [("WWW-Authenticate", "Basic realm=\"kds-server\", charset=\"UTF-8\"")]
+      }
+      return e
+    }
     guard let header = request.headers[.authorization] else {
-      throw APIError(401, "Missing Authorization: Bearer <device token>")
+      throw unauthorised("Missing Authorization: Bearer <device token>")
     }
     let parts = header.split(separator: " ", maxSplits: 1)
-    guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-      throw APIError(401, "Authorization must be 'Bearer <device token>'")
+    let secret: String
+    if parts.count == 2, parts[0].lowercased() == "bearer" {
+      secret = String(parts[1]).trimmingSpaces
+    } else if isStatusPage, parts.count == 2, parts[0].lowercased() == "basic",
+      let decoded = Data(base64Encoded: String(parts[1]).trimmingSpaces),
+      let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+    {
+      secret = String(text[text.index(after: colon)...])
+    } else {
+      throw unauthorised("Authorization must be 'Bearer <device token>'")
     }
-    guard let token = try await service.tokens.resolve(String(parts[1]).trimmingSpaces) else {
-      throw APIError(401, "Unknown device token")
+    guard let token = try await service.tokens.resolve(secret) else {
+      throw unauthorised("Unknown device token")
     }
     return token
   }
@@ -158,10 +182,17 @@ public enum KDSHTTPServer {
           bodyBytes = buffer.readBytes(length: buffer.readableBytes) ?? []
           headerKey = request.headers[HTTPFields.Element.Name("Idempotency-Key")!]
         }
-        let call = try service.prepare(
+        var call = try service.prepare(
           route: route, path: request.uri.path, id: context.parameters.get("id") ?? "",
           query: query, token: token, method: route.method, bodyBytes: bodyBytes,
           headerKey: headerKey)
+        if route.path == "/kds/queue" {
+          for name in KioskReport.headerNames {
+            if let field = HTTPFields.Element.Name(name), let value = request.headers[field] {
+              call.kioskHeaders[name] = value
+            }
+          }
+        }
         return try await service.execute(call).hummingbird
       }
     }

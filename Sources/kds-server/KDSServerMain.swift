@@ -70,6 +70,11 @@ struct Serve: AsyncParsableCommand {
     help: "GET /kds/queue without since returns tickets updated this many hours back.")
   var retentionHours: Double = 24
 
+  @Option(
+    name: .customLong("kiosk-offline-after"),
+    help: "Seconds of silence after which the status page shows a kiosk as offline.")
+  var kioskOfflineAfter: Double = 30
+
   func validate() throws {
     _ = try parsedRateLimit()
     guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
@@ -107,6 +112,7 @@ struct Serve: AsyncParsableCommand {
     options.idempotencyTTLSeconds = idempotencyTTL
     options.cleanupIntervalSeconds = cleanupInterval
     options.retentionHours = retentionHours
+    options.kioskOfflineAfterSeconds = kioskOfflineAfter
     let service: KDSService
     do {
       service = try KDSService(options: options, logger: logger)
