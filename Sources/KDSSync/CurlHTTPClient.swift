@@ -208,8 +208,9 @@ final class ResponseSink {
     guard let colon = line.firstIndex(of: ":") else { return }
     let name = line[..<colon].lowercased()
     var value = line[line.index(after: colon)...]
-    while let f = value.first, f == " " || f == "\t" { value.removeFirst() }
-    while let l = value.last, l == "\r" || l == "\n" || l == " " { value.removeLast() }
+    // "\r\n" is one Character: test whitespace, not single characters.
+    while let f = value.first, f.isWhitespace { value.removeFirst() }
+    while let l = value.last, l.isWhitespace { value.removeLast() }
     switch name {
     case "date": date = HTTPDate.parse(value)
     case "retry-after": retryAfter = String(value)

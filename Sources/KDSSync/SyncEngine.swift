@@ -458,6 +458,8 @@ public final class SyncEngine: Sendable {
       if let cursor, cursor > (s.cursor ?? Timestamp(millis: Int64.min)) { s.cursor = cursor }
       if !changes.changed.isEmpty || !changes.removed.isEmpty { s.generation += 1 }
       if full { s.lastFullSyncAt = now }
+      // A wholly usable answer ends an episode of bad ones: log them again next time.
+      if complete { s.loggedKinds.removeAll() }
       s.status.badAnswer = nil
       s.status.authProblem = nil
       s.status.lastSyncAt = s.status.clock.serverTime(at: now)
@@ -520,7 +522,6 @@ public final class SyncEngine: Sendable {
           s.ops[id] = op
           released.append(op)
         }
-        s.loggedKinds.removeAll()
       }
       s.status.consecutiveFailures = 0
       s.status.failingSince = nil

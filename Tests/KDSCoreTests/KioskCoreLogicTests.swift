@@ -233,7 +233,7 @@ private func ticket(_ id: String, _ status: TicketStatus, sent: Int64 = 0, stati
     failed[0].state = .failed
     failed[0].lastError = "HTTP 422"
     let f = BoardComposition.compose(cache: cache, operations: failed)
-    #expect(f.tickets.map(\.id) == ["B", "A", "C"])
+    #expect(f.tickets.map(\.id) == ["B", "C", "A"])
     #expect(f.marks["A"] == .syncFailed(reason: "HTTP 422"))
   }
 
