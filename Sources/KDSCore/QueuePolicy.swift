@@ -72,7 +72,9 @@ public struct QueuedOperation: Hashable, Sendable, Codable, Identifiable {
   public var isOutstanding: Bool { state == .pending || state == .inFlight }
 
   /// The request path, e.g. `/kds/tickets/01JD.../mark-ready`.
-  public var path: String { "/kds/tickets/\(percentEncodePathSegment(ticketId))/\(kind.pathSuffix)" }
+  public var path: String {
+    "/kds/tickets/\(percentEncodePathSegment(ticketId))/\(kind.pathSuffix)"
+  }
 
   /// The request body: `{"readyAt": ...}` for a bump, `{}` otherwise. Always the
   /// same bytes for one operation, so its fingerprint never changes.

@@ -72,7 +72,9 @@ public final class KioskCore: KioskActions {
   public private(set) var page = 0
   let logger: Logger
 
-  public init(engine: SyncEngine, thresholds: SLAThresholds, logger: Logger = Logger(label: "kds.kiosk")) {
+  public init(
+    engine: SyncEngine, thresholds: SLAThresholds, logger: Logger = Logger(label: "kds.kiosk")
+  ) {
     self.engine = engine
     self.thresholds = thresholds
     self.logger = logger
@@ -117,7 +119,8 @@ public final class KioskCore: KioskActions {
     case .queueFull: QueuePolicy.queueFullMessage
     case .notAuthorised(let s): s
     case .failedOperations(let n): "Sync failed - tap to retry (\(n) operation\(n == 1 ? "" : "s"))"
-    case .actionUnavailable(let a): "\(a.capitalized) is not available: the server does not support it"
+    case .actionUnavailable(let a):
+      "\(a.capitalized) is not available: the server does not support it"
     case .message(let s): s
     }
   }
@@ -127,7 +130,8 @@ public final class KioskCore: KioskActions {
   func outcome(_ body: () throws(ActionError) -> ActionResult) -> KioskActionOutcome {
     do {
       switch try body() {
-      case .queued(let op): return .done("queued \(op.kind.rawValue) \(op.id) for ticket \(op.ticketId)")
+      case .queued(let op):
+        return .done("queued \(op.kind.rawValue) \(op.id) for ticket \(op.ticketId)")
       case .unchanged(let status): return .done("nothing to do: the ticket is \(status.wire)")
       }
     } catch {
@@ -251,7 +255,8 @@ public final class KioskCore: KioskActions {
         return .failure("\(request.cmd) needs a ticket id")
       }
       let kind: TicketAction = request.cmd == "bump" ? .bump : .start
-      return respond(Result { () throws(ActionError) in try engine.perform(kind, ticketId: ticket) })
+      return respond(
+        Result { () throws(ActionError) in try engine.perform(kind, ticketId: ticket) })
     case "recall":
       return respond(Result { () throws(ActionError) in try engine.recallLast() })
     case "queue":

@@ -192,8 +192,9 @@ public final class KioskStore: Sendable {
   /// acknowledged an operation without a usable ticket in its answer.
   public func setLocalStatus(ticketId: String, status: TicketStatus) throws -> Ticket? {
     try db.write { db in
-      guard let body = try Data.fetchOne(
-        db, sql: "SELECT body FROM tickets WHERE id = ?", arguments: [ticketId]),
+      guard
+        let body = try Data.fetchOne(
+          db, sql: "SELECT body FROM tickets WHERE id = ?", arguments: [ticketId]),
         var t = try? JSONDecoder().decode(Ticket.self, from: body)
       else { return nil }
       t.status = status
@@ -310,7 +311,8 @@ public final class KioskStore: Sendable {
         sql: "DELETE FROM operations WHERE state = 'done' AND finishedAt < ?",
         arguments: [before.millis])
       try db.execute(
-        sql: "DELETE FROM bumped WHERE seq NOT IN (SELECT seq FROM bumped ORDER BY seq DESC LIMIT 50)"
+        sql:
+          "DELETE FROM bumped WHERE seq NOT IN (SELECT seq FROM bumped ORDER BY seq DESC LIMIT 50)"
       )
     }
   }
@@ -345,7 +347,8 @@ public final class KioskStore: Sendable {
 
   static func setSetting(_ db: Database, _ key: String, _ value: String) throws {
     try db.execute(
-      sql: "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      sql:
+        "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
       arguments: [key, value])
   }
 

@@ -67,7 +67,9 @@ public struct SyncView: Sendable {
 
 /// Why a chef's action was refused.
 public struct ActionError: Error, Hashable, Sendable, CustomStringConvertible {
-  public enum Kind: String, Sendable { case unknownTicket, notAllowed, unavailable, queueFull, storage }
+  public enum Kind: String, Sendable {
+    case unknownTicket, notAllowed, unavailable, queueFull, storage
+  }
   public var kind: Kind
   public var message: String
   public var description: String { message }
@@ -197,7 +199,8 @@ public final class SyncEngine: Sendable {
           let expired = policy.expire(op)
           s.ops[id] = expired
           changed.append(expired)
-          logger.error("operation \(op.id) (\(op.kind.rawValue) \(op.ticketId)) gave up after 23 hours")
+          logger.error(
+            "operation \(op.id) (\(op.kind.rawValue) \(op.ticketId)) gave up after 23 hours")
         } else if s.status.disabledActions.contains(op.kind) {
           let failed = policy.record(.extensionMissing(op.kind), on: op, now: now)
           s.ops[id] = failed
@@ -314,7 +317,8 @@ public final class SyncEngine: Sendable {
       noteAuthProblem(status: status)
     case .serverTrouble(let status, _):
       let tail = updated.state == .failed ? "; sync failed, waiting for a retry" : ""
-      logger.warning("operation attempt \(updated.attempts) failed: \(opName): HTTP \(status)\(tail)")
+      logger.warning(
+        "operation attempt \(updated.attempts) failed: \(opName): HTTP \(status)\(tail)")
     case .rateLimited(let retryAfter):
       logger.notice("operation rate limited: \(opName), retry after \(retryAfter ?? 0) s")
     case .noAnswer(let reason):
@@ -403,7 +407,8 @@ public final class SyncEngine: Sendable {
       if !response.isJSON {
         logOnce(
           "html-\(response.status)",
-          "bad answer from the server: HTTP \(response.status) with \(response.contentType ?? "no type") body")
+          "bad answer from the server: HTTP \(response.status) with \(response.contentType ?? "no type") body"
+        )
       }
       pollFailed(now: now, reason: "HTTP \(response.status)")
       return
@@ -564,13 +569,15 @@ public final class SyncEngine: Sendable {
     }
     if disabled {
       throw ActionError(
-        kind: .unavailable, message: "\(kind.rawValue) is not available: the server does not support it")
+        kind: .unavailable,
+        message: "\(kind.rawValue) is not available: the server does not support it")
     }
     let status = BoardComposition.optimisticStatus(of: ticket, operations: ops)
     switch TicketStateMachine.transition(from: status, action: kind) {
     case .invalid:
       throw ActionError(
-        kind: .notAllowed, message: "cannot \(kind.rawValue) ticket \(ticketId): it is \(status.wire)")
+        kind: .notAllowed,
+        message: "cannot \(kind.rawValue) ticket \(ticketId): it is \(status.wire)")
     case .noChange:
       return .unchanged(status)
     case .change:
@@ -583,7 +590,8 @@ public final class SyncEngine: Sendable {
     do {
       op = try store.enqueue(op, maxOutstanding: policy.maxOutstanding)
     } catch let error as StoreError where error.isQueueFull {
-      logger.error("\(kind.rawValue) of ticket \(ticketId) refused: \(QueuePolicy.queueFullMessage)")
+      logger.error(
+        "\(kind.rawValue) of ticket \(ticketId) refused: \(QueuePolicy.queueFullMessage)")
       state.withLock { $0.generation += 1 }
       changes.signal()
       throw ActionError(kind: .queueFull, message: QueuePolicy.queueFullMessage)

@@ -38,7 +38,8 @@ struct KioskBench: AsyncParsableCommand {
     let store = try KioskStore(path: dir + "/kiosk.db")
     var samples: [Double] = []
     for round in 0..<11 {
-      let answer = Self.answer(count: 500, updatedBase: 1_764_000_000_000 + Int64(round) * 1_000_000)
+      let answer = Self.answer(
+        count: 500, updatedBase: 1_764_000_000_000 + Int64(round) * 1_000_000)
       let start = DispatchTime.now().uptimeNanoseconds
       let batch = try TicketBatch.decode(answer)
       let cursor = batch.tickets.map(\.updatedAt).max()
@@ -48,8 +49,12 @@ struct KioskBench: AsyncParsableCommand {
       if round > 0 { samples.append(ms) }  // the first round warms up
     }
     samples.sort()
-    report("apply 500-ticket answer (decode + one transaction), median", samples[samples.count / 2], "ms", target: 50)
-    print("bench kiosk:   min \(String(format: "%.2f", samples.first!)) ms, max \(String(format: "%.2f", samples.last!)) ms over \(samples.count) runs")
+    report(
+      "apply 500-ticket answer (decode + one transaction), median", samples[samples.count / 2],
+      "ms", target: 50)
+    print(
+      "bench kiosk:   min \(String(format: "%.2f", samples.first!)) ms, max \(String(format: "%.2f", samples.last!)) ms over \(samples.count) runs"
+    )
   }
 
   static func answer(count: Int, updatedBase: Int64) -> Data {
@@ -75,7 +80,10 @@ struct KioskBench: AsyncParsableCommand {
     // A real server on 127.0.0.1, port chosen by the OS.
     let server = Process()
     server.executableURL = URL(fileURLWithPath: bin + "/kds-server")
-    server.arguments = ["serve", "--db", dir + "/server.db", "--host", "127.0.0.1", "--port", "0", "--rate-limit", "off"]
+    server.arguments = [
+      "serve", "--db", dir + "/server.db", "--host", "127.0.0.1", "--port", "0", "--rate-limit",
+      "off",
+    ]
     let out = Pipe()
     server.standardOutput = out
     server.standardError = FileHandle.nullDevice
@@ -95,20 +103,26 @@ struct KioskBench: AsyncParsableCommand {
         baseURL = String(line.dropFirst("kds-server listening on ".count))
       }
     }
-    let pos = try Self.run(bin + "/kds-server", ["token", "create", "--db", dir + "/server.db", "--device", "pos"])
+    let pos = try Self.run(
+      bin + "/kds-server", ["token", "create", "--db", dir + "/server.db", "--device", "pos"])
     let kioskToken = try Self.run(
-      bin + "/kds-server", ["token", "create", "--db", dir + "/server.db", "--device", "k", "--station", "grill"])
+      bin + "/kds-server",
+      ["token", "create", "--db", dir + "/server.db", "--device", "k", "--station", "grill"])
 
     // Tickets for the kiosk to cache, through the POS endpoints.
     let client = CurlHTTPClient(config: HTTPClientConfig(baseURL: baseURL!, token: pos))
     for i in 0..<tickets {
       let created = try client.send(
         method: "POST", path: "/pos/orders",
-        body: Data(#"{"tableId":"T\#(i)","waiterName":"Amina","items":[{"name":"Beef burger","quantity":2,"station":"grill","modifiers":["no onion"]},{"name":"Fries","quantity":1,"station":"grill"}]}"#.utf8),
+        body: Data(
+          #"{"tableId":"T\#(i)","waiterName":"Amina","items":[{"name":"Beef burger","quantity":2,"station":"grill","modifiers":["no onion"]},{"name":"Fries","quantity":1,"station":"grill"}]}"#
+            .utf8),
         headers: [("Idempotency-Key", "bench-order-\(i)")]
       ).get()
       let object = try JSONSerialization.jsonObject(with: created.body) as? [String: Any]
-      guard let id = object?["id"] as? String else { throw ValidationError("order not created: \(created.status)") }
+      guard let id = object?["id"] as? String else {
+        throw ValidationError("order not created: \(created.status)")
+      }
       _ = try client.send(
         method: "POST", path: "/pos/orders/\(id)/send-to-kitchen", body: Data("{}".utf8),
         headers: [("Idempotency-Key", "bench-send-\(i)")]
@@ -132,7 +146,8 @@ struct KioskBench: AsyncParsableCommand {
     let deadline = Date().addingTimeInterval(60)
     var cached = 0
     while Date() < deadline {
-      if let text = try? Self.run(bin + "/kdsctl", ["status", "--socket", dir + "/ctl.sock", "--json"]),
+      if let text = try? Self.run(
+        bin + "/kdsctl", ["status", "--socket", dir + "/ctl.sock", "--json"]),
         let status = try? JSONDecoder().decode(KioskStatus.self, from: Data(text.utf8))
       {
         cached = status.cachedTickets
@@ -140,19 +155,24 @@ struct KioskBench: AsyncParsableCommand {
       }
       usleep(200_000)
     }
-    guard cached >= tickets else { throw ValidationError("the kiosk cached only \(cached) tickets") }
+    guard cached >= tickets else {
+      throw ValidationError("the kiosk cached only \(cached) tickets")
+    }
 
     let pid = kiosk.processIdentifier
     let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
     let cpu0 = try Self.cpuTicks(pid)
     let t0 = Date()
-    Thread.sleep(forTimeInterval: Double(cpuSeconds))  // the measurement window, not a synchronisation
+    // The measurement window, not a synchronisation.
+    Thread.sleep(forTimeInterval: Double(cpuSeconds))
     let cpu1 = try Self.cpuTicks(pid)
     let elapsed = Date().timeIntervalSince(t0)
     let percent = Double(cpu1 - cpu0) / ticks / elapsed * 100
     report("idle polling every 5 s, CPU over \(cpuSeconds) s", percent, "% of a core", target: 0.5)
     let rss = try Self.rssKilobytes(pid)
-    report("RSS of the headless kiosk with \(cached) cached tickets", Double(rss) / 1024, "MB", target: 30)
+    report(
+      "RSS of the headless kiosk with \(cached) cached tickets", Double(rss) / 1024, "MB",
+      target: 30)
   }
 
   static func cpuTicks(_ pid: Int32) throws -> Int {

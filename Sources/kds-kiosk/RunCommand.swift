@@ -22,7 +22,8 @@ struct RunCommand: ParsableCommand {
   var db: String
 
   @Option(
-    help: "Where to draw: none (headless); snapshot:PATH, auto, drm and fbdev come with the screen work."
+    help:
+      "Where to draw: none (headless); snapshot:PATH, auto, drm and fbdev come with the screen work."
   )
   var display: String = "none"
 

@@ -41,7 +41,9 @@ struct Status: ParsableCommand {
     print("last sync:   \(s.lastSyncAt ?? "never")")
     print("tickets:     \(s.tickets) on screen, \(s.cachedTickets) cached")
     print("operations:  \(s.pendingOps) pending, \(s.failedOps) failed")
-    print("clock:       server \(s.serverClockOffsetMillis >= 0 ? "+" : "")\(s.serverClockOffsetMillis) ms")
+    print(
+      "clock:       server \(s.serverClockOffsetMillis >= 0 ? "+" : "")\(s.serverClockOffsetMillis) ms"
+    )
     if !s.disabledActions.isEmpty {
       print("disabled:    \(s.disabledActions.joined(separator: ", "))")
     }
@@ -57,7 +59,8 @@ struct Bump: ParsableCommand {
 }
 
 struct Start: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Start a ticket (QUEUED → IN_PROGRESS).")
+  static let configuration = CommandConfiguration(
+    abstract: "Start a ticket (QUEUED → IN_PROGRESS).")
   @OptionGroup var options: SocketOption
   @Argument(help: "The ticket id.") var ticketId: String
   func run() throws { try act(options.socket, ControlRequest(cmd: "start", ticket: ticketId)) }

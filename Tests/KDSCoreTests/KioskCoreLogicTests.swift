@@ -5,7 +5,8 @@ import Testing
 private func ts(_ s: Int64) -> Timestamp { Timestamp(seconds: 1_764_000_000 + s) }
 
 private func op(
-  _ id: String, seq: Int64, ticket: String, kind: TicketAction = .bump, state: OperationState = .pending,
+  _ id: String, seq: Int64, ticket: String, kind: TicketAction = .bump,
+  state: OperationState = .pending,
   next: Int64 = 0
 ) -> QueuedOperation {
   QueuedOperation(
@@ -13,7 +14,9 @@ private func op(
     state: state)
 }
 
-private func ticket(_ id: String, _ status: TicketStatus, sent: Int64 = 0, station: String = "grill")
+private func ticket(
+  _ id: String, _ status: TicketStatus, sent: Int64 = 0, station: String = "grill"
+)
   -> Ticket
 {
   Ticket(
@@ -23,10 +26,12 @@ private func ticket(_ id: String, _ status: TicketStatus, sent: Int64 = 0, stati
 
 @Suite struct TicketStateMachineTests {
   @Test func contractTransitions() {
-    #expect(TicketStateMachine.transition(from: .queued, action: .start) == .change(to: .inProgress))
+    #expect(
+      TicketStateMachine.transition(from: .queued, action: .start) == .change(to: .inProgress))
     #expect(TicketStateMachine.transition(from: .inProgress, action: .bump) == .change(to: .ready))
     #expect(TicketStateMachine.transition(from: .queued, action: .bump) == .change(to: .ready))
-    #expect(TicketStateMachine.transition(from: .ready, action: .recall) == .change(to: .inProgress))
+    #expect(
+      TicketStateMachine.transition(from: .ready, action: .recall) == .change(to: .inProgress))
     #expect(TicketStateMachine.transition(from: .ready, action: .bump) == .noChange)
     #expect(TicketStateMachine.transition(from: .inProgress, action: .start) == .noChange)
   }
@@ -79,7 +84,8 @@ private func ticket(_ id: String, _ status: TicketStatus, sent: Int64 = 0, stati
   let policy = QueuePolicy.standard
 
   @Test func backoffSchedule() {
-    #expect((1...7).map { policy.delaySeconds(beforeAttempt: $0) } == [0, 5, 15, 45, 120, 120, 120])
+    #expect(
+      (1...7).map { policy.delaySeconds(beforeAttempt: $0) } == [0, 5, 15, 45, 120, 120, 120])
   }
 
   func response(_ status: Int, _ body: String = "", retryAfter: Int64? = nil) -> HTTPAnswer {
@@ -122,11 +128,14 @@ private func ticket(_ id: String, _ status: TicketStatus, sent: Int64 = 0, stati
       Issue.record("404 on mark-ready is not a missing extension")
       return
     }
-    #expect(policy.classify(response(429, retryAfter: 7), kind: .bump) == .rateLimited(retryAfter: 7))
+    #expect(
+      policy.classify(response(429, retryAfter: 7), kind: .bump) == .rateLimited(retryAfter: 7))
     for s in [500, 502, 503, 504] {
-      #expect(policy.classify(response(s), kind: .bump) == .serverTrouble(status: s, retryAfter: nil))
+      #expect(
+        policy.classify(response(s), kind: .bump) == .serverTrouble(status: s, retryAfter: nil))
     }
-    #expect(policy.classify(.noAnswer(reason: "refused"), kind: .bump) == .noAnswer(reason: "refused"))
+    #expect(
+      policy.classify(.noAnswer(reason: "refused"), kind: .bump) == .noAnswer(reason: "refused"))
   }
 
   @Test func succeededCarriesTheTicket() throws {
@@ -166,7 +175,8 @@ private func ticket(_ id: String, _ status: TicketStatus, sent: Int64 = 0, stati
   }
 
   @Test func retryAfterIsHonoured() {
-    let o = policy.record(.rateLimited(retryAfter: 300), on: op("A", seq: 1, ticket: "T"), now: ts(0))
+    let o = policy.record(
+      .rateLimited(retryAfter: 300), on: op("A", seq: 1, ticket: "T"), now: ts(0))
     #expect(o.nextAttemptAt == ts(300))
     let p = policy.record(
       .serverTrouble(status: 503, retryAfter: 90), on: op("B", seq: 1, ticket: "T"), now: ts(0))
@@ -219,7 +229,9 @@ private func ticket(_ id: String, _ status: TicketStatus, sent: Int64 = 0, stati
 
 @Suite struct BoardCompositionTests {
   @Test func pendingBumpHidesTicketFailedOneShowsItAgain() {
-    let cache = [ticket("A", .queued, sent: 1), ticket("B", .inProgress, sent: 0), ticket("C", .ready)]
+    let cache = [
+      ticket("A", .queued, sent: 1), ticket("B", .inProgress, sent: 0), ticket("C", .ready),
+    ]
     let ops = [
       op("1", seq: 1, ticket: "A"),
       op("2", seq: 2, ticket: "C", kind: .recall),
@@ -260,7 +272,9 @@ private func ticket(_ id: String, _ status: TicketStatus, sent: Int64 = 0, stati
     var e = ServerClockEstimator()
     // The device is 90 s behind the server.
     let device = Timestamp(millis: 1_764_000_000_000)
-    e.add(serverDate: Timestamp(seconds: 1_764_000_090), sent: device, received: device.adding(millis: 20))
+    e.add(
+      serverDate: Timestamp(seconds: 1_764_000_090), sent: device,
+      received: device.adding(millis: 20))
     #expect(abs(e.offsetMillis - 90_000) <= 1000)
     // SLA from the server's clock: sent 6 minutes ago by the server's clock is orange.
     let t = Ticket(

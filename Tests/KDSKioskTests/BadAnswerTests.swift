@@ -7,11 +7,13 @@ import KDSTestSupport
 import Testing
 
 @Suite(.serialized) struct BadAnswerTests {
-  static let good = #"{"id":"GOOD1","orderId":"o","station":"grill","status":"QUEUED","sentAt":"2025-11-21T14:30:00Z","updatedAt":"2099-01-01T00:00:00.000Z","items":[{"name":"Soup","quantity":1}]}"#
+  static let good =
+    #"{"id":"GOOD1","orderId":"o","station":"grill","status":"QUEUED","sentAt":"2025-11-21T14:30:00Z","updatedAt":"2099-01-01T00:00:00.000Z","items":[{"name":"Soup","quantity":1}]}"#
 
   static var tenThousandItems: String {
     let items = (0..<10_000).map { #"{"name":"Pea \#($0)","quantity":1}"# }.joined(separator: ",")
-    return #"[{"id":"HUGE1","orderId":"o","station":"grill","status":"QUEUED","sentAt":"2025-11-21T14:30:00Z","updatedAt":"2099-01-01T00:00:00.000Z","items":[\#(items)]}, \#(good)]"#
+    return
+      #"[{"id":"HUGE1","orderId":"o","station":"grill","status":"QUEUED","sentAt":"2025-11-21T14:30:00Z","updatedAt":"2099-01-01T00:00:00.000Z","items":[\#(items)]}, \#(good)]"#
   }
 
   /// Each bad answer leaves the cache as it was where it is unusable, is
@@ -20,7 +22,13 @@ import Testing
     ("malformed", ProxyAction.respond(.json(#"[{"id": "A", "orderId": "#))),
     ("too-large-declared", ProxyAction.hugeBody(bytes: 50 << 20, declareLength: true)),
     ("too-large-streamed", ProxyAction.hugeBody(bytes: 50 << 20, declareLength: false)),
-    ("html-200", ProxyAction.respond(CannedResponse(status: 200, headers: [("Content-Type", "text/html")], body: Data("<html>oops</html>".utf8)))),
+    (
+      "html-200",
+      ProxyAction.respond(
+        CannedResponse(
+          status: 200, headers: [("Content-Type", "text/html")],
+          body: Data("<html>oops</html>".utf8)))
+    ),
     ("html-502", ProxyAction.respond(.html(status: 502))),
     ("object", ProxyAction.respond(.json(#"{"tickets": []}"#))),
   ])
@@ -28,7 +36,8 @@ import Testing
     let r = try Restaurant()
     let ids = try await r.sendTickets(count: 3)
     let proxy = try FaultProxy(upstreamPort: r.server.port)
-    let kiosk = try KioskHarness(baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
+    let kiosk = try KioskHarness(
+      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
     kiosk.engine.tick()
     let before = try kiosk.store.loadTickets().sorted { $0.id < $1.id }
     #expect(before.map(\.id) == ids.sorted())
@@ -74,7 +83,8 @@ import Testing
     let r = try Restaurant()
     _ = try await r.sendTickets(count: 1)
     let proxy = try FaultProxy(upstreamPort: r.server.port)
-    let kiosk = try KioskHarness(baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
+    let kiosk = try KioskHarness(
+      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
     proxy.add(ProxyRule(path: "/kds/queue", action: .respond(.json(body))))
     for _ in 0..<3 { kiosk.step() }
     #expect(kiosk.view.tickets["GOOD1"] != nil, "\(kind)")

@@ -64,12 +64,16 @@ import Testing
       if point == 1 {
         kiosk.killHard()  // right after the acknowledgement
       } else if point == 2 {
-        usleep(UInt32.random(in: 0..<300_000, using: &rng))  // randomises the kill point: mid-replay
+        // Randomises the kill point (mid-replay); not a synchronisation.
+        usleep(UInt32.random(in: 0..<300_000, using: &rng))
         kiosk.killHard()
       }
       killPoints["\(point)", default: 0] += 1
-      let (ok, integrity) = try ServerProcess.run("/usr/bin/sqlite3", [db, "PRAGMA integrity_check;"])
-      #expect(ok == 0 && integrity.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "round \(round): \(integrity)")
+      let (ok, integrity) = try ServerProcess.run(
+        "/usr/bin/sqlite3", [db, "PRAGMA integrity_check;"])
+      #expect(
+        ok == 0 && integrity.trimmingCharacters(in: .whitespacesAndNewlines) == "ok",
+        "round \(round): \(integrity)")
     }
 
     // Network back: one last run drains the queue.
@@ -94,8 +98,13 @@ import Testing
       #expect(try r.idempotencyRecords(path: "/kds/tickets/\(id)/mark-ready") == 1, "\(id)")
     }
     let perTicket = try ServerProcess.run(
-      "/usr/bin/sqlite3", [db, "SELECT COUNT(*) FROM operations WHERE kind = 'bump' GROUP BY ticketId HAVING COUNT(*) > 1;"])
+      "/usr/bin/sqlite3",
+      [
+        db,
+        "SELECT COUNT(*) FROM operations WHERE kind = 'bump' GROUP BY ticketId HAVING COUNT(*) > 1;",
+      ])
     #expect(perTicket.1.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
-    print("crash test: \(rounds) rounds, \(acked.count) acknowledged bumps, kill points \(killPoints)")
+    print(
+      "crash test: \(rounds) rounds, \(acked.count) acknowledged bumps, kill points \(killPoints)")
   }
 }

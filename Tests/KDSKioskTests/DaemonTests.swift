@@ -39,7 +39,8 @@ import Testing
     }
     #expect(done, "\(serverState)")
     #expect(try KioskProcess.ctl(kiosk.socketPath, ["recall"]).0 == 0)
-    #expect(waitFor("recall reached the server") { (try? syncStatuses(r))?[ids[0]] == "IN_PROGRESS" })
+    #expect(
+      waitFor("recall reached the server") { (try? syncStatuses(r))?[ids[0]] == "IN_PROGRESS" })
     let (q, queueJSON) = try KioskProcess.ctl(kiosk.socketPath, ["queue", "--json"])
     #expect(q == 0)
     let ops = try JSONDecoder().decode([OperationInfo].self, from: Data(queueJSON.utf8))
@@ -56,7 +57,8 @@ import Testing
     let p = Process()
     p.executableURL = URL(fileURLWithPath: try Binaries.kiosk)
     p.arguments = [
-      "--server", "http://127.0.0.1:9", "--station", "grill", "--token", "t", "--db", "/tmp/unused.db",
+      "--server", "http://127.0.0.1:9", "--station", "grill", "--token", "t", "--db",
+      "/tmp/unused.db",
       "--display", display,
     ]
     let err = Pipe()

@@ -18,7 +18,8 @@ final class KioskProcess: @unchecked Sendable {
   let logPath: String
 
   init(
-    server: String, token: String, db: String, socket: String, log: String, station: String = "grill",
+    server: String, token: String, db: String, socket: String, log: String,
+    station: String = "grill",
     extra: [String] = ["--sync-interval", "0.2", "--request-timeout", "1"]
   ) throws {
     socketPath = socket

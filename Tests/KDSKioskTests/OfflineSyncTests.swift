@@ -14,7 +14,8 @@ import Testing
     let r = try Restaurant()
     let ids = try await r.sendTickets(count: 10)
     let proxy = try FaultProxy(upstreamPort: r.server.port)
-    let kiosk = try KioskHarness(baseURL: proxy.baseURL, token: try r.token("kiosk-grill", stations: ["grill"]))
+    let kiosk = try KioskHarness(
+      baseURL: proxy.baseURL, token: try r.token("kiosk-grill", stations: ["grill"]))
     kiosk.engine.tick()
     #expect(kiosk.shown.count == 10)
     #expect(kiosk.view.status.connection == .connected)
@@ -62,7 +63,8 @@ import Testing
   @Test func serverKilledAndRestartedMidReplay() async throws {
     let r = try Restaurant()
     let ids = try await r.sendTickets(count: 8)
-    let kiosk = try KioskHarness(baseURL: r.server.baseURL, token: try r.token("k", stations: ["grill"]))
+    let kiosk = try KioskHarness(
+      baseURL: r.server.baseURL, token: try r.token("k", stations: ["grill"]))
     kiosk.engine.tick()
     #expect(kiosk.shown.count == 8)
     for id in ids { #expect(kiosk.core.bump(ticketId: id).isDone) }
@@ -87,7 +89,8 @@ import Testing
     let ids = try await r.sendTickets(count: 3)
     let (a, b, c) = (ids[0], ids[1], ids[2])
     let proxy = try FaultProxy(upstreamPort: r.server.port)
-    let kiosk = try KioskHarness(baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
+    let kiosk = try KioskHarness(
+      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
     kiosk.engine.tick()
     proxy.add(ProxyRule(path: "/\(a)/", times: 2, action: .respond(.status(500))))
     proxy.add(ProxyRule(path: "/\(b)/", times: 1, action: .respond(.status(503))))
@@ -122,7 +125,8 @@ import Testing
     let r = try Restaurant()
     let ids = try await r.sendTickets(count: 1)
     let proxy = try FaultProxy(upstreamPort: r.server.port)
-    let kiosk = try KioskHarness(baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
+    let kiosk = try KioskHarness(
+      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
     kiosk.engine.tick()
     proxy.add(ProxyRule(path: "/mark-ready", action: .respond(.html(status: 502))))
     #expect(kiosk.core.bump(ticketId: ids[0]).isDone)
@@ -147,7 +151,8 @@ import Testing
     let ids = try await r.sendTickets(count: 2)
     let proxy = try FaultProxy(upstreamPort: r.server.port)
     let kiosk = try KioskHarness(
-      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]), requestTimeoutMillis: 1_000)
+      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]),
+      requestTimeoutMillis: 1_000)
     kiosk.engine.tick()
     proxy.add(ProxyRule(path: "/\(ids[0])/", times: 1, action: .forwardThenHang))
     proxy.add(ProxyRule(path: "/\(ids[1])/", times: 1, action: .forwardThenDrop))
@@ -170,7 +175,8 @@ import Testing
     let r = try Restaurant()
     let ids = try await r.sendTickets(count: 4)
     let proxy = try FaultProxy(upstreamPort: r.server.port)
-    let kiosk = try KioskHarness(baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
+    let kiosk = try KioskHarness(
+      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
     kiosk.engine.tick()
     proxy.refuse()
     for id in ids.prefix(3) { #expect(kiosk.core.bump(ticketId: id).isDone) }
@@ -193,7 +199,8 @@ import Testing
     first.engine.tick()
     // The same kiosk database, now with a token the server does not know.
     let kiosk = try KioskHarness(
-      baseURL: r.server.baseURL, token: "not-a-valid-token", clock: first.clock, dbPath: first.store.path)
+      baseURL: r.server.baseURL, token: "not-a-valid-token", clock: first.clock,
+      dbPath: first.store.path)
     #expect(kiosk.core.bump(ticketId: ids[0]).isDone)
     for _ in 0..<12 { kiosk.step(seconds: 30) }
     let snap = kiosk.core.snapshot()
@@ -223,7 +230,8 @@ import Testing
   @Test func startBumpRecallAgainstTheRealServer() async throws {
     let r = try Restaurant()
     let ids = try await r.sendTickets(count: 2)
-    let kiosk = try KioskHarness(baseURL: r.server.baseURL, token: try r.token("k", stations: ["grill"]))
+    let kiosk = try KioskHarness(
+      baseURL: r.server.baseURL, token: try r.token("k", stations: ["grill"]))
     kiosk.engine.tick()
     #expect(kiosk.core.start(ticketId: ids[0]).isDone)
     #expect(kiosk.core.bump(ticketId: ids[0]).isDone)
@@ -259,20 +267,25 @@ import Testing
     let proxy = try FaultProxy(upstreamPort: r.server.port)
     proxy.add(ProxyRule(path: "/start", action: .respond(.status(404))))
     proxy.add(ProxyRule(path: "/recall", action: .respond(CannedResponse(status: 405))))
-    let kiosk = try KioskHarness(baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
+    let kiosk = try KioskHarness(
+      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
     kiosk.engine.tick()
     #expect(kiosk.core.start(ticketId: ids[0]).isDone)
     kiosk.engine.tick()
     #expect(kiosk.view.status.disabledActions == [.start])
     #expect(kiosk.core.snapshot().alerts.contains(.actionUnavailable("start")))
-    #expect(kiosk.core.start(ticketId: ids[1]) == .refused("start is not available: the server does not support it"))
+    #expect(
+      kiosk.core.start(ticketId: ids[1])
+        == .refused("start is not available: the server does not support it"))
     #expect(kiosk.core.bump(ticketId: ids[1]).isDone)
     kiosk.engine.tick()
     #expect(kiosk.core.recallLast().isDone)
     kiosk.engine.tick()
     #expect(kiosk.view.status.disabledActions == [.start, .recall])
     #expect(kiosk.core.snapshot().alerts.contains(.actionUnavailable("recall")))
-    #expect(kiosk.core.recallLast() == .refused("recall is not available: the server does not support it"))
+    #expect(
+      kiosk.core.recallLast() == .refused("recall is not available: the server does not support it")
+    )
     #expect(kiosk.core.bump(ticketId: ids[2]).isDone)
     for _ in 0..<4 { kiosk.step() }
     let server = try await r.statuses()
@@ -287,7 +300,8 @@ import Testing
     let r = try Restaurant()
     let ids = try await r.sendTickets(count: 101)
     let proxy = try FaultProxy(upstreamPort: r.server.port)
-    let kiosk = try KioskHarness(baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
+    let kiosk = try KioskHarness(
+      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
     kiosk.engine.tick()
     proxy.refuse()
     for id in ids.prefix(100) { #expect(kiosk.core.bump(ticketId: id).isDone) }
@@ -305,14 +319,16 @@ import Testing
 @Suite struct HTTPClientTests {
   @Test func readsDateAndMeasuresTheServerClock() async throws {
     let r = try Restaurant()
-    let client = CurlHTTPClient(config: HTTPClientConfig(baseURL: r.server.baseURL + "/", token: "x"))
+    let client = CurlHTTPClient(
+      config: HTTPClientConfig(baseURL: r.server.baseURL + "/", token: "x"))
     let before = Date()
     let response = try client.send(method: "GET", path: "/health").get()
     #expect(response.status == 200)
     let date = try #require(response.date)
     #expect(abs(Double(date.millis) / 1000 - before.timeIntervalSince1970) < 5)
     // A kiosk whose device clock is 10 minutes slow learns the server's clock.
-    let slow = ManualClock(start: Timestamp(millis: Int64(Date().timeIntervalSince1970 * 1000) - 600_000))
+    let slow = ManualClock(
+      start: Timestamp(millis: Int64(Date().timeIntervalSince1970 * 1000) - 600_000))
     let kiosk = try KioskHarness(baseURL: r.server.baseURL, token: try r.token("k"), clock: slow)
     kiosk.engine.tick()
     let offset = kiosk.view.status.clock.offsetMillis
@@ -323,7 +339,8 @@ import Testing
     let proxy = try FaultProxy(upstreamPort: 9)
     let port = proxy.port
     proxy.refuse()
-    let refused = CurlHTTPClient(config: HTTPClientConfig(baseURL: "http://127.0.0.1:\(port)", token: "x"))
+    let refused = CurlHTTPClient(
+      config: HTTPClientConfig(baseURL: "http://127.0.0.1:\(port)", token: "x"))
     guard case .failure(let f) = refused.send(method: "GET", path: "/health") else {
       Issue.record("expected no answer")
       return

@@ -40,7 +40,8 @@ private func ticket(_ id: String, status: TicketStatus = .queued, updated: Int64
     _ = try store.enqueue(
       QueuedOperation(id: "01OP", kind: .bump, ticketId: "T0", createdAt: Timestamp(millis: 0)),
       maxOutstanding: 100)
-    let pruned = try store.apply(tickets: Array(batch.dropFirst(10)), cursor: nil, fullResyncOf: "grill")
+    let pruned = try store.apply(
+      tickets: Array(batch.dropFirst(10)), cursor: nil, fullResyncOf: "grill")
     #expect(Set(pruned.removed) == Set((1..<10).map { "T\($0)" }))
     #expect(try store.ticketCount() == 491)
   }

@@ -41,11 +41,13 @@ public struct CannedResponse: Sendable {
   public static func status(_ code: Int, json: String = "{\"statusCode\":0}") -> CannedResponse {
     CannedResponse(
       status: code, headers: [("Content-Type", "application/json")],
-      body: Data(json.replacingOccurrences(of: "\"statusCode\":0", with: "\"statusCode\":\(code)").utf8))
+      body: Data(
+        json.replacingOccurrences(of: "\"statusCode\":0", with: "\"statusCode\":\(code)").utf8))
   }
 
   public static func json(_ text: String, status: Int = 200) -> CannedResponse {
-    CannedResponse(status: status, headers: [("Content-Type", "application/json")], body: Data(text.utf8))
+    CannedResponse(
+      status: status, headers: [("Content-Type", "application/json")], body: Data(text.utf8))
   }
 
   public static func html(status: Int) -> CannedResponse {
@@ -93,7 +95,9 @@ public final class ProxyRule: @unchecked Sendable {
     self.decide = decide
   }
 
-  public convenience init(method: String? = nil, path: String? = nil, times: Int? = nil, action: ProxyAction) {
+  public convenience init(
+    method: String? = nil, path: String? = nil, times: Int? = nil, action: ProxyAction
+  ) {
     self.init(method: method, path: path, times: times) { _ in action }
   }
 }
@@ -367,7 +371,9 @@ public final class FaultProxy: @unchecked Sendable {
     var offset = 0
     let bytes = [UInt8](data)
     while offset < bytes.count {
-      let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+      let n = bytes[offset...].withUnsafeBytes {
+        send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+      }
       if n < 0 && errno == EINTR { continue }
       guard n > 0 else { return false }
       offset += n
@@ -376,7 +382,8 @@ public final class FaultProxy: @unchecked Sendable {
   }
 
   private func render(_ r: CannedResponse) -> Data {
-    var head = "HTTP/1.1 \(r.status) Canned\r\nDate: \(httpDate())\r\nContent-Length: \(r.body.count)\r\nConnection: close\r\n"
+    var head =
+      "HTTP/1.1 \(r.status) Canned\r\nDate: \(httpDate())\r\nContent-Length: \(r.body.count)\r\nConnection: close\r\n"
     for (k, v) in r.headers { head += "\(k): \(v)\r\n" }
     var out = Data((head + "\r\n").utf8)
     out.append(r.body)

@@ -13,7 +13,9 @@ public final class ManualClock: KioskClock, @unchecked Sendable {
 
   public func now() -> Timestamp { lock.withLock { current } }
 
-  public func advance(seconds: Int64) { lock.withLock { current = current.adding(seconds: seconds) } }
+  public func advance(seconds: Int64) {
+    lock.withLock { current = current.adding(seconds: seconds) }
+  }
 
   public func advance(millis: Int64) { lock.withLock { current = current.adding(millis: millis) } }
 
