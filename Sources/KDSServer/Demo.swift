@@ -16,7 +16,8 @@ public enum DemoMenu {
       modifiers: ["no onion", "extra cheese", "medium rare", "well done", "no bun"]),
     Dish(name: "Chicken muchomo", station: "grill", modifiers: ["extra pili pili", "no salt"]),
     Dish(name: "Goat skewers", station: "grill", modifiers: ["spicy", "mild"]),
-    Dish(name: "Grilled tilapia", station: "grill", modifiers: ["whole", "fillet", "lemon butter"]),
+    Dish(
+      name: "Grilled tilapia", station: "grill", modifiers: ["whole", "fillet", "lemon butter"]),
     Dish(
       name: "Rolex (chapati & egg roll)", station: "grill",
       modifiers: ["add avocado", "no tomato", "double egg"]),
@@ -60,7 +61,8 @@ struct DemoTraffic: Sendable {
 
   static let waiters = ["Amina", "Brian", "Grace", "Joseph", "Nakato", "Peter", "Sarah", "Okello"]
   static let notes = [
-    "allergy: peanuts", "allergy: shellfish", "gluten free", "no chilli please", "birthday - candle",
+    "allergy: peanuts", "allergy: shellfish", "gluten free", "no chilli please",
+    "birthday - candle",
     "VIP table",
   ]
 
@@ -92,10 +94,11 @@ struct DemoTraffic: Sendable {
     if Int.random(in: 0..<8, using: &rng) == 0, let updatedAt = json["updatedAt"] {
       // The waiter adds a drink before sending.
       let dish = DemoMenu.dishes.filter { $0.station == "bar" }.randomElement(using: &rng)!
-      var items = json["items"].flatMap { v -> [JSONValue]? in
-        if case .array(let a) = v { return a }
-        return nil
-      } ?? []
+      var items =
+        json["items"].flatMap { v -> [JSONValue]? in
+          if case .array(let a) = v { return a }
+          return nil
+        } ?? []
       items.append(
         .object([
           ("name", .string(dish.name)), ("quantity", .int(1)), ("station", .string("bar")),
@@ -135,7 +138,10 @@ struct DemoTraffic: Sendable {
     }
     if let done {
       let pay = JSONValue.object([
-        ("payment", .object([("method", .string("CASH")), ("amount", .int(Int64.random(in: 10...90) * 1000))]))
+        (
+          "payment",
+          .object([("method", .string("CASH")), ("amount", .int(Int64.random(in: 10...90) * 1000))])
+        )
       ])
       _ = try await service.idempotency.perform(nil) { db in
         try kitchen.closeOrder(db, id: done, body: pay)

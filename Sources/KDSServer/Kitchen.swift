@@ -442,10 +442,12 @@ struct Kitchen: Sendable {
   func closeOrder(_ db: Database, id: String, body: JSONValue) throws -> WriteOutcome {
     _ = try Validation.object(body)
     guard let payment = body["payment"], !payment.isNull else {
-      throw APIError.invalid("payment", "is required, e.g. {\"method\": \"CASH\", \"amount\": 25000}")
+      throw APIError.invalid(
+        "payment", "is required, e.g. {\"method\": \"CASH\", \"amount\": 25000}")
     }
     guard case .object = payment else { throw APIError.invalid("payment", "must be an object") }
-    let method = try Validation.string(payment["method"], "payment.method", required: true, max: 40)!
+    let method = try Validation.string(
+      payment["method"], "payment.method", required: true, max: 40)!
     let amount: JSONValue
     switch payment["amount"] {
     case .some(.int(let i)) where i >= 0: amount = .int(i)

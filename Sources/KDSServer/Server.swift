@@ -161,9 +161,11 @@ public final class KDSService: Sendable {
       }
     case ("POST", "/kds/tickets/{id}/mark-ready"), ("POST", "/kds/tickets/{id}/start"),
       ("POST", "/kds/tickets/{id}/recall"):
-      let action = Kitchen.TicketAction(rawValue: String(call.route.path.split(separator: "/").last!))!
+      let action = Kitchen.TicketAction(
+        rawValue: String(call.route.path.split(separator: "/").last!))!
       return try await idempotency.perform(call.claim) { db in
-        try kitchen.ticketAction(db, id: call.id, action: action, body: call.body, token: call.token)
+        try kitchen.ticketAction(
+          db, id: call.id, action: action, body: call.body, token: call.token)
       }
     default:
       throw APIError(404, "No route for \(call.route)")
@@ -183,7 +185,8 @@ public final class KDSService: Sendable {
     var since: Int64? = nil
     if let text = call.query["since"] {
       guard let ms = ServerTime.parse(text) else {
-        throw APIError.invalid("since", "must be an RFC 3339 timestamp such as 2025-11-21T14:35:00.123Z")
+        throw APIError.invalid(
+          "since", "must be an RFC 3339 timestamp such as 2025-11-21T14:35:00.123Z")
       }
       since = ms
     }

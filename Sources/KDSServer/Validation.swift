@@ -5,7 +5,9 @@ enum Validation {
 
   static func validStation(_ s: String) -> Bool {
     !s.isEmpty && s.utf8.count <= 32
-      && s.utf8.allSatisfy { c in (48...57).contains(c) || (97...122).contains(c) || c == 45 || c == 95 }
+      && s.utf8.allSatisfy { c in
+        (48...57).contains(c) || (97...122).contains(c) || c == 45 || c == 95
+      }
   }
 
   static let orderTypes = ["DINE_IN", "TAKEAWAY", "DELIVERY"]
@@ -44,21 +46,25 @@ enum Validation {
     case .int(let i): n = i
     case .double(let d) where d == d.rounded() && abs(d) < 1e15: n = Int64(d)
     default:
-      throw APIError.invalid(field, "must be an integer from \(range.lowerBound) to \(range.upperBound)")
+      throw APIError.invalid(
+        field, "must be an integer from \(range.lowerBound) to \(range.upperBound)")
     }
     guard range.contains(n) else {
-      throw APIError.invalid(field, "must be an integer from \(range.lowerBound) to \(range.upperBound)")
+      throw APIError.invalid(
+        field, "must be an integer from \(range.lowerBound) to \(range.upperBound)")
     }
     return n
   }
 
-  static func timestamp(_ v: JSONValue?, _ field: String, required: Bool) throws(APIError) -> Int64? {
+  static func timestamp(_ v: JSONValue?, _ field: String, required: Bool) throws(APIError) -> Int64?
+  {
     guard let v, !v.isNull else {
       if required { throw APIError.invalid(field, "is required") }
       return nil
     }
     guard case .string(let s) = v, let ms = ServerTime.parse(s) else {
-      throw APIError.invalid(field, "must be an RFC 3339 timestamp such as 2025-11-21T14:35:00.123Z")
+      throw APIError.invalid(
+        field, "must be an RFC 3339 timestamp such as 2025-11-21T14:35:00.123Z")
     }
     return ms
   }
@@ -78,21 +84,30 @@ enum Validation {
       let name = try string(item["name"], "\(f).name", required: true, max: 200)!
       let quantity = try integer(item["quantity"], "\(f).quantity", range: 1...999, required: true)!
       let station = try string(item["station"], "\(f).station", required: true, max: 32)!
-      guard validStation(station) else { throw APIError.invalid("\(f).station", "must be \(stationPattern)") }
+      guard validStation(station) else {
+        throw APIError.invalid("\(f).station", "must be \(stationPattern)")
+      }
       var modifiers: [String] = []
       if let m = item["modifiers"], !m.isNull {
         guard case .array(let mods) = m else {
           throw APIError.invalid("\(f).modifiers", "must be an array of strings")
         }
-        guard mods.count <= 30 else { throw APIError.invalid("\(f).modifiers", "must have at most 30 entries") }
+        guard mods.count <= 30 else {
+          throw APIError.invalid("\(f).modifiers", "must have at most 30 entries")
+        }
         for (k, mod) in mods.enumerated() {
-          guard let s = try string(mod, "\(f).modifiers[\(k)]", required: true, max: 100) else { continue }
+          guard let s = try string(mod, "\(f).modifiers[\(k)]", required: true, max: 100) else {
+            continue
+          }
           modifiers.append(s)
         }
       }
       let notes = try string(item["notes"], "\(f).notes", required: false, max: 500)
       let course = try integer(item["course"], "\(f).course", range: 1...20, required: false)
-      out.append(NewItem(name: name, quantity: quantity, station: station, modifiers: modifiers, notes: notes, course: course))
+      out.append(
+        NewItem(
+          name: name, quantity: quantity, station: station, modifiers: modifiers, notes: notes,
+          course: course))
     }
     return out
   }

@@ -57,7 +57,8 @@ struct Serve: AsyncParsableCommand {
   var rateBurst: Double = 200
 
   @Option(
-    name: .customLong("idempotency-ttl"), help: "Seconds an idempotency key is kept (default 24 h).")
+    name: .customLong("idempotency-ttl"), help: "Seconds an idempotency key is kept (default 24 h)."
+  )
   var idempotencyTTL: Double = 86_400
 
   @Option(
@@ -72,8 +73,9 @@ struct Serve: AsyncParsableCommand {
   func validate() throws {
     _ = try parsedRateLimit()
     guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
-    guard idempotencyTTL > 0, cleanupInterval > 0, retentionHours >= 24 || retentionHours > 0 else {
-      throw ValidationError("--idempotency-ttl, --cleanup-interval and --retention-hours must be > 0")
+    guard idempotencyTTL > 0, cleanupInterval > 0, retentionHours > 0 else {
+      throw ValidationError(
+        "--idempotency-ttl, --cleanup-interval and --retention-hours must be > 0")
     }
     guard demoRate > 0 else { throw ValidationError("--demo-rate must be > 0") }
   }
@@ -157,7 +159,8 @@ struct Token: AsyncParsableCommand {
       do {
         let token = try await DeviceTokens.create(
           in: service.store, device: device, stations: stations)
-        let scope = stations.isEmpty ? "all stations" : "stations " + stations.joined(separator: ", ")
+        let scope =
+          stations.isEmpty ? "all stations" : "stations " + stations.joined(separator: ", ")
         print("token for device \(device) (\(scope)):")
         print(token)
       } catch let error as TokenError {

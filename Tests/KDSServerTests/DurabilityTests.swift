@@ -10,7 +10,8 @@ struct DurabilityTests {
     let a = try await placeOrder(f.pos, items: [("Beef burger", "grill"), ("Espresso", "bar")])
     let b = try await placeOrder(f.pos, items: [("Goat skewers", "grill")])
     let bumpKey = newKey()
-    let bump = try await f.grill.post("/kds/tickets/\(a.tickets["grill"]!)/mark-ready", key: bumpKey)
+    let bump = try await f.grill.post(
+      "/kds/tickets/\(a.tickets["grill"]!)/mark-ready", key: bumpKey)
     #expect(bump.status == 200)
     let before = try await f.grill.get("/kds/queue?station=grill")
     let port = f.server.port
@@ -25,12 +26,15 @@ struct DurabilityTests {
     #expect(after.status == 200)
     #expect(after.body == before.body || after.array?.count == before.array?.count)
     let statuses = Dictionary(
-      uniqueKeysWithValues: (after.array ?? []).map { ($0["id"] as! String, $0["status"] as! String) })
+      uniqueKeysWithValues: (after.array ?? []).map {
+        ($0["id"] as! String, $0["status"] as! String)
+      })
     #expect(statuses[a.tickets["grill"]!] == "READY")
     #expect(statuses[b.tickets["grill"]!] == "QUEUED")
     #expect(try await pos.get("/pos/orders").array?.count == 2)
     // Stored idempotency answers survive too.
-    let replay = try await grill.post("/kds/tickets/\(a.tickets["grill"]!)/mark-ready", key: bumpKey)
+    let replay = try await grill.post(
+      "/kds/tickets/\(a.tickets["grill"]!)/mark-ready", key: bumpKey)
     #expect(replay.header("Idempotent-Replayed") == "true")
     #expect(replay.body == bump.body)
     // The stamp clock continues after the last stamp.
@@ -52,16 +56,19 @@ struct DurabilityTests {
           n += 1
           guard
             let created = try? await f.pos.post(
-              "/pos/orders", json: orderJSON(table: "table-\(w)", items: [("Beef burger", "grill")]),
+              "/pos/orders",
+              json: orderJSON(table: "table-\(w)", items: [("Beef burger", "grill")]),
               key: newKey()),
             created.status == 201, let id = created.object?["id"] as? String
           else { return }
           acked.state.withLock { $0.orders.append(id) }
-          guard let sent = try? await f.pos.post("/pos/orders/\(id)/send-to-kitchen", key: newKey()),
+          guard
+            let sent = try? await f.pos.post("/pos/orders/\(id)/send-to-kitchen", key: newKey()),
             sent.status == 200,
             let ticket = (sent.object?["tickets"] as? [[String: Any]])?.first?["id"] as? String
           else { return }
-          guard let ready = try? await f.grill.post("/kds/tickets/\(ticket)/mark-ready", key: newKey()),
+          guard
+            let ready = try? await f.grill.post("/kds/tickets/\(ticket)/mark-ready", key: newKey()),
             ready.status == 200
           else { return }
           acked.state.withLock { $0.readies.append(ticket) }
@@ -78,11 +85,13 @@ struct DurabilityTests {
 
     try f.server.start()
     let (pos, grill) = f.clients()
-    let stored = Set((try await pos.get("/pos/orders").array ?? []).compactMap { $0["id"] as? String })
+    let stored = Set(
+      (try await pos.get("/pos/orders").array ?? []).compactMap { $0["id"] as? String })
     let missing = Set(orders).subtracting(stored)
     #expect(missing.isEmpty, "\(missing.count) acknowledged orders lost")
     let queue = try await grill.get("/kds/queue?station=grill").array ?? []
-    let readyNow = Set(queue.filter { $0["status"] as? String == "READY" }.compactMap { $0["id"] as? String })
+    let readyNow = Set(
+      queue.filter { $0["status"] as? String == "READY" }.compactMap { $0["id"] as? String })
     let lostBumps = Set(readies).subtracting(readyNow)
     #expect(lostBumps.isEmpty, "\(lostBumps.count) acknowledged bumps lost")
   }

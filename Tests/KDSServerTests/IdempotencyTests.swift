@@ -35,7 +35,9 @@ struct IdempotencyTests {
     let body = orderJSON(items: [("Beef burger", "grill"), ("Passion juice", "bar")])
     let key = newKey()
     let results = try await withThrowingTaskGroup(of: HTTPResult.self) { group in
-      for _ in 0..<40 { group.addTask { try await f.pos.post("/pos/orders", json: body, key: key) } }
+      for _ in 0..<40 {
+        group.addTask { try await f.pos.post("/pos/orders", json: body, key: key) }
+      }
       return try await group.reduce(into: []) { $0.append($1) }
     }
     #expect(results.count == 40)
@@ -92,7 +94,8 @@ struct IdempotencyTests {
 
   @Test func scopeIsTokenMethodAndConcretePath() async throws {
     let f = try Fixture()
-    let order = try await placeOrder(f.pos, items: [("Beef burger", "grill"), ("Goat skewers", "grill")])
+    let order = try await placeOrder(
+      f.pos, items: [("Beef burger", "grill"), ("Goat skewers", "grill")])
     _ = order
     // Two grill tickets? One per station: add a second order for a second ticket.
     let other = try await placeOrder(f.pos, items: [("Ribeye steak 300g", "grill")])
@@ -107,7 +110,8 @@ struct IdempotencyTests {
     #expect(rb.object?["id"] as? String == b)
     #expect(rb.object?["status"] as? String == "READY")
     // Another device using the same key on the same path: its own operation.
-    let grill2 = f.server.client(token: try f.server.createToken(device: "kiosk-grill-2", stations: ["grill"]))
+    let grill2 = f.server.client(
+      token: try f.server.createToken(device: "kiosk-grill-2", stations: ["grill"]))
     let again = try await grill2.post("/kds/tickets/\(a)/recall", key: key)
     #expect(again.status == 200)
     #expect(again.header("Idempotent-Replayed") == nil)
@@ -121,7 +125,8 @@ struct IdempotencyTests {
     let key = newKey()
     let recall = try await f.grill.post("/kds/tickets/\(ticket)/recall", key: key)
     expectError(recall, 409, conflictType: "INVALID_STATE_TRANSITION")
-    #expect(try await f.grill.post("/kds/tickets/\(ticket)/mark-ready", key: newKey()).status == 200)
+    #expect(
+      try await f.grill.post("/kds/tickets/\(ticket)/mark-ready", key: newKey()).status == 200)
     let replay = try await f.grill.post("/kds/tickets/\(ticket)/recall", key: key)
     #expect(replay.status == 409)
     #expect(replay.header("Idempotent-Replayed") == "true")
@@ -134,9 +139,11 @@ struct IdempotencyTests {
     #expect(again.header("Idempotent-Replayed") == nil)
     // 422 is stored.
     let badKey = newKey()
-    let bad = try await f.pos.post("/pos/orders", json: #"{"tableId":"t1","items":[]}"#, key: badKey)
+    let bad = try await f.pos.post(
+      "/pos/orders", json: #"{"tableId":"t1","items":[]}"#, key: badKey)
     expectError(bad, 422, messageContains: "items")
-    let badAgain = try await f.pos.post("/pos/orders", json: #"{"tableId":"t1","items":[]}"#, key: badKey)
+    let badAgain = try await f.pos.post(
+      "/pos/orders", json: #"{"tableId":"t1","items":[]}"#, key: badKey)
     #expect(badAgain.status == 422)
     #expect(badAgain.header("Idempotent-Replayed") == "true")
   }
@@ -144,14 +151,20 @@ struct IdempotencyTests {
   @Test func badKeysAreRejected() async throws {
     let f = try Fixture()
     let long = String(repeating: "a", count: 256)
-    expectError(try await f.pos.post("/pos/orders", json: orderJSON(items: [("Espresso", "bar")]), key: long), 400)
-    expectError(try await f.pos.post("/pos/orders", json: orderJSON(items: [("Espresso", "bar")]), key: "bad key!"), 400)
+    expectError(
+      try await f.pos.post("/pos/orders", json: orderJSON(items: [("Espresso", "bar")]), key: long),
+      400)
+    expectError(
+      try await f.pos.post(
+        "/pos/orders", json: orderJSON(items: [("Espresso", "bar")]), key: "bad key!"), 400)
     expectError(
       try await f.pos.post("/pos/orders", json: #"{"_idempotencyKey":"x/y","tableId":"t"}"#), 400)
     // 255 characters of the allowed set are fine.
     let ok = String(repeating: "A1-_.:", count: 42) + "abc"
     #expect(ok.count == 255)
-    #expect(try await f.pos.post("/pos/orders", json: orderJSON(items: [("Espresso", "bar")]), key: ok).status == 201)
+    #expect(
+      try await f.pos.post("/pos/orders", json: orderJSON(items: [("Espresso", "bar")]), key: ok)
+        .status == 201)
     #expect(try await f.pos.get("/pos/orders").array?.count == 1)
   }
 
@@ -160,9 +173,12 @@ struct IdempotencyTests {
   @Test func expiredKeysAreCleanedUp() async throws {
     let f = try Fixture(arguments: ["--idempotency-ttl", "1", "--cleanup-interval", "0.2"])
     let key = newKey()
-    let first = try await f.pos.post("/pos/orders", json: orderJSON(items: [("Espresso", "bar")]), key: key)
+    let first = try await f.pos.post(
+      "/pos/orders", json: orderJSON(items: [("Espresso", "bar")]), key: key)
     #expect(first.status == 201)
-    #expect(try await f.pos.post("/pos/orders", json: orderJSON(items: [("Espresso", "bar")]), key: key).header("Idempotent-Replayed") == "true")
+    #expect(
+      try await f.pos.post("/pos/orders", json: orderJSON(items: [("Espresso", "bar")]), key: key)
+        .header("Idempotent-Replayed") == "true")
     // The cleanup job logs what it removed; the row count in the database goes to 0.
     try await waitUntil("cleanup to remove the key") {
       f.server.log().contains("idempotency cleanup removed=")
@@ -172,7 +188,8 @@ struct IdempotencyTests {
     #expect(status == 0)
     #expect(count.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     // The key is new again: a different body is a new operation, not a mismatch.
-    let reused = try await f.pos.post("/pos/orders", json: orderJSON(items: [("Mango smoothie", "bar")]), key: key)
+    let reused = try await f.pos.post(
+      "/pos/orders", json: orderJSON(items: [("Mango smoothie", "bar")]), key: key)
     #expect(reused.status == 201)
     #expect(reused.header("Idempotent-Replayed") == nil)
     #expect(try await f.pos.get("/pos/orders").array?.count == 2)

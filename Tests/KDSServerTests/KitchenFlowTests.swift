@@ -26,7 +26,10 @@ struct KitchenFlowTests {
     #expect(queue.status == 200)
     let t = try #require(queue.array?.first)
     #expect(queue.array?.count == 1)
-    for field in ["id", "orderId", "orderNumber", "station", "status", "sentAt", "updatedAt", "waiterName", "tableName", "orderType", "slaState", "items"] {
+    for field in [
+      "id", "orderId", "orderNumber", "station", "status", "sentAt", "updatedAt", "waiterName",
+      "tableName", "orderType", "slaState", "items",
+    ] {
       #expect(t[field] != nil, "ticket has \(field)")
     }
     #expect(t["orderId"] as? String == id)
@@ -36,7 +39,9 @@ struct KitchenFlowTests {
     #expect(t["orderType"] as? String == "DINE_IN")
     #expect(t["slaState"] as? String == "GREEN")
     let updatedAt = try #require(t["updatedAt"] as? String)
-    #expect(updatedAt.count == 24 && updatedAt.dropLast().split(separator: ".").last?.count == 3, "three fractional digits: \(updatedAt)")
+    #expect(
+      updatedAt.count == 24 && updatedAt.dropLast().split(separator: ".").last?.count == 3,
+      "three fractional digits: \(updatedAt)")
     let items = try #require(t["items"] as? [[String: Any]])
     #expect(items.count == 2)
     #expect(items[0]["name"] as? String == "Beef burger")
@@ -55,7 +60,8 @@ struct KitchenFlowTests {
     let stamp = try #require(current.object?["updatedAt"] as? String)
     let patched = try await f.pos.patch(
       "/pos/orders/\(id)",
-      json: #"{"updatedAt":"\#(stamp)","items":[{"name":"Chips masala","quantity":1,"station":"fry"}]}"#,
+      json:
+        #"{"updatedAt":"\#(stamp)","items":[{"name":"Chips masala","quantity":1,"station":"fry"}]}"#,
       key: newKey())
     #expect(patched.status == 200, "\(patched)")
     #expect((patched.object?["items"] as? [[String: Any]])?.count == 4)
@@ -65,7 +71,9 @@ struct KitchenFlowTests {
     #expect(newTickets?.first?["station"] as? String == "fry")
     // The old updatedAt is now stale.
     expectError(
-      try await f.pos.patch("/pos/orders/\(id)", json: #"{"updatedAt":"\#(stamp)","waiterName":"Brian"}"#, key: newKey()),
+      try await f.pos.patch(
+        "/pos/orders/\(id)", json: #"{"updatedAt":"\#(stamp)","waiterName":"Brian"}"#, key: newKey()
+      ),
       409, conflictType: "INVALID_STATE_TRANSITION")
   }
 
@@ -92,9 +100,12 @@ struct KitchenFlowTests {
     expectError(try await act("recall"), 409, conflictType: "INVALID_STATE_TRANSITION")
     // QUEUED -> READY directly, on a second order; then voiding the order
     // cancels the open tickets, and CANCELLED is final.
-    let second = try await placeOrder(f.pos, items: [("Goat skewers", "grill"), ("Espresso", "bar")])
+    let second = try await placeOrder(
+      f.pos, items: [("Goat skewers", "grill"), ("Espresso", "bar")])
     let s = try #require(second.tickets["grill"])
-    #expect(try await f.grill.post("/kds/tickets/\(s)/mark-ready", key: newKey()).object?["status"] as? String == "READY")
+    #expect(
+      try await f.grill.post("/kds/tickets/\(s)/mark-ready", key: newKey()).object?["status"]
+        as? String == "READY")
     let cancelled = try await f.pos.post("/pos/orders/\(second.orderID)/cancel", key: newKey())
     #expect(cancelled.object?["status"] as? String == "CANCELLED")
     let bar = try await f.pos.get("/kds/queue?station=bar")
@@ -107,7 +118,8 @@ struct KitchenFlowTests {
     }
     // The READY grill ticket stays READY.
     let grillQueue = try await f.grill.get("/kds/queue?station=grill")
-    #expect(grillQueue.array?.first(where: { $0["id"] as? String == s })?["status"] as? String == "READY")
+    #expect(
+      grillQueue.array?.first(where: { $0["id"] as? String == s })?["status"] as? String == "READY")
   }
 
   @Test func sinceReturnsOnlyLaterWritesIncludingReady() async throws {
@@ -117,7 +129,8 @@ struct KitchenFlowTests {
     let cursor = try #require(all.array?.last?["updatedAt"] as? String)
     let empty = try await f.grill.get("/kds/queue?station=grill&since=\(cursor)")
     #expect(empty.array?.isEmpty == true)
-    let bump = try await f.grill.post("/kds/tickets/\(a.tickets["grill"]!)/mark-ready", key: newKey())
+    let bump = try await f.grill.post(
+      "/kds/tickets/\(a.tickets["grill"]!)/mark-ready", key: newKey())
     #expect(bump.status == 200)
     let later = try await f.grill.get("/kds/queue?station=grill&since=\(cursor)")
     #expect(later.array?.count == 1)
@@ -158,7 +171,8 @@ struct KitchenFlowTests {
         group.addTask {
           var ids: [String] = []
           for n in 0..<ordersPerWriter {
-            let o = try await placeOrder(f.pos, items: [("Beef burger", "grill")], table: "table-\(w)-\(n)")
+            let o = try await placeOrder(
+              f.pos, items: [("Beef burger", "grill")], table: "table-\(w)-\(n)")
             let t = o.tickets["grill"]!
             ids.append(t)
             if n % 3 == 0 {

@@ -10,7 +10,8 @@ struct OpenAPITests {
   /// a path is a two-space-indented key starting with `/`, an operation a
   /// four-space-indented HTTP method under it.
   static func documentedRoutes() throws -> Set<String> {
-    let text = try String(contentsOfFile: TestPaths.repoRoot + "/docs/openapi.yaml", encoding: .utf8)
+    let text = try String(
+      contentsOfFile: TestPaths.repoRoot + "/docs/openapi.yaml", encoding: .utf8)
     var routes = Set<String>()
     var inPaths = false
     var current: String?
@@ -24,7 +25,8 @@ struct OpenAPITests {
       if inPaths, let first = line.first, !first.isWhitespace, first != "#" { inPaths = false }
       guard inPaths else { continue }
       if line.hasPrefix("  /"), line.hasSuffix(":") {
-        current = String(line.dropFirst(2).dropLast()).trimmingCharacters(in: .init(charactersIn: "'\""))
+        current = String(line.dropFirst(2).dropLast()).trimmingCharacters(
+          in: .init(charactersIn: "'\""))
       } else if line.hasPrefix("    "), !line.hasPrefix("     "), let current {
         let key = line.trimmingCharacters(in: .whitespaces).dropLast()
         if line.hasSuffix(":"), methods.contains(String(key)) {
@@ -39,8 +41,12 @@ struct OpenAPITests {
     let documented = try Self.documentedRoutes()
     let served = Set(KDSService.routes.map(\.description))
     #expect(!documented.isEmpty)
-    #expect(documented.subtracting(served).isEmpty, "documented but not served: \(documented.subtracting(served))")
-    #expect(served.subtracting(documented).isEmpty, "served but not documented: \(served.subtracting(documented))")
+    #expect(
+      documented.subtracting(served).isEmpty,
+      "documented but not served: \(documented.subtracting(served))")
+    #expect(
+      served.subtracting(documented).isEmpty,
+      "served but not documented: \(served.subtracting(documented))")
   }
 
   /// Every documented operation is routed by the running server (it answers
@@ -52,7 +58,8 @@ struct OpenAPITests {
       let method = String(parts[0])
       let path = parts[1].replacingOccurrences(of: "{id}", with: "X1")
       let body: [UInt8]? = method == "GET" ? nil : Array("{}".utf8)
-      let r = try await f.pos.send(method, path + (path == "/kds/queue" ? "?station=grill" : ""), body: body)
+      let r = try await f.pos.send(
+        method, path + (path == "/kds/queue" ? "?station=grill" : ""), body: body)
       #expect(r.status != 405, "\(route): \(r)")
       #expect(!r.text.contains("No route"), "\(route): \(r)")
     }

@@ -34,7 +34,8 @@ func orderJSON(table: String = "table-8", waiter: String = "Amina", items: [(Str
   let list = items.enumerated().map { n, item in
     #"{"name":"\#(item.0)","quantity":\#(n + 1),"station":"\#(item.1)","modifiers":["no onion"],"notes":null,"course":1}"#
   }
-  return #"{"tableId":"\#(table)","waiterName":"\#(waiter)","orderType":"DINE_IN","items":[\#(list.joined(separator: ","))]}"#
+  return
+    #"{"tableId":"\#(table)","waiterName":"\#(waiter)","orderType":"DINE_IN","items":[\#(list.joined(separator: ","))]}"#
 }
 
 /// Creates an order and sends it to the kitchen; returns the order id and
@@ -43,7 +44,8 @@ func placeOrder(
   _ pos: LoopbackHTTPClient, items: [(String, String)] = [("Beef burger", "grill")],
   table: String = "table-8"
 ) async throws -> (orderID: String, tickets: [String: String]) {
-  let created = try await pos.post("/pos/orders", json: orderJSON(table: table, items: items), key: newKey())
+  let created = try await pos.post(
+    "/pos/orders", json: orderJSON(table: table, items: items), key: newKey())
   try #require(created.status == 201, "create: \(created)")
   let id = try #require(created.object?["id"] as? String)
   let sent = try await pos.post("/pos/orders/\(id)/send-to-kitchen", key: newKey())
@@ -66,7 +68,9 @@ func expectError(
   #expect(body["statusCode"] as? Int == status, "body: \(r.text)", sourceLocation: sourceLocation)
   #expect(body["message"] is String, "body: \(r.text)", sourceLocation: sourceLocation)
   if let conflictType {
-    #expect(body["conflictType"] as? String == conflictType, "body: \(r.text)", sourceLocation: sourceLocation)
+    #expect(
+      body["conflictType"] as? String == conflictType, "body: \(r.text)",
+      sourceLocation: sourceLocation)
   }
   if let messageContains {
     #expect(

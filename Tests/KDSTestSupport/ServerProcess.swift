@@ -106,7 +106,9 @@ public final class ServerProcess: @unchecked Sendable {
   /// test executable (the build's bin folder), else `.build/debug`.
   public static func binaryPath() throws -> String {
     let fm = FileManager.default
-    if let env = ProcessInfo.processInfo.environment["KDS_SERVER_BIN"], fm.isExecutableFile(atPath: env) {
+    if let env = ProcessInfo.processInfo.environment["KDS_SERVER_BIN"],
+      fm.isExecutableFile(atPath: env)
+    {
       return env
     }
     var candidates: [String] = []
@@ -131,7 +133,9 @@ public final class ServerProcess: @unchecked Sendable {
   public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
 
   /// The server's process id while it runs.
-  public var pid: Int32? { lock.withLock { process?.isRunning == true ? process?.processIdentifier : nil } }
+  public var pid: Int32? {
+    lock.withLock { process?.isRunning == true ? process?.processIdentifier : nil }
+  }
 
   /// Launches `kds-server serve` and waits for its listening line.
   public func start() throws {
@@ -288,7 +292,9 @@ public struct HTTPResult: Sendable, CustomStringConvertible {
   public var description: String { "\(status) \(text.prefix(500))" }
 
   /// The body parsed with JSONSerialization (nil if it is not JSON).
-  public var json: Any? { try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) }
+  public var json: Any? {
+    try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+  }
   public var object: [String: Any]? { json as? [String: Any] }
   public var array: [[String: Any]]? { json as? [[String: Any]] }
 
@@ -325,12 +331,16 @@ public struct LoopbackHTTPClient: Sendable {
   }
 
   /// POST with a JSON body and optionally an `Idempotency-Key`.
-  public func post(_ path: String, json: String = "{}", key: String? = nil) async throws -> HTTPResult {
-    try await send("POST", path, body: Array(json.utf8), headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+  public func post(_ path: String, json: String = "{}", key: String? = nil) async throws
+    -> HTTPResult
+  {
+    try await send(
+      "POST", path, body: Array(json.utf8), headers: key.map { ["Idempotency-Key": $0] } ?? [:])
   }
 
   public func patch(_ path: String, json: String, key: String? = nil) async throws -> HTTPResult {
-    try await send("PATCH", path, body: Array(json.utf8), headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+    try await send(
+      "PATCH", path, body: Array(json.utf8), headers: key.map { ["Idempotency-Key": $0] } ?? [:])
   }
 
   public func send(
