@@ -71,6 +71,7 @@ public final class KioskCore: KioskActions {
   public private(set) var selectedTicketId: String?
   public private(set) var page = 0
   let logger: Logger
+  var composition: (generation: UInt64, result: BoardComposition.Result)?
 
   public init(
     engine: SyncEngine, thresholds: SLAThresholds, logger: Logger = Logger(label: "kds.kiosk")
@@ -88,8 +89,15 @@ public final class KioskCore: KioskActions {
   /// operations (a bump is off the screen at once, online or not).
   public func snapshot() -> BoardSnapshot {
     let view = engine.view()
-    let composed = BoardComposition.compose(
-      cache: view.tickets.values, operations: view.operations, station: station)
+    let composed: BoardComposition.Result
+    if let cached = composition, cached.generation == view.generation {
+      // Nothing changed since the last frame but the clock: reuse the board.
+      composed = cached.result
+    } else {
+      composed = BoardComposition.compose(
+        cache: view.tickets.values, operations: view.operations, station: station)
+      composition = (view.generation, composed)
+    }
     if let selected = selectedTicketId, !composed.tickets.contains(where: { $0.id == selected }) {
       selectedTicketId = nil
     }

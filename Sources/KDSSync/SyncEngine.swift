@@ -449,10 +449,13 @@ public final class SyncEngine: Sendable {
       }
     }
     let cursor = accepted.map(\.updatedAt).max()
-    let changes: AppliedChanges
+    var changes = AppliedChanges()
     do {
-      changes = try store.apply(
-        tickets: accepted, cursor: cursor, fullResyncOf: full && complete ? config.station : nil)
+      // An empty incremental answer (the idle case) writes nothing.
+      if !accepted.isEmpty || (full && complete) {
+        changes = try store.apply(
+          tickets: accepted, cursor: cursor, fullResyncOf: full && complete ? config.station : nil)
+      }
     } catch {
       logger.error("could not store the sync answer: \(error)")
       return
