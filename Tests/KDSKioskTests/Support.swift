@@ -66,7 +66,7 @@ final class KioskHarness: @unchecked Sendable {
   let station: String
 
   init(
-    baseURL: String, token: String, station: String = "grill", requestTimeoutMillis: Int = 2_000,
+    baseURL: String, token: String, station: String = "grill", requestTimeoutMillis: Int = 5_000,
     clock: ManualClock = ManualClock(), dbPath: String? = nil,
     configure: (inout SyncConfig) -> Void = { _ in }
   ) throws {
