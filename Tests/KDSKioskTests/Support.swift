@@ -67,12 +67,13 @@ final class KioskHarness: @unchecked Sendable {
 
   init(
     baseURL: String, token: String, station: String = "grill", requestTimeoutMillis: Int = 5_000,
-    clock: ManualClock = ManualClock(), dbPath: String? = nil,
+    clock: ManualClock = ManualClock(), dbPath: String? = nil, seed: [Ticket] = [],
     configure: (inout SyncConfig) -> Void = { _ in }
   ) throws {
     self.clock = clock
     self.station = station
     store = try KioskStore(path: dbPath ?? dir.file("kiosk.db"))
+    if !seed.isEmpty { _ = try store.apply(tickets: seed, cursor: nil) }
     var config = SyncConfig(station: station)
     configure(&config)
     let client = CurlHTTPClient(
