@@ -58,6 +58,8 @@ public final class KioskStore: Sendable {
     config.busyMode = .timeout(5)
     config.prepareDatabase { db in
       try db.execute(sql: "PRAGMA synchronous = NORMAL")
+      // A kiosk's database is small: a 1 MB page cache keeps the daemon lean.
+      try db.execute(sql: "PRAGMA cache_size = -1024")
     }
     db = try DatabaseQueue(path: path, configuration: config)
     try Self.migrator.migrate(db)

@@ -150,13 +150,12 @@ struct KioskBench: AsyncParsableCommand {
 
     let pid = kiosk.processIdentifier
     func measureCPU() throws -> Double {
-      let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-      let cpu0 = try Self.cpuTicks(pid)
+      let cpu0 = try Self.cpuNanoseconds(pid)
       let t0 = Date()
       // The measurement window, not a synchronisation.
       Thread.sleep(forTimeInterval: Double(cpuSeconds))
-      let cpu1 = try Self.cpuTicks(pid)
-      return Double(cpu1 - cpu0) / ticks / Date().timeIntervalSince(t0) * 100
+      let cpu1 = try Self.cpuNanoseconds(pid)
+      return Double(cpu1 - cpu0) / 1e9 / Date().timeIntervalSince(t0) * 100
     }
     // Worst case: every cached ticket changed within the last 30 s before the
     // kitchen went quiet, so each poll (since = newest updatedAt - 30 s
@@ -200,11 +199,17 @@ struct KioskBench: AsyncParsableCommand {
     ).get()
   }
 
-  static func cpuTicks(_ pid: Int32) throws -> Int {
-    let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
-    // Fields after the ")" closing the command name: utime is 14th, stime 15th overall.
-    let rest = stat[stat.range(of: ")")!.upperBound...].split(separator: " ")
-    return Int(rest[11])! + Int(rest[12])!
+  /// CPU time of every thread of `pid`, in nanoseconds (/proc/PID/task/*/schedstat).
+  static func cpuNanoseconds(_ pid: Int32) throws -> Int {
+    var total = 0
+    for task in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") {
+      guard
+        let text = try? String(
+          contentsOfFile: "/proc/\(pid)/task/\(task)/schedstat", encoding: .utf8)
+      else { continue }  // a thread that just ended
+      total += Int(text.split(separator: " ").first ?? "") ?? 0
+    }
+    return total
   }
 
   /// VmRSS and RssAnon in kB.
