@@ -113,6 +113,9 @@ public final class KioskDaemon {
       "kds-kiosk ready: station \(configuration.station), server \(configuration.serverURL), control socket \(configuration.controlSocketPath ?? "none")"
     )
     presentNow()
+    let systemd = SystemdNotifier()
+    systemd.notify("READY=1\nSTATUS=station \(configuration.station)")
+    var lastWatchdog = SystemClock().now()
     var lastSecond = SystemClock().now().millis / 1000
     while !stopRequested {
       var fds: [pollfd] = [
@@ -145,12 +148,20 @@ public final class KioskDaemon {
         sources.first { $0.fd == fd }?.handler()
         changed = true
       }
-      let second = SystemClock().now().millis / 1000
+      let now = SystemClock().now()
+      if let interval = systemd.watchdogIntervalMillis,
+        now.millis(since: lastWatchdog) >= interval
+      {
+        systemd.notify("WATCHDOG=1")
+        lastWatchdog = now
+      }
+      let second = now.millis / 1000
       if second != lastSecond || changed {
         lastSecond = second
         presentNow()
       }
     }
+    systemd.notify("STOPPING=1")
     shutdown()
     return 0
   }

@@ -52,6 +52,39 @@ import Testing
     attributes = [:]
   }
 
+  @Test func tellsSystemdWhenReadyAndStopping() async throws {
+    let r = try Restaurant()
+    let dir = TempDir()
+    let notifyPath = dir.file("notify.sock")
+    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+      for (i, b) in notifyPath.utf8.enumerated() { raw[i] = b }
+    }
+    let bound = withUnsafePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+      }
+    }
+    #expect(bound == 0)
+    var tv = timeval(tv_sec: 30, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    let kiosk = try KioskProcess(
+      server: r.server.baseURL, token: try r.token("k", stations: ["grill"]),
+      db: dir.file("kiosk.db"), socket: dir.file("ctl.sock"), log: dir.file("kiosk.log"),
+      environment: ["NOTIFY_SOCKET": notifyPath])
+    func receive() -> String {
+      var buffer = [UInt8](repeating: 0, count: 512)
+      let n = recv(fd, &buffer, buffer.count, 0)  // blocks until the datagram (30 s cap)
+      return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+    }
+    #expect(receive().hasPrefix("READY=1"))
+    #expect(kiosk.terminate() == 0)
+    #expect(receive() == "STOPPING=1")
+  }
+
   @Test(arguments: ["drm", "fbdev", "auto", "snapshot:/tmp/x.png", "hdmi"])
   func displaysNotYetAvailableAreRefused(display: String) throws {
     let p = Process()

@@ -20,7 +20,8 @@ final class KioskProcess: @unchecked Sendable {
   init(
     server: String, token: String, db: String, socket: String, log: String,
     station: String = "grill",
-    extra: [String] = ["--sync-interval", "0.2", "--request-timeout", "1"]
+    extra: [String] = ["--sync-interval", "0.2", "--request-timeout", "1"],
+    environment: [String: String] = [:]
   ) throws {
     socketPath = socket
     logPath = log
@@ -35,6 +36,9 @@ final class KioskProcess: @unchecked Sendable {
     handle.seekToEndOfFile()
     process.standardError = handle
     process.standardOutput = handle
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     try process.run()
   }
 
