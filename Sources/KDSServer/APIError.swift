@@ -1,3 +1,5 @@
+import Synchronization
+
 /// An answer the API gives instead of the normal one. Its body is the
 /// contract's error shape: `{statusCode, message, conflictType?, currentState?}`.
 public struct APIError: Error, Sendable, CustomStringConvertible {
@@ -28,7 +30,8 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
   }
 
   public var response: APIResponse {
-    APIResponse(status: status, body: body.bytes, headers: headers)
+    RequestNote.current?.set(message)
+    return APIResponse(status: status, body: body.bytes, headers: headers)
   }
 
   // MARK: the usual ones
@@ -68,4 +71,13 @@ public struct APIResponse: Sendable {
   public init(status: Int, json: JSONValue) {
     self.init(status: status, body: json.bytes)
   }
+}
+
+/// The error message of the request being answered, for its log line (bound
+/// per request by the middleware; set wherever an error answer is made).
+final class RequestNote: Sendable {
+  @TaskLocal static var current: RequestNote?
+  private let text = Mutex<String?>(nil)
+  func set(_ message: String) { text.withLock { $0 = message } }
+  var message: String? { text.withLock { $0 } }
 }

@@ -1,7 +1,5 @@
-import HTTPTypes
 import Hummingbird
 import Logging
-import NIOCore
 
 /// The request context: Hummingbird's core storage plus the device token
 /// the middleware authenticated.
@@ -21,7 +19,7 @@ extension APIResponse {
     var headers = HTTPFields()
     headers[.contentType] = "application/json"
     for (name, value) in self.headers {
-      if let field = HTTPField.Name(name) { headers[field] = value }
+      if let field = HTTPFields.Element.Name(name) { headers[field] = value }
     }
     return Response(
       status: HTTPResponse.Status(code: status), headers: headers,
@@ -37,6 +35,16 @@ struct KDSMiddleware: RouterMiddleware {
 
   func handle(
     _ request: Request, context: Context,
+    next: (Request, Context) async throws -> Response
+  ) async throws -> Response {
+    let note = RequestNote()
+    return try await RequestNote.$current.withValue(note) {
+      try await handle(request, context: context, note: note, next: next)
+    }
+  }
+
+  func handle(
+    _ request: Request, context: Context, note: RequestNote,
     next: (Request, Context) async throws -> Response
   ) async throws -> Response {
     let started = ServerTime.monotonicNanos()
@@ -65,10 +73,19 @@ struct KDSMiddleware: RouterMiddleware {
     }
     if service.options.logRequests {
       let ms = Double(ServerTime.monotonicNanos() - started) / 1e6
-      let replayed = response.headers[HTTPField.Name("Idempotent-Replayed")!] != nil
-      service.logger.info(
-        "request \(request.method) \(request.uri.path) status=\(response.status.code) device=\(device) ms=\(String(format3(ms)))\(replayed ? " replayed=true" : "")"
-      )
+      var line =
+        "request \(request.method) \(request.uri.path) status=\(response.status.code) device=\(device) ms=\(format3(ms))"
+      if response.headers[HTTPFields.Element.Name("Idempotent-Replayed")!] != nil {
+        line += " replayed=true"
+      }
+      if response.status.code >= 400, let message = note.message {
+        line += " error=\"\(message.replacingNewlines)\""
+      }
+      if response.status.code >= 500 {
+        service.logger.error("\(line)")
+      } else {
+        service.logger.info("\(line)")
+      }
     }
     return response
   }
@@ -135,11 +152,11 @@ public enum KDSHTTPServer {
           var buffer: ByteBuffer
           do {
             buffer = try await request.body.collect(upTo: maxBody)
-          } catch is NIOTooManyBytesError {
+          } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw APIError(413, "Request body is larger than 1 MiB")
           }
           bodyBytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-          headerKey = request.headers[HTTPField.Name("Idempotency-Key")!]
+          headerKey = request.headers[HTTPFields.Element.Name("Idempotency-Key")!]
         }
         let call = try service.prepare(
           route: route, path: request.uri.path, id: context.parameters.get("id") ?? "",
@@ -162,7 +179,7 @@ public enum KDSHTTPServer {
     let options = service.options
     let router = buildRouter(service: service)
     var hbLogger = Logger(label: "kds-server.http")
-    hbLogger.logLevel = .warning
+    hbLogger.logLevel = options.frameworkLogLevel
     let app = Application(
       router: router,
       configuration: .init(address: .hostname(options.host, port: options.port)),
@@ -195,5 +212,11 @@ public enum KDSHTTPServer {
         service.logger.error("idempotency cleanup failed: \(error)")
       }
     }
+  }
+}
+
+extension String {
+  var replacingNewlines: String {
+    String(map { $0.isNewline ? " " : $0 }).replacing("\"", with: "'")
   }
 }

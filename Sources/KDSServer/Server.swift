@@ -1,7 +1,6 @@
 import GRDB
 import Hummingbird
 import Logging
-import NIOCore
 
 /// How to run the server (the flags of `kds-server serve`).
 public struct ServerOptions: Sendable {
@@ -22,6 +21,8 @@ public struct ServerOptions: Sendable {
   public var demoOrdersPerMinute: Double = 4
   /// One log line per request (off in benchmarks).
   public var logRequests = true
+  /// Level of Hummingbird's own log messages.
+  public var frameworkLogLevel: Logger.Level = .warning
 
   public init(databasePath: String) { self.databasePath = databasePath }
 }
@@ -72,6 +73,7 @@ public final class KDSService: Sendable {
   /// Every endpoint, as routed and as `docs/openapi.yaml` must describe it.
   public static let routes: [RouteSpec] = [
     RouteSpec(method: "GET", path: "/health"),
+    RouteSpec(method: "GET", path: "/pos/menu"),
     RouteSpec(method: "GET", path: "/pos/orders"),
     RouteSpec(method: "POST", path: "/pos/orders"),
     RouteSpec(method: "GET", path: "/pos/orders/{id}"),
@@ -114,6 +116,20 @@ public final class KDSService: Sendable {
       return APIResponse(status: 200, body: Array(#"{"status":"ok"}"#.utf8))
     case ("GET", "/kds/queue"):
       return try await queue(call)
+    case ("GET", "/pos/menu"):
+      try requirePOS(call)
+      let menu = try await store.pool.read { db in
+        try Row.fetchAll(
+          db, sql: "SELECT name, station, modifiers_json FROM menu_items ORDER BY position"
+        ).map { row -> JSONValue in
+          let modifiers: String = row[2]
+          return .object([
+            ("name", .string(row[0])), ("station", .string(row[1])),
+            ("modifiers", (try? JSONValue.parse(modifiers)) ?? .array([])),
+          ])
+        }
+      }
+      return APIResponse(status: 200, json: .array(menu))
     case ("GET", "/pos/orders"):
       try requirePOS(call)
       let since = try Validation.timestamp(
@@ -183,7 +199,9 @@ public final class KDSService: Sendable {
       throw APIError(403, "This device may not read the queue of station \(station)")
     }
     var since: Int64? = nil
-    if let text = call.query["since"] {
+    if let raw = call.query["since"] {
+      // An unencoded '+' of an offset arrives as a space.
+      let text = String(raw.map { $0 == " " ? "+" : $0 })
       guard let ms = ServerTime.parse(text) else {
         throw APIError.invalid(
           "since", "must be an RFC 3339 timestamp such as 2025-11-21T14:35:00.123Z")

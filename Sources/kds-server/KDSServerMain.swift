@@ -115,6 +115,7 @@ struct Serve: AsyncParsableCommand {
       throw ExitCode(1)
     }
     if demo {
+      try await DemoMenu.seed(service.store)
       // Tokens for the demo kiosks (one per station) and the POS, printed
       // before the listening line so a script reads them first.
       for station in DemoMenu.stations {
@@ -129,7 +130,8 @@ struct Serve: AsyncParsableCommand {
       "starting db=\(db) host=\(host) port=\(port) demo=\(demo) rate_limit=\(rateLimit) burst=\(rateBurst)"
     )
     try await KDSHTTPServer.run(service: service) { host, port in
-      emitLine("kds-server listening on http://\(host):\(port)")
+      let shown = host.contains(":") ? "[\(host)]" : host
+      emitLine("kds-server listening on http://\(shown):\(port)")
     }
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KDSServer
 import KDSTestSupport
 import Synchronization
 import Testing
@@ -42,6 +43,27 @@ struct DurabilityTests {
     let c = try await placeOrder(pos, items: [("Ribeye steak 300g", "grill")])
     let newer = try await grill.get("/kds/queue?station=grill&since=\(last)")
     #expect(newer.array?.map { $0["id"] as! String } == [c.tickets["grill"]!])
+  }
+
+  /// The stamp clock continues from its saved high-water mark: if the wall
+  /// clock is now behind the last stamp (it stepped back an hour), new stamps
+  /// are still later than every earlier one.
+  @Test func stampClockNeverGoesBackWhenTheWallClockIsBehind() async throws {
+    let f = try Fixture()
+    _ = try await placeOrder(f.pos)
+    #expect(f.server.terminate() == 0)
+    let ahead = Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000
+    let (status, output) = try ServerProcess.run(
+      "/usr/bin/sqlite3", [f.server.dbPath, "UPDATE meta SET value = \(ahead) WHERE key = 'clock'"])
+    #expect(status == 0, "\(output)")
+    try f.server.start()
+    let (pos, grill) = f.clients()
+    let order = try await placeOrder(pos)
+    let since = ServerTime.format(millis: ahead)
+    let later = try await grill.get("/kds/queue?station=grill&since=\(since)")
+    #expect(later.array?.map { $0["id"] as! String } == [order.tickets["grill"]!])
+    let stamp = try #require(later.array?.first?["updatedAt"] as? String)
+    #expect(stamp > since)
   }
 
   /// Writers run flat out; the server is killed with SIGKILL mid-stream.
