@@ -111,6 +111,7 @@ public final class SyncEngine: Sendable {
     var lastFullSyncAt: Timestamp?
     var lastPruneAt: Timestamp?
     var loggedKinds: Set<String> = []
+    var unknownStatuses: Set<String> = []
     var ulid = ULIDGenerator()
   }
   let state: Mutex<State>
@@ -445,6 +446,7 @@ public final class SyncEngine: Sendable {
           "ticket \(t.id) with \(t.items.count) items skipped (limit \(config.maxItemsPerTicket))")
         complete = false
       } else {
+        if case .unknown(let value) = t.status { noteUnknownStatus(value, ticket: t.id) }
         accepted.append(t)
       }
     }
@@ -490,6 +492,15 @@ public final class SyncEngine: Sendable {
     logOnce(kind, "bad answer from the server: \(message); cache left as it was")
     state.withLock { $0.status.badAnswer = "Bad answer from the server: \(message)" }
     pollFailed(now: now, reason: message, quiet: true)
+  }
+
+  /// A status the kiosk does not know: the ticket is kept, not shown; the value is logged once.
+  func noteUnknownStatus(_ value: String, ticket: String) {
+    let first = state.withLock { $0.unknownStatuses.insert(value).inserted }
+    if first {
+      logger.warning(
+        "unknown ticket status \(value) (ticket \(ticket)): kept in the cache, not shown")
+    }
   }
 
   func logOnce(_ kind: String, _ message: String) {

@@ -92,4 +92,19 @@ import Testing
     #expect(kiosk.logs.count(containing: logged) == 1, "\(kind): \(kiosk.logs.messages)")
     #expect(kiosk.view.status.connection == .connected)
   }
+
+  @Test func unknownStatusIsKeptNotShownAndLoggedOnce() async throws {
+    let r = try Restaurant()
+    let proxy = try FaultProxy(upstreamPort: r.server.port)
+    let kiosk = try KioskHarness(
+      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
+    let odd = Self.good.replacingOccurrences(of: "GOOD1", with: "ODD1").replacingOccurrences(
+      of: "QUEUED", with: "ON_HOLD")
+    proxy.add(ProxyRule(path: "/kds/queue", action: .respond(.json("[\(odd), \(Self.good)]"))))
+    for _ in 0..<3 { kiosk.step() }
+    #expect(kiosk.view.tickets["ODD1"]?.status == .unknown("ON_HOLD"))
+    #expect(try kiosk.store.loadTickets().contains { $0.id == "ODD1" })
+    #expect(kiosk.shown.map(\.id) == ["GOOD1"])
+    #expect(kiosk.logs.count(containing: "unknown ticket status ON_HOLD") == 1)
+  }
 }
