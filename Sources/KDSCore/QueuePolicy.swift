@@ -299,9 +299,17 @@ public struct QueuePolicy: Hashable, Sendable {
     return chosen
   }
 
-  /// When the next pending operation becomes due, if any.
+  /// When the next operation that may be sent becomes due, if any: the
+  /// oldest outstanding operation of each ticket (later ones wait behind it,
+  /// so their own times do not count).
   public func nextDue(_ ops: [QueuedOperation]) -> Timestamp? {
-    ops.filter { $0.state == .pending }.map(\.nextAttemptAt).min()
+    var seen = Set<String>()
+    var due: Timestamp?
+    for op in ops.sorted(by: { $0.seq < $1.seq }) where op.isOutstanding {
+      guard seen.insert(op.ticketId).inserted, op.state == .pending else { continue }
+      if due == nil || op.nextAttemptAt < due! { due = op.nextAttemptAt }
+    }
+    return due
   }
 }
 

@@ -210,6 +210,17 @@ private func ticket(
     #expect(policy.selectForDispatch(waiting, now: ts(100)).map(\.id) == ["x"])
   }
 
+  @Test func nextDueIgnoresOperationsWaitingBehindTheirTicketsHead() {
+    let ops = [
+      op("x", seq: 1, ticket: "T", next: 100),
+      op("y", seq: 2, ticket: "T", kind: .recall, next: 0),
+      op("z", seq: 3, ticket: "U", state: .failed, next: 0),
+    ]
+    #expect(policy.nextDue(ops) == ts(100))
+    #expect(policy.nextDue([op("w", seq: 1, ticket: "V", next: 7)] + ops) == ts(7))
+    #expect(policy.nextDue([]) == nil)
+  }
+
   @Test func retriedFailedOperationWaitsForItsTicketsInFlightOne() {
     let ops = [
       op("x", seq: 1, ticket: "T", state: .pending),
