@@ -3,6 +3,12 @@ import KDSCore
 import KDSKiosk
 import Logging
 
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
 /// The daemon: `kds-kiosk [run] --server URL --station NAME --token TOKEN
 /// --db PATH --display none --control-socket PATH`.
 struct RunCommand: ParsableCommand {
@@ -16,7 +22,12 @@ struct RunCommand: ParsableCommand {
   var station: String
 
   @Option(help: "This device's token (never logged).")
-  var token: String
+  var token: String?
+
+  @Option(
+    name: .customLong("token-file"),
+    help: "A file holding the token (first line), instead of --token: keeps it out of `ps`.")
+  var tokenFile: String?
 
   @Option(help: "The kiosk's SQLite database.")
   var db: String
@@ -48,7 +59,24 @@ struct RunCommand: ParsableCommand {
   @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
   var logLevel: String = "info"
 
+  /// The token from --token or the first line of --token-file.
+  func resolvedToken() throws -> String {
+    if let token { return token }
+    guard let tokenFile else { throw ValidationError("--token or --token-file is required") }
+    guard let data = FileManager.default.contents(atPath: tokenFile) else {
+      throw ValidationError("cannot read --token-file \(tokenFile)")
+    }
+    let line = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first
+    guard let line, !line.trimmingCharacters(in: .whitespaces).isEmpty else {
+      throw ValidationError("--token-file \(tokenFile) is empty")
+    }
+    return line.trimmingCharacters(in: .whitespaces)
+  }
+
   func validate() throws {
+    guard (token == nil) != (tokenFile == nil) else {
+      throw ValidationError("give exactly one of --token and --token-file")
+    }
     guard server.hasPrefix("http://") || server.hasPrefix("https://") else {
       throw ValidationError("--server must be an http:// or https:// URL")
     }
@@ -82,7 +110,7 @@ struct RunCommand: ParsableCommand {
       return handler
     }
     var config = KioskConfiguration(
-      serverURL: server, station: station, token: token, dbPath: db,
+      serverURL: server, station: station, token: try resolvedToken(), dbPath: db,
       controlSocketPath: controlSocket)
     config.requestTimeoutMillis = Int(requestTimeout * 1000)
     config.syncIntervalMillis = Int64(syncInterval * 1000)

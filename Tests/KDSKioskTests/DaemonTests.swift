@@ -74,13 +74,15 @@ import Testing
     let kiosk = try KioskProcess(
       server: r.server.baseURL, token: try r.token("k", stations: ["grill"]),
       db: dir.file("kiosk.db"), socket: dir.file("ctl.sock"), log: dir.file("kiosk.log"),
-      environment: ["NOTIFY_SOCKET": notifyPath])
+      environment: ["NOTIFY_SOCKET": notifyPath], tokenInFile: true)
     func receive() -> String {
       var buffer = [UInt8](repeating: 0, count: 512)
       let n = recv(fd, &buffer, buffer.count, 0)  // blocks until the datagram (30 s cap)
       return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
     }
     #expect(receive().hasPrefix("READY=1"))
+    // The token came from --token-file: the server accepts it.
+    #expect(waitFor("connected") { (try? kiosk.status().connection) == "connected" })
     #expect(kiosk.terminate() == 0)
     #expect(receive() == "STOPPING=1")
   }

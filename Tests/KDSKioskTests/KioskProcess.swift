@@ -21,7 +21,7 @@ final class KioskProcess: @unchecked Sendable {
     server: String, token: String, db: String, socket: String, log: String,
     station: String = "grill",
     extra: [String] = ["--sync-interval", "0.2", "--request-timeout", "1"],
-    environment: [String: String] = [:]
+    environment: [String: String] = [:], tokenInFile: Bool = false
   ) throws {
     socketPath = socket
     logPath = log
@@ -29,9 +29,16 @@ final class KioskProcess: @unchecked Sendable {
     process.executableURL = URL(fileURLWithPath: try Binaries.kiosk)
     process.arguments =
       [
-        "--server", server, "--station", station, "--token", token, "--db", db, "--display",
-        "none", "--control-socket", socket,
+        "--server", server, "--station", station, "--db", db, "--display", "none",
+        "--control-socket", socket,
       ] + extra
+    if tokenInFile {
+      let file = log + ".token"
+      try (token + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+      process.arguments! += ["--token-file", file]
+    } else {
+      process.arguments! += ["--token", token]
+    }
     let handle = FileHandle(forWritingAtPath: log)!
     handle.seekToEndOfFile()
     process.standardError = handle
