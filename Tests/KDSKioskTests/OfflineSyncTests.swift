@@ -192,6 +192,26 @@ import Testing
     #expect(ids.prefix(3).allSatisfy { server[$0] == "READY" })
   }
 
+  @Test func anOperationOutstandingFor23HoursIsGivenUp() async throws {
+    let r = try Restaurant()
+    let ids = try await r.sendTickets(count: 1)
+    let proxy = try FaultProxy(upstreamPort: r.server.port)
+    let kiosk = try KioskHarness(
+      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
+    kiosk.engine.tick()
+    proxy.refuse()
+    #expect(kiosk.core.bump(ticketId: ids[0]).isDone)
+    for _ in 0..<22 { kiosk.step(seconds: 3600) }
+    kiosk.step(seconds: 3599)
+    #expect(kiosk.view.failedCount == 0)
+    kiosk.step(seconds: 1)  // 23 hours after it was queued
+    let op = try #require(kiosk.view.operations.first)
+    #expect(op.state == .failed)
+    #expect(op.lastError?.contains("23 hours") == true)
+    #expect(kiosk.core.snapshot().tickets.map(\.id) == ids)  // back, marked failed
+    #expect(kiosk.logs.count(containing: "gave up after 23 hours") == 1)
+  }
+
   @Test func unauthorisedShowsAndBurnsNoAttempt() async throws {
     let r = try Restaurant()
     let ids = try await r.sendTickets(count: 2)
