@@ -14,7 +14,7 @@ import Logging
 #endif
 
 /// What `kds-kiosk run` was told.
-public struct KioskConfiguration: Sendable {
+public struct KioskDaemonOptions: Sendable {
   public var serverURL: String
   public var station: String
   /// The device token. Never logged.
@@ -48,7 +48,7 @@ public struct KioskConfiguration: Sendable {
 /// Create it, plug in a presenter and input sources, then call `run()` on
 /// the thread that will own the loop; every callback runs on that thread.
 public final class KioskDaemon {
-  public let configuration: KioskConfiguration
+  public let configuration: KioskDaemonOptions
   public let store: KioskStore
   public let engine: SyncEngine
   /// The chef's actions (keyboard, bump bar, touch).
@@ -61,7 +61,7 @@ public final class KioskDaemon {
   var stopRequested = false
 
   public init(
-    configuration: KioskConfiguration, presenter: any BoardPresenter = NullPresenter(),
+    configuration: KioskDaemonOptions, presenter: any BoardPresenter = NullPresenter(),
     clock: any KioskClock = SystemClock(), logger: Logger = Logger(label: "kds.kiosk")
   ) throws {
     self.configuration = configuration
@@ -114,7 +114,7 @@ public final class KioskDaemon {
     )
     presentNow()
     let systemd = SystemdNotifier()
-    systemd.notify("READY=1\nSTATUS=station \(configuration.station)")
+    systemd?.ready(status: "station \(configuration.station)")
     var lastWatchdog = SystemClock().now()
     var lastSecond = SystemClock().now().millis / 1000
     while !stopRequested {
@@ -149,10 +149,10 @@ public final class KioskDaemon {
         changed = true
       }
       let now = SystemClock().now()
-      if let interval = systemd.watchdogIntervalMillis,
+      if let systemd, let interval = systemd.watchdogIntervalMillis,
         now.millis(since: lastWatchdog) >= interval
       {
-        systemd.notify("WATCHDOG=1")
+        systemd.watchdog()
         lastWatchdog = now
       }
       let second = now.millis / 1000
@@ -161,7 +161,7 @@ public final class KioskDaemon {
         presentNow()
       }
     }
-    systemd.notify("STOPPING=1")
+    systemd?.stopping()
     shutdown()
     return 0
   }

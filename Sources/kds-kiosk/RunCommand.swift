@@ -109,7 +109,7 @@ struct RunCommand: ParsableCommand {
       handler.logLevel = level
       return handler
     }
-    var config = KioskConfiguration(
+    var config = KioskDaemonOptions(
       serverURL: server, station: station, token: try resolvedToken(), dbPath: db,
       controlSocketPath: controlSocket)
     config.requestTimeoutMillis = Int(requestTimeout * 1000)
