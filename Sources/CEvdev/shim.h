@@ -1,5 +1,6 @@
 #ifndef KDS_CEVDEV_SHIM_H
 #define KDS_CEVDEV_SHIM_H
+#include <errno.h>
 #include <libevdev/libevdev.h>
 #include <libevdev/libevdev-uinput.h>
 #include <linux/input.h>
