@@ -7,6 +7,8 @@
 #include <linux/uinput.h>
 #include <sys/ioctl.h>
 #include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <signal.h>
 
 /* EVIOCGRAB is an ioctl macro and ioctl is variadic: wrap both. */
 static inline int kds_evdev_grab(int fd, int grab) {

@@ -32,6 +32,9 @@ public final class FbdevOutput: DisplayOutput {
   private var frameCounter: UInt64 = 0
   private var closed = false
   private let logger: Logger
+  /// The console, switched to KD_GRAPHICS so fbcon (text, cursor) stops
+  /// drawing over the picture; back to its old mode on close.
+  private var console: (fd: Int32, mode: UInt) = (-1, 0)
 
   public init(device: String, rotation: DisplayRotation = .none, logger: Logger) throws {
     self.device = device
@@ -97,6 +100,7 @@ public final class FbdevOutput: DisplayOutput {
       driver: "fbdev", device: device, connector: id.isEmpty ? "fb" : id,
       mode: "\(physical.width)x\(physical.height)-\(bpp)", physicalSize: physical,
       rotation: rotation)
+    takeConsole()
     if kds_ioctl_int(fd, kds_FBIOBLANK(), UInt(FB_BLANK_UNBLANK)) != 0 {
       logger.debug("display: \(device): unblank not supported")
     }
@@ -137,10 +141,26 @@ public final class FbdevOutput: DisplayOutput {
 
   public func handleEvents() throws -> [DisplayEvent] { [] }
 
+  private func takeConsole() {
+    guard case .success(let tty) = openRetrying("/dev/tty0", O_RDWR | O_CLOEXEC) else { return }
+    var old: UInt32 = 0
+    if kds_ioctl_ptr(tty, UInt(KDGETMODE), &old) == 0
+      && kds_ioctl_int(tty, UInt(KDSETMODE), UInt(KD_GRAPHICS)) == 0
+    {
+      console = (tty, UInt(old))
+    } else {
+      Glibc.close(tty)
+    }
+  }
+
   public func close() {
     guard !closed else { return }
     munmap(map, mapLength)
     Glibc.close(fd)
+    if console.fd >= 0 {
+      _ = kds_ioctl_int(console.fd, UInt(KDSETMODE), console.mode)
+      Glibc.close(console.fd)
+    }
     closed = true
   }
 

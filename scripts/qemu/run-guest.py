@@ -19,6 +19,10 @@ environment (HOSTPORT, ARTIFACTS added). Steps:
     reject REGEX           fail if a line matching REGEX was printed so far
     record [T] REGEX       expect, and append the matched line to ARTIFACTS/qemu-figures.txt
     screendump NAME        screenshot -> ARTIFACTS/qemu-NN-NAME.png (NN counts up)
+    screenwait NAME X Y RRGGBB [T]
+                           screenshots until pixel X,Y is that colour (T seconds, default 30;
+                           for outputs without a completion event, e.g. fbdev's deferred
+                           I/O), then keeps the last one as screendump NAME does
     pixel X Y RRGGBB [TOL] the last screenshot's pixel at X,Y is that colour (+-TOL per channel)
     changed                the last screenshot differs from the one before it
     sendkey KEY            press a key on the guest's emulated keyboard (QEMU key names)
@@ -265,6 +269,27 @@ class Runner:
                 raise StepError(f"{path}:{n}: `{line}`: {e}") from None
             i += 1
 
+    def grab(self):
+        self.seq += 1
+        ppm = os.path.join(self.g.workdir, f"shot-{self.seq}.ppm")
+        self.g.monitor_cmd(f"screendump {ppm}")
+        deadline = time.monotonic() + 30
+        while not (os.path.exists(ppm) and os.path.getsize(ppm) > 0):
+            if time.monotonic() > deadline:
+                raise StepError("screendump wrote no file")
+            time.sleep(0.05)  # bounded wait for QEMU to finish the file
+        shot = read_ppm(ppm)
+        os.remove(ppm)
+        return shot
+
+    def save_shot(self, name, shot):
+        self.shots += 1
+        name = f"qemu-{self.shots:02d}-{name}"
+        w, h, rgb = shot
+        write_png(os.path.join(self.artifacts, name + ".png"), w, h, rgb)
+        self.images.append(shot)
+        print(f"  screenshot {name}.png ({w}x{h})", flush=True)
+
     def step(self, verb, rest):
         g = self.g
         if verb in ("sh", "sh!"):
@@ -295,19 +320,21 @@ class Runner:
             if bad:
                 raise StepError(f"unwanted line: {bad[0]}")
         elif verb == "screendump":
-            self.shots += 1
-            name = f"qemu-{self.shots:02d}-{rest}"
-            ppm = os.path.join(g.workdir, name + ".ppm")
-            g.monitor_cmd(f"screendump {ppm}")
-            deadline = time.monotonic() + 30
-            while not (os.path.exists(ppm) and os.path.getsize(ppm) > 0):
+            self.save_shot(rest, self.grab())
+        elif verb == "screenwait":
+            parts = rest.split()
+            name, x, y, want = parts[0], int(parts[1]), int(parts[2]), bytes.fromhex(parts[3])
+            deadline = time.monotonic() + (float(parts[4]) if len(parts) > 4 else 30)
+            while True:
+                shot = self.grab()
+                w, h, rgb = shot
+                o = (y * w + x) * 3
+                if 0 <= x < w and 0 <= y < h and all(abs(a - b) <= 8 for a, b in zip(rgb[o : o + 3], want)):
+                    break
                 if time.monotonic() > deadline:
-                    raise StepError("screendump wrote no file")
-                time.sleep(0.05)  # bounded wait for QEMU to finish the file
-            w, h, rgb = read_ppm(ppm)
-            write_png(os.path.join(self.artifacts, name + ".png"), w, h, rgb)
-            self.images.append((w, h, rgb))
-            print(f"  screenshot {name}.png ({w}x{h})", flush=True)
+                    self.save_shot(name, shot)
+                    raise StepError(f"pixel {x},{y} is {rgb[o:o+3].hex()}, never {parts[3]}")
+            self.save_shot(name, shot)
         elif verb == "pixel":
             parts = rest.split()
             x, y, want = int(parts[0]), int(parts[1]), parts[2]
