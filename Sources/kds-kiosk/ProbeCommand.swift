@@ -17,8 +17,8 @@ import Logging
 /// - `--input` prints one line per action or tap until SIGINT/SIGTERM;
 /// - `--virtual-device touch|keys` is the test helper: it creates a uinput
 ///   multitouch screen (raw axes 0...4095) or USB keyboard/bump bar
-///   (`--id VVVV:PPPP`) and obeys lines on stdin: `tap X Y`, `key KEY_NAME`,
-///   `unplug`, `plug`, `quit`.
+///   (`--id VVVV:PPPP`) and obeys lines on stdin (or from the FIFO
+///   `--commands PATH`): `tap X Y`, `key KEY_NAME`, `unplug`, `plug`, `quit`.
 struct ProbeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "probe", abstract: "Check the display and input devices.")
@@ -39,6 +39,8 @@ struct ProbeCommand: ParsableCommand {
   var virtualDevice: String?
   @Option(help: "USB vendor:product of the virtual keys device.")
   var id = "1209:0001"
+  @Option(help: "Virtual device: read commands from this FIFO (made if missing) instead of stdin.")
+  var commands: String?
 
   func run() throws {
     LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -101,6 +103,20 @@ struct ProbeCommand: ParsableCommand {
   }
 
   private func runVirtualDevice(_ kind: String) throws {
+    var source: UnsafeMutablePointer<FILE>? = nil
+    if let commands {
+      // The FIFO exists before the device does (and before "created").
+      if mkfifo(commands, 0o600) != 0 && errno != EEXIST {
+        throw ValidationError("\(commands): \(String(cString: strerror(errno)))")
+      }
+      // Read and write: the FIFO never reports end-of-file between writers.
+      let fd = open(commands, O_RDWR | O_CLOEXEC)
+      guard fd >= 0, let f = fdopen(fd, "r") else {
+        throw ValidationError("\(commands): \(String(cString: strerror(errno)))")
+      }
+      source = f
+    }
+    defer { if let source { fclose(source) } }
     let device: VirtualInputDevice
     switch kind {
     case "touch":
@@ -112,7 +128,17 @@ struct ProbeCommand: ParsableCommand {
       throw ValidationError("--virtual-device: touch or keys")
     }
     emit("virtual: created \(kind) \(device.devnode ?? "?")")
-    while let line = readLine() {
+    func nextLine() -> String? {
+      guard let source else { return readLine() }
+      var buffer: UnsafeMutablePointer<CChar>? = nil
+      var capacity = 0
+      defer { free(buffer) }
+      guard getline(&buffer, &capacity, source) >= 0, let buffer else { return nil }
+      var line = String(cString: buffer)
+      while line.hasSuffix("\n") { line.removeLast() }
+      return line
+    }
+    while let line = nextLine() {
       let words = line.split(separator: " ").map(String.init)
       guard let verb = words.first else { continue }
       do {

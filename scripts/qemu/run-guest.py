@@ -5,17 +5,26 @@
 
 The guest's serial console is a unix socket (its output is logged to
 DIR/qemu-serial.log), the QEMU monitor another one. Network: one user-mode NIC
-restricted to the host's loopback forward HOSTPORT -> guest 8080 (HOSTPORT is
-picked free on 127.0.0.1 and given to the steps as ${HOSTPORT}).
+(restrict=on: the guest reaches nothing) with two forwards from the host's
+loopback: HOSTPORT -> guest 8080 (for a server in the guest; given to the steps
+as ${HOSTPORT}) and a command port -> guest 7000, where the guest's
+`nc -ll -p 7000 -e sh` runs each `sh`/`bg` step. (Commands do not go over the
+serial line: under TCG its input stops once the guest opens the emulated
+PS/2 keyboard's evdev node, which every input test does.)
 
 Step files: one step per line, `#` starts a comment, ${VAR} expands from the
 environment (HOSTPORT, ARTIFACTS added). Steps:
 
-    sh CMD                 run CMD in the guest shell, wait for it, fail unless it exits 0
+    sh CMD                 run CMD in a guest shell (a connection to the guest's command port
+                           7000, forwarded from host loopback), wait for it, fail unless it
+                           exits 0; its output joins the console lines
     sh! CMD                the same, but fail unless it exits non-zero
-    bg CMD                 start CMD in the background of the guest shell (`CMD &`)
-    expect [T] REGEX       wait (T seconds, default 90) for a serial output line matching
-                           REGEX; each expect searches after the previous expect's match
+    bg CMD                 start CMD in the background, its output on the console (`CMD
+                           </dev/null >/dev/console 2>&1 &`, no </dev/null when CMD redirects
+                           stdin itself); use `sh -c 'echo $$ >FILE; exec CMD'` for its pid
+    expect [T] REGEX       wait (T seconds, default 60) for a console line matching REGEX,
+                           printed since the last sh/bg/sendkey/host step began (the
+                           expects after one step may match in any order)
     reject REGEX           fail if a line matching REGEX was printed so far
     record [T] REGEX       expect, and append the matched line to ARTIFACTS/qemu-figures.txt
     screendump NAME        screenshot -> ARTIFACTS/qemu-NN-NAME.png (NN counts up)
@@ -110,14 +119,17 @@ class Guest:
         self.eof = False
         self.log = open(os.path.join(args.artifacts, "qemu-serial.log"), "wb")
         self.hostport = free_port()
+        self.cmdport = free_port()
         cmd = [
-            args.qemu, "-accel", "tcg", "-m", "1024", "-vga", "std", "-nographic",
+            args.qemu, "-accel", "tcg", "-m", os.environ.get("QEMU_MEM", "1024"), "-vga", "std", "-nographic",
             "-no-reboot", "-kernel", args.kernel, "-initrd", args.initrd,
             "-append", "console=ttyS0 panic=-1 quiet loglevel=3 " + args.append,
             "-chardev", f"socket,id=ser0,path={self.serial_path},server=on,wait=on",
             "-serial", "chardev:ser0",
             "-monitor", f"unix:{self.monitor_path},server=on,wait=off",
-            "-nic", f"user,model=e1000,restrict=on,hostfwd=tcp:127.0.0.1:{self.hostport}-:8080",
+            "-nic",
+            f"user,model=e1000,restrict=on,hostfwd=tcp:127.0.0.1:{self.hostport}-:8080"
+            f",hostfwd=tcp:127.0.0.1:{self.cmdport}-:7000",
         ]
         self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
         self.serial = self._connect(self.serial_path)
@@ -182,8 +194,41 @@ class Guest:
         with self.cond:
             return len(self.lines)
 
-    def send(self, text):
-        self.serial.sendall(text.encode() + b"\n")
+    def run(self, command, timeout):
+        """Runs a shell command line in the guest (one TCP connection to the
+        guest's `nc -ll -p 7000 -e sh`); returns its exit status. Its output
+        joins the console lines (and the serial log)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                conn = socket.create_connection(("127.0.0.1", self.cmdport), timeout=5)
+                conn.settimeout(max(1, deadline - time.monotonic()))
+                conn.sendall(f'{command}\necho "@@KDS-RC=$?"\nexit\n'.encode())
+                data = b""
+                while True:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                conn.close()
+            except socket.timeout:
+                raise StepError(f"no answer within {timeout:.0f} s")
+            except OSError:
+                data = b""
+            m = re.search(rb"@@KDS-RC=(\d+)", data)
+            if m:
+                break
+            # The guest's command listener is not up yet (bounded retry).
+            if time.monotonic() > deadline:
+                raise StepError("the guest's command port (7000) does not answer")
+            time.sleep(0.2)
+        out = data[: m.start()].decode("utf-8", "replace")
+        self.log.write(out.encode())
+        self.log.flush()
+        with self.cond:
+            self.lines.extend(out.replace("\r", "").splitlines())
+            self.cond.notify_all()
+        return int(m.group(1))
 
     def _monitor_read(self):
         buf = b""
@@ -227,7 +272,7 @@ def expand(text, env):
     return re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), text)
 
 
-def split_timeout(rest, default=90.0):
+def split_timeout(rest, default=60.0):
     head, _, tail = rest.partition(" ")
     if re.fullmatch(r"\d+(\.\d+)?", head) and tail:
         return float(head), tail
@@ -292,23 +337,24 @@ class Runner:
 
     def step(self, verb, rest):
         g = self.g
+        if verb in ("sh", "sh!", "bg", "sendkey", "host"):
+            self.cursor = g.line_count()
         if verb in ("sh", "sh!"):
-            self.seq += 1
-            mark = f"@@KDS-END-{self.seq}"
-            start = g.line_count()
-            g.send(f'{rest}; echo "{mark} rc=$?"')
-            _, m = g.wait_line(re.escape(mark) + r" rc=(\d+)", start, 120)
-            rc = int(m.group(1))
+            rc = g.run(rest, 120)
             if verb == "sh" and rc != 0:
                 raise StepError(f"exit status {rc}")
             if verb == "sh!" and rc == 0:
                 raise StepError("exit status 0, expected a failure")
         elif verb == "bg":
-            g.send(f"{rest} &")
+            # A background job must not share the console as its stdin (the
+            # interactive shell then loses its input): /dev/null unless the
+            # step redirects stdin itself.
+            stdin = "" if "<" in rest else " </dev/null"
+            if g.run(f"{rest}{stdin} >/dev/console 2>&1 &", 120) != 0:
+                raise StepError("could not start it")
         elif verb in ("expect", "record"):
             timeout, regex = split_timeout(rest)
             idx, m = g.wait_line(regex, self.cursor, timeout)
-            self.cursor = idx + 1
             print(f"  matched: {m.string}", flush=True)
             if verb == "record":
                 with open(os.path.join(self.artifacts, "qemu-figures.txt"), "a") as f:
