@@ -41,6 +41,10 @@ struct ProbeCommand: ParsableCommand {
   var id = "1209:0001"
   @Option(help: "Virtual device: read commands from this FIFO (made if missing) instead of stdin.")
   var commands: String?
+  @Option(help: "Learn a key map from this device (a /dev/input/event* path or VVVV:PPPP).")
+  var learnKeys: String?
+  @Option(help: "The actions to learn, comma separated (default: all).")
+  var learnActions: String?
 
   func run() throws {
     LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -48,6 +52,10 @@ struct ProbeCommand: ParsableCommand {
     logger.logLevel = .info
     if let kind = virtualDevice {
       try runVirtualDevice(kind)
+      return
+    }
+    if let learnKeys {
+      try runLearnKeys(learnKeys)
       return
     }
     guard let rot = DisplayRotation(degrees: rotation) else {
@@ -100,6 +108,36 @@ struct ProbeCommand: ParsableCommand {
     defer { manager?.close() }
     try loop.run(signals: signals, input: manager, drawOnInput: pattern)
     loop.printSummary()
+  }
+
+  /// The core of `kdsctl learn-keys`: one prompt line per action, then the
+  /// learnt map as configuration lines.
+  private func runLearnKeys(_ target: String) throws {
+    var actions = KioskInputAction.allCases
+    if let learnActions {
+      actions = try learnActions.split(separator: ",").map {
+        guard let a = KioskInputAction(rawValue: String($0)) else {
+          throw ValidationError("unknown action \($0)")
+        }
+        return a
+      }
+    }
+    var path = target
+    if let wanted = InputDeviceID(target) {
+      guard let found = InputDeviceID.findNode(wanted) else {
+        throw ValidationError("no input device \(wanted)")
+      }
+      path = found
+    }
+    let (learner, id) = try KeyLearner.learn(
+      devicePath: path, actions: actions,
+      prompt: { emit("learn: press the key for \($0.rawValue)") },
+      report: { step in
+        if case .duplicate(let code, let other) = step {
+          emit("learn: \(KeyNames.name(code)) already does \(other.rawValue), press another key")
+        }
+      })
+    for line in learner.configLines(device: id) { emit(line) }
   }
 
   private func runVirtualDevice(_ kind: String) throws {
