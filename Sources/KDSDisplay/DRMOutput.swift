@@ -371,10 +371,15 @@ public final class DRMOutput: DisplayOutput {
         let rc = drmModeSetCrtc(
           fd, saved.pointee.crtc_id, saved.pointee.buffer_id, saved.pointee.x, saved.pointee.y,
           &conn, 1, &savedMode)
+        let code = rc < 0 ? -rc : errno
         if rc == 0 {
           logger.info("display: restored the saved CRTC \(saved.pointee.crtc_id)")
+        } else if code == ENOENT {
+          // The saved frame buffer belonged to a process that has exited.
+          logger.info(
+            "display: the saved CRTC's frame buffer is gone; the kernel restores its console")
         } else {
-          logger.warning("display: could not restore the saved CRTC: \(SystemErrno(-rc))")
+          logger.warning("display: could not restore the saved CRTC: \(SystemErrno(code))")
         }
       }
       drmModeFreeCrtc(saved)

@@ -39,7 +39,9 @@ public struct KeyLearner: Sendable {
   public func configLines(device: InputDeviceID?) -> [String] {
     let prefix = "map." + (device?.description ?? "default") + "."
     return actions.compactMap { action in
-      map.first { $0.value == action }.map { prefix + KeyNames.name($0.key) + " = " + action.rawValue }
+      map.first { $0.value == action }.map {
+        prefix + KeyNames.name($0.key) + " = " + action.rawValue
+      }
     }
   }
 }
@@ -75,7 +77,9 @@ extension KeyLearner {
       while waiting {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let n = poll(&p, 1, timeoutSeconds * 1000)
-        if n == 0 { throw InputError("no key pressed for \(action.rawValue) within \(timeoutSeconds) s") }
+        if n == 0 {
+          throw InputError("no key pressed for \(action.rawValue) within \(timeoutSeconds) s")
+        }
         if n < 0 && errno != EINTR { throw InputError("poll: \(String(cString: strerror(errno)))") }
         var ev = input_event()
         while true {

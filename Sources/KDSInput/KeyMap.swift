@@ -134,12 +134,14 @@ public struct InputConfig: Equatable, Sendable {
       let trimmed = trim(line)
       if trimmed.isEmpty { continue }
       guard let eq = trimmed.firstIndex(of: "=") else {
-        throw InputConfigError(line: lineNumber, message: "expected `key = value`, got \"\(trimmed)\"")
+        throw InputConfigError(
+          line: lineNumber, message: "expected `key = value`, got \"\(trimmed)\"")
       }
       let key = trim(trimmed[..<eq])
       let value = trim(trimmed[trimmed.index(after: eq)...])
       guard !key.isEmpty, !value.isEmpty else {
-        throw InputConfigError(line: lineNumber, message: "expected `key = value`, got \"\(trimmed)\"")
+        throw InputConfigError(
+          line: lineNumber, message: "expected `key = value`, got \"\(trimmed)\"")
       }
       do {
         try apply(key: key, value: value)
@@ -155,21 +157,29 @@ public struct InputConfig: Equatable, Sendable {
   }
 
   private mutating func apply(key: String, value: String) throws {
-    let parts = key.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+    let parts = key.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false).map(
+      String.init)
     switch parts[0] {
     case "map":
-      guard parts.count >= 2 else { throw ConfigMessage("\"\(key)\": expected map.default.KEY_NAME or map.VVVV:PPPP.KEY_NAME") }
+      guard parts.count >= 2 else {
+        throw ConfigMessage("\"\(key)\": expected map.default.KEY_NAME or map.VVVV:PPPP.KEY_NAME")
+      }
       if parts.count == 2 {
-        guard let id = InputDeviceID(parts[1]) else { throw ConfigMessage("\"\(parts[1])\" is not a USB vendor:product (like 05f3:0007)") }
+        guard let id = InputDeviceID(parts[1]) else {
+          throw ConfigMessage("\"\(parts[1])\" is not a USB vendor:product (like 05f3:0007)")
+        }
         switch value.lowercased() {
-        case "bumpbar", "bumpbar10": deviceMaps[id, default: [:]].merge(DefaultKeyMaps.bumpBar10) { own, _ in own }
-        case "keyboard": deviceMaps[id, default: [:]].merge(DefaultKeyMaps.keyboard) { own, _ in own }
+        case "bumpbar", "bumpbar10":
+          deviceMaps[id, default: [:]].merge(DefaultKeyMaps.bumpBar10) { own, _ in own }
+        case "keyboard":
+          deviceMaps[id, default: [:]].merge(DefaultKeyMaps.keyboard) { own, _ in own }
         default: throw ConfigMessage("unknown preset \"\(value)\" for \(id) (bumpbar or keyboard)")
         }
         return
       }
       guard let code = KeyNames.code(parts[2]) else {
-        throw ConfigMessage("unknown key name \"\(parts[2])\" (Linux names like KEY_ENTER, KEY_1, KEY_F1)")
+        throw ConfigMessage(
+          "unknown key name \"\(parts[2])\" (Linux names like KEY_ENTER, KEY_1, KEY_F1)")
       }
       let action: KioskInputAction?
       if value == "none" {
@@ -185,17 +195,22 @@ public struct InputConfig: Equatable, Sendable {
       } else if let id = InputDeviceID(parts[1]) {
         deviceMaps[id, default: [:]][code] = action
       } else {
-        throw ConfigMessage("\"\(parts[1])\" is neither default nor a USB vendor:product (like 05f3:0007)")
+        throw ConfigMessage(
+          "\"\(parts[1])\" is neither default nor a USB vendor:product (like 05f3:0007)")
       }
     case "grab":
-      guard parts.count == 2, let id = InputDeviceID(parts[1]) else { throw ConfigMessage("\"\(key)\": expected grab.VVVV:PPPP") }
+      guard parts.count == 2, let id = InputDeviceID(parts[1]) else {
+        throw ConfigMessage("\"\(key)\": expected grab.VVVV:PPPP")
+      }
       grab[id] = try Self.bool(value)
     case "touch":
       var target = calibration
       var id: InputDeviceID?
       var setting = parts.count >= 2 ? parts[1] : ""
       if parts.count == 3 {
-        guard let d = InputDeviceID(parts[1]) else { throw ConfigMessage("\"\(parts[1])\" is not a USB vendor:product") }
+        guard let d = InputDeviceID(parts[1]) else {
+          throw ConfigMessage("\"\(parts[1])\" is not a USB vendor:product")
+        }
         id = d
         target = deviceCalibration[d] ?? TouchCalibration()
         setting = parts[2]
@@ -203,8 +218,11 @@ public struct InputConfig: Equatable, Sendable {
       switch setting {
       case "calibrate":
         let nums = value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { Int32($0) }
-        guard nums.count == 4, let minX = nums[0], let maxX = nums[1], let minY = nums[2], let maxY = nums[3], minX != maxX, minY != maxY else {
-          throw ConfigMessage("touch calibrate: expected four integers MINX MAXX MINY MAXY with min != max")
+        guard nums.count == 4, let minX = nums[0], let maxX = nums[1], let minY = nums[2],
+          let maxY = nums[3], minX != maxX, minY != maxY
+        else {
+          throw ConfigMessage(
+            "touch calibrate: expected four integers MINX MAXX MINY MAXY with min != max")
         }
         target.minX = minX
         target.maxX = maxX
@@ -213,7 +231,9 @@ public struct InputConfig: Equatable, Sendable {
       case "swap_xy": target.swapXY = try Self.bool(value)
       case "invert_x": target.invertX = try Self.bool(value)
       case "invert_y": target.invertY = try Self.bool(value)
-      default: throw ConfigMessage("unknown touch setting \"\(setting)\" (calibrate, swap_xy, invert_x, invert_y)")
+      default:
+        throw ConfigMessage(
+          "unknown touch setting \"\(setting)\" (calibrate, swap_xy, invert_x, invert_y)")
       }
       if let id { deviceCalibration[id] = target } else { calibration = target }
     default:

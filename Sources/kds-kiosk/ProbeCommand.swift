@@ -182,7 +182,9 @@ struct ProbeCommand: ParsableCommand {
       do {
         switch verb {
         case "tap" where words.count == 3:
-          guard let x = Int32(words[1]), let y = Int32(words[2]) else { throw InputError("tap X Y") }
+          guard let x = Int32(words[1]), let y = Int32(words[2]) else {
+            throw InputError("tap X Y")
+          }
           try device.tap(x: x, y: y)
         case "key" where words.count == 2:
           guard let code = KeyNames.code(words[1]) else {
@@ -304,7 +306,9 @@ final class ProbeLoop {
   func run(signals: SignalDescriptor, input: InputManager?, drawOnInput: Bool) throws {
     while true {
       var fds = [pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)]
-      if let fd = output?.pollDescriptor { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+      if let fd = output?.pollDescriptor {
+        fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+      }
       for fd in input?.pollDescriptors ?? [] {
         fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
       }

@@ -12,7 +12,9 @@ import Testing
     #expect(
       try DisplayModeRequest(parsing: " 1280X800@75 ")
         == .init(width: 1280, height: 800, refresh: 75))
-    for bad in ["", "1920", "1920x", "x1080", "0x10", "1920x1080@", "1920x1080@0", "axb", "1x2@3@4"] {
+    for bad in [
+      "", "1920", "1920x", "x1080", "0x10", "1920x1080@", "1920x1080@0", "axb", "1x2@3@4",
+    ] {
       #expect(throws: DisplayError.self, "\(bad)") { try DisplayModeRequest(parsing: bad) }
     }
   }
@@ -228,7 +230,9 @@ final class PlainScanout {
     _ = t.take(0)
     t.add([DisplayRect(x: 90, y: 40, width: 50, height: 50)])
     #expect(t.take(0) == [DisplayRect(x: 90, y: 40, width: 10, height: 10)])
-    t.add([DisplayRect(x: 0, y: 0, width: 10, height: 10), DisplayRect(x: 2, y: 2, width: 3, height: 3)])
+    t.add([
+      DisplayRect(x: 0, y: 0, width: 10, height: 10), DisplayRect(x: 2, y: 2, width: 3, height: 3),
+    ])
     #expect(t.take(0) == [DisplayRect(x: 0, y: 0, width: 10, height: 10)])
     t.add((0..<5).map { DisplayRect(x: $0 * 10, y: $0, width: 2, height: 2) })
     #expect(t.take(0) == [DisplayRect(x: 0, y: 0, width: 42, height: 6)])

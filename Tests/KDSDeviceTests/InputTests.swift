@@ -1,4 +1,5 @@
 import CEvdev
+import Glibc
 import KDSInput
 import Testing
 
@@ -271,5 +272,38 @@ struct EventScript {
   ) {
     let s = TouchScreen(physicalWidth: 1280, physicalHeight: 800, rotation: rotation)
     #expect(s.logicalPoint(physicalX: px, physicalY: py) == (lx, ly))
+  }
+}
+
+@Suite struct InputManagerFolder {
+  /// A folder standing in for /dev/input: a node that is not an evdev device
+  /// is logged and ignored, a missing folder is retried, nothing crashes.
+  @Test func notEvdevNodesAreIgnored() throws {
+    var template = Array("/tmp/kds-input-XXXXXX".utf8CString)
+    let folder = try #require(mkdtemp(&template).map { String(cString: $0) })
+    defer {
+      unlink(folder + "/event3")
+      rmdir(folder)
+    }
+    let m = InputManager(
+      screen: TouchScreen(physicalWidth: 100, physicalHeight: 100), folder: folder,
+      logger: .init(label: "test"))
+    #expect(try m.start().isEmpty)
+    #expect(m.pollDescriptors.count == 1)  // inotify only
+    let fd = creat(folder + "/event3", 0o600)
+    #expect(fd >= 0)
+    close(fd)
+    #expect(m.handleEvents().isEmpty)
+    #expect(m.openDevices.isEmpty)
+    m.close()
+  }
+
+  @Test func aMissingFolderIsWatchedLater() throws {
+    let m = InputManager(
+      screen: TouchScreen(physicalWidth: 100, physicalHeight: 100),
+      folder: "/nonexistent/kds-input", logger: .init(label: "test"))
+    #expect(try m.start().isEmpty)
+    #expect(m.timerInterval == 1000)
+    m.close()
   }
 }
