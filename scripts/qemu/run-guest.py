@@ -26,12 +26,15 @@ environment (HOSTPORT, ARTIFACTS added). Steps:
                            printed since the last sh/bg/sendkey/host step began (the
                            expects after one step may match in any order)
     reject REGEX           fail if a line matching REGEX was printed so far
+    mark                   start collecting for `stats`
+    stats LABEL REGEX      median, worst and count of REGEX's first group (a number) over the
+                           lines since `mark`; printed and appended to qemu-figures.txt
     record [T] REGEX       expect, and append the matched line to ARTIFACTS/qemu-figures.txt
     screendump NAME        screenshot -> ARTIFACTS/qemu-NN-NAME.png (NN counts up)
-    screenwait NAME X Y RRGGBB [T]
-                           screenshots until pixel X,Y is that colour (T seconds, default 30;
-                           for outputs without a completion event, e.g. fbdev's deferred
-                           I/O), then keeps the last one as screendump NAME does
+    screenwait NAME X Y RRGGBB [X Y RRGGBB]... [T]
+                           screenshots until every listed pixel has its colour (T seconds,
+                           default 30; for outputs without a completion event, e.g. fbdev's
+                           deferred I/O), then keeps the last one as screendump NAME does
     pixel X Y RRGGBB [TOL] the last screenshot's pixel at X,Y is that colour (+-TOL per channel)
     changed                the last screenshot differs from the one before it
     sendkey KEY            press a key on the guest's emulated keyboard (QEMU key names)
@@ -288,6 +291,7 @@ class Runner:
         self.shots = 0
         self.images = []
         self.seq = 0
+        self.stats_mark = 0
 
     def run(self, steps):
         i = 0
@@ -359,6 +363,24 @@ class Runner:
             if verb == "record":
                 with open(os.path.join(self.artifacts, "qemu-figures.txt"), "a") as f:
                     f.write(m.string + "\n")
+        elif verb == "mark":
+            self.stats_mark = g.line_count()
+        elif verb == "stats":
+            label, _, regex = rest.partition(" ")
+            pattern = re.compile(regex)
+            with g.cond:
+                values = sorted(
+                    float(m.group(1)) for m in map(pattern.search, g.lines[self.stats_mark :]) if m
+                )
+            if not values:
+                raise StepError(f"no line matched /{regex}/ since `mark`")
+            line = (
+                f"{label}: n={len(values)} median={values[len(values) // 2]:g} "
+                f"worst={values[-1]:g} best={values[0]:g}"
+            )
+            print(f"  {line}", flush=True)
+            with open(os.path.join(self.artifacts, "qemu-figures.txt"), "a") as f:
+                f.write(line + "\n")
         elif verb == "reject":
             pattern = re.compile(rest)
             with g.cond:
@@ -369,17 +391,27 @@ class Runner:
             self.save_shot(rest, self.grab())
         elif verb == "screenwait":
             parts = rest.split()
-            name, x, y, want = parts[0], int(parts[1]), int(parts[2]), bytes.fromhex(parts[3])
-            deadline = time.monotonic() + (float(parts[4]) if len(parts) > 4 else 30)
+            name, args = parts[0], parts[1:]
+            timeout = float(args.pop()) if len(args) % 3 == 1 else 30.0
+            wanted = [
+                (int(args[i]), int(args[i + 1]), bytes.fromhex(args[i + 2]))
+                for i in range(0, len(args), 3)
+            ]
+            deadline = time.monotonic() + timeout
             while True:
                 shot = self.grab()
                 w, h, rgb = shot
-                o = (y * w + x) * 3
-                if 0 <= x < w and 0 <= y < h and all(abs(a - b) <= 8 for a, b in zip(rgb[o : o + 3], want)):
+                wrong = [
+                    f"{x},{y} is {rgb[(y * w + x) * 3 : (y * w + x) * 3 + 3].hex()} not {c.hex()}"
+                    for x, y, c in wanted
+                    if not (0 <= x < w and 0 <= y < h)
+                    or any(abs(a - b) > 8 for a, b in zip(rgb[(y * w + x) * 3 : (y * w + x) * 3 + 3], c))
+                ]
+                if not wrong:
                     break
                 if time.monotonic() > deadline:
                     self.save_shot(name, shot)
-                    raise StepError(f"pixel {x},{y} is {rgb[o:o+3].hex()}, never {parts[3]}")
+                    raise StepError("the screen never showed it: " + "; ".join(wrong))
             self.save_shot(name, shot)
         elif verb == "pixel":
             parts = rest.split()
