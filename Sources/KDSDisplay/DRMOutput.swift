@@ -17,7 +17,9 @@ public final class DRMOutput: DisplayOutput {
   public var pollDescriptor: Int32? { closed ? nil : fd }
   public let timerInterval: Int32 = 1000
   public var canPresent: Bool { !closed && !flipPending && pausedReason == nil }
-  public var hasPendingDamage: Bool { damage.isOwed(1 - front) || damage.isOwed(front) }
+  /// Damage that is on no screen yet (deferred, paused, or a resume's full
+  /// redraw); the catch-up of the other buffer is not counted.
+  public var hasPendingDamage: Bool { unshown }
   /// Why drawing is paused, or nil.
   public private(set) var pausedReason: String?
 
@@ -50,6 +52,7 @@ public final class DRMOutput: DisplayOutput {
   private var lastTimer: UInt64 = 0
   private var closed = false
   private var pausedForMaster = false
+  private var unshown = false
 
   /// Opens `device` (e.g. /dev/dri/card0) and sets the mode: `request` or
   /// the connector's preferred one.
@@ -253,6 +256,7 @@ public final class DRMOutput: DisplayOutput {
     pausedReason = nil
     pausedForMaster = false
     damage.addAll()
+    unshown = true
     logger.info("display: resumed, full redraw")
     collected.append(.resumed)
   }
@@ -260,8 +264,10 @@ public final class DRMOutput: DisplayOutput {
   public func present(_ frame: PixelFrame, damage rects: [DisplayRect]) throws -> PresentResult {
     guard !closed else { throw DisplayError.device("\(device): closed") }
     damage.add(rects)
-    if pausedReason != nil { return .paused }
-    if flipPending { return .deferred }
+    if pausedReason != nil || flipPending {
+      unshown = unshown || !rects.isEmpty
+      return pausedReason != nil ? .paused : .deferred
+    }
     let back = 1 - front
     let buffer = buffers[back]
     for r in damage.take(back) {
@@ -276,6 +282,7 @@ public final class DRMOutput: DisplayOutput {
     if rc != 0 {
       let code = rc < 0 ? -rc : errno
       damage.addAll()
+      unshown = true
       if code == EACCES || code == EPERM {
         pause("lost DRM master", master: true)
         return .paused
@@ -284,6 +291,7 @@ public final class DRMOutput: DisplayOutput {
       throw DisplayError.device("\(device): PAGE_FLIP failed: \(SystemErrno(code))")
     }
     flipPending = true
+    unshown = false
     flipTarget = back
     pendingFrame = frameCounter
     return .queued(frame: frameCounter)

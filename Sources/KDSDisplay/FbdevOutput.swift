@@ -13,7 +13,8 @@ public final class FbdevOutput: DisplayOutput {
   public var pollDescriptor: Int32? { nil }
   public let timerInterval: Int32 = 1000
   public var canPresent: Bool { !closed }
-  public var hasPendingDamage: Bool { (0..<pages).contains { damage.isOwed($0) } }
+  /// True after a failed pan (the damage waits for the next present).
+  public var hasPendingDamage: Bool { unshown }
   /// The scan-out pixel format found in the screen info.
   public let format: ScanoutFormat
   /// 2 when panning between two pages, else 1.
@@ -31,6 +32,7 @@ public final class FbdevOutput: DisplayOutput {
   private var damage: DamageTracker
   private var frameCounter: UInt64 = 0
   private var closed = false
+  private var unshown = false
   private let logger: Logger
   /// The console, switched to KD_GRAPHICS so fbcon (text, cursor) stops
   /// drawing over the picture; back to its old mode on close.
@@ -130,7 +132,9 @@ public final class FbdevOutput: DisplayOutput {
       v.yoffset = UInt32(target * physical.height)
       if kds_ioctl_ptr(fd, kds_FBIOPAN_DISPLAY(), &v) == 0 {
         visible = target
+        unshown = false
       } else {
+        unshown = true
         logger.warning("display: \(device): pan failed: \(SystemErrno(errno))")
         damage.addAll()
       }
