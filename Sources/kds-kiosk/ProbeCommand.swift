@@ -347,6 +347,7 @@ final class ProbeLoop {
         case .paused(let reason): emit("display: paused: \(reason)")
         case .resumed:
           emit("display: resumed")
+          patternFrameShown = false
           try present([])
         case .resized(let size): emit("display: resized \(size)")
         }
