@@ -5,11 +5,14 @@ public struct ControlRequest: Codable, Hashable, Sendable {
   public var cmd: String
   public var ticket: String?
   public var op: String?
+  /// Where `screenshot` writes its PNG (a path the daemon's user can write).
+  public var path: String?
 
-  public init(cmd: String, ticket: String? = nil, op: String? = nil) {
+  public init(cmd: String, ticket: String? = nil, op: String? = nil, path: String? = nil) {
     self.cmd = cmd
     self.ticket = ticket
     self.op = op
+    self.path = path
   }
 }
 
@@ -33,6 +36,11 @@ public struct KioskStatus: Codable, Hashable, Sendable {
   public var serverClockOffsetMillis: Int64
   public var selectedTicketId: String?
   public var page: Int
+  /// The kiosk's version, its screen (`drm /dev/dri/card0 Virtual-1 1280x800@75`
+  /// or `none`) and its input devices; filled by the daemon.
+  public var version: String?
+  public var display: String?
+  public var inputDevices: [String]?
 
   public init(
     station: String, connection: String, lastSyncAt: String?, pendingOps: Int, failedOps: Int,

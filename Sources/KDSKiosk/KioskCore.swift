@@ -64,7 +64,7 @@ public protocol KioskActions: AnyObject {
 /// the event-loop thread (the engine it drives is thread-safe).
 public final class KioskCore: KioskActions {
   public let engine: SyncEngine
-  public let thresholds: SLAThresholds
+  public var thresholds: SLAThresholds
   public var zoom: Double = 1.0
   /// The number of pages the layout made of the last snapshot, when the renderer knows it.
   public var pageCount: Int?

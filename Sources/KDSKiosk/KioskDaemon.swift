@@ -1,6 +1,7 @@
 import KDSCore
 import KDSStore
 import KDSSync
+import KDSRender
 import Logging
 
 #if canImport(Glibc)
@@ -27,6 +28,9 @@ public struct KioskDaemonOptions: Sendable {
   public var caFile: String?
   /// Station thresholds to store (nil: keep the stored ones, default 5 and 10 min).
   public var thresholds: SLAThresholds?
+  /// Reported to the server on each poll (its status page shows them).
+  public var version = KDSVersion.current
+  public var displayDescription: String?
 
   public init(
     serverURL: String, station: String, token: String, dbPath: String,
@@ -59,6 +63,16 @@ public final class KioskDaemon {
   var sources: [(fd: Int32, handler: () -> Void)] = []
   var control: ControlServer?
   var stopRequested = false
+  var systemd: SystemdNotifier?
+  var readyAnnounced = false
+  /// The screen, when there is one: READY=1 then waits for its first frame.
+  public var screen: ScreenPresenter?
+  /// Touch screens, keyboards and bump bars.
+  public var input: InputBridge?
+  /// SIGHUP: re-read the configuration. Returns a line for the log.
+  public var onReload: (() -> String)?
+  /// Extra control-socket commands (`screenshot`), tried before the core's.
+  public var extraCommands: [String: (ControlRequest) -> ControlResponse] = [:]
 
   public init(
     configuration: KioskDaemonOptions, presenter: any BoardPresenter = NullPresenter(),
@@ -77,6 +91,8 @@ public final class KioskDaemon {
         requestTimeoutMillis: configuration.requestTimeoutMillis, caFile: configuration.caFile))
     var syncConfig = SyncConfig(station: configuration.station)
     syncConfig.syncIntervalMillis = configuration.syncIntervalMillis
+    syncConfig.version = configuration.version
+    syncConfig.displayDescription = configuration.displayDescription
     engine = try SyncEngine(
       config: syncConfig, store: store, client: client, clock: clock,
       logger: Logger(label: "kds.sync"))
@@ -99,8 +115,33 @@ public final class KioskDaemon {
   /// Asks the loop to stop after the current iteration.
   public func requestStop() { stopRequested = true }
 
-  /// Presents a snapshot now (after an input action, say).
-  public func presentNow() { presenter.present(core.snapshot()) }
+  /// Presents a snapshot now (after an input action, say), and tells systemd
+  /// what the banner says.
+  public func presentNow() {
+    let snapshot = core.snapshot()
+    presenter.present(snapshot)
+    systemd?.status(BoardRenderer.statusText(snapshot))
+  }
+
+  /// Answers one control-socket request.
+  func handleControl(_ request: ControlRequest) -> ControlResponse {
+    if let extra = extraCommands[request.cmd] { return extra(request) }
+    var response = core.handle(request)
+    if request.cmd == "status", var status = response.status {
+      status.version = configuration.version
+      status.display = screen?.description ?? "none"
+      status.inputDevices = input?.deviceNames ?? []
+      response.status = status
+    }
+    return response
+  }
+
+  func announceReady() {
+    guard !readyAnnounced else { return }
+    readyAnnounced = true
+    systemd?.ready(status: BoardRenderer.statusText(core.snapshot()))
+    logger.notice("ready: first frame on \(screen?.description ?? "no screen (headless)")")
+  }
 
   /// Runs until SIGTERM or SIGINT; returns the exit status (0 on a clean stop).
   public func run() throws -> Int32 {
@@ -108,13 +149,28 @@ public final class KioskDaemon {
     if let path = configuration.controlSocketPath {
       control = try ControlServer(path: path, logger: logger)
     }
+    systemd = SystemdNotifier()
+    if let screen {
+      presenter = screen
+      screen.onFirstFrame = { [weak self] in self?.announceReady() }
+      screen.onLayout = { [weak self] layout in self?.core.pageCount = layout.pageCount }
+      if let fd = screen.pollDescriptor {
+        addSource(fd: fd) { [weak screen] in screen?.handleDisplayEvents() }
+      }
+    }
+    if let input {
+      do {
+        try input.start()
+      } catch {
+        logger.error("input devices unavailable: \(error)")
+      }
+    }
     engine.start()
     logger.notice(
       "kds-kiosk ready: station \(configuration.station), server \(configuration.serverURL), control socket \(configuration.controlSocketPath ?? "none")"
     )
     presentNow()
-    let systemd = SystemdNotifier()
-    systemd?.ready(status: "station \(configuration.station)")
+    if screen == nil { announceReady() }
     var lastWatchdog = SystemClock().now()
     var lastSecond = SystemClock().now().millis / 1000
     while !stopRequested {
@@ -133,16 +189,26 @@ public final class KioskDaemon {
         logger.error("poll failed: errno \(errno)")
       }
       var changed = false
-      if fds[0].revents != 0, signals.drain() {
-        logger.notice("signal received: stopping")
-        break
+      if fds[0].revents != 0 {
+        let received = signals.drainSignals()
+        if received.contains(SIGTERM) || received.contains(SIGINT) {
+          logger.notice("signal received: stopping")
+          break
+        }
+        if received.contains(SIGHUP) {
+          systemd?.reloading()
+          let result = onReload?() ?? "nothing to reload"
+          logger.notice("SIGHUP: \(result)")
+          systemd?.ready()
+          changed = true
+        }
       }
       if fds[1].revents != 0 {
         engine.changes.drain()
         changed = true
       }
       for (i, fd) in controlFDs.enumerated() where fds[2 + i].revents != 0 {
-        if control?.service(fd: fd, core: core) == true { changed = true }
+        if control?.service(fd: fd, handler: handleControl) == true { changed = true }
       }
       for (i, fd) in sourceFDs.enumerated() where fds[2 + controlFDs.count + i].revents != 0 {
         sources.first { $0.fd == fd }?.handler()
@@ -156,12 +222,19 @@ public final class KioskDaemon {
         lastWatchdog = now
       }
       let second = now.millis / 1000
+      if second != lastSecond {
+        // Timers of the devices: connector re-probe, input permission retry.
+        screen?.handleDisplayEvents()
+        if input?.manager.timerInterval != nil { input?.service() }
+      }
       if second != lastSecond || changed {
         lastSecond = second
         presentNow()
       }
     }
     systemd?.stopping()
+    input?.close()
+    screen?.close()
     shutdown()
     return 0
   }
@@ -192,19 +265,30 @@ final class SignalPipe {
     let pipe = SignalPipe()
     Self.writeFD = pipe.signal.writeFDForSignals
     var action = sigaction()
-    action.__sigaction_handler.sa_handler = { _ in
-      var one: UInt8 = 1
-      _ = write(SignalPipe.writeFD, &one, 1)
+    action.__sigaction_handler.sa_handler = { signo in
+      var byte = UInt8(truncatingIfNeeded: signo)
+      _ = write(SignalPipe.writeFD, &byte, 1)
     }
     sigemptyset(&action.sa_mask)
     action.sa_flags = SA_RESTART
     sigaction(SIGTERM, &action, nil)
     sigaction(SIGINT, &action, nil)
+    sigaction(SIGHUP, &action, nil)
     Glibc.signal(SIGPIPE, SIG_IGN)
     return pipe
   }
 
-  func drain() -> Bool { signal.drain() }
+  /// The signals received since the last call.
+  func drainSignals() -> Set<Int32> {
+    var buffer = [UInt8](repeating: 0, count: 64)
+    var received = Set<Int32>()
+    while true {
+      let n = read(fd, &buffer, buffer.count)
+      if n <= 0 { break }
+      for b in buffer[0..<n] { received.insert(Int32(b)) }
+    }
+    return received
+  }
 }
 
 /// The control socket: a unix stream socket (mode 0600) taking one JSON
@@ -263,7 +347,7 @@ final class ControlServer {
   var pollFDs: [Int32] { [listenFD] + clients.keys.sorted() }
 
   /// Handles readiness of `fd`; true if a request may have changed state.
-  func service(fd: Int32, core: KioskCore) -> Bool {
+  func service(fd: Int32, handler: (ControlRequest) -> ControlResponse) -> Bool {
     if fd == listenFD {
       while true {
         let c = accept(listenFD, nil, nil)
@@ -289,7 +373,7 @@ final class ControlServer {
       let response: ControlResponse
       do {
         let request = try JSONDecoder().decode(ControlRequest.self, from: Data(line))
-        response = core.handle(request)
+        response = handler(request)
         if request.cmd != "status" && request.cmd != "queue" { acted = true }
       } catch {
         response = .failure("bad request: \(describe(error))")

@@ -27,6 +27,10 @@ public struct SyncConfig: Sendable {
   public var policy = QueuePolicy.standard
   /// Done operations are kept this long (for `kdsctl queue`), then removed.
   public var doneRetentionMillis: Int64 = 3_600_000
+  /// Sent as `X-KDS-Version` on every poll (the server's status page shows it).
+  public var version = "unknown"
+  /// Sent as `X-KDS-Display` on every poll, e.g. `drm 1920x1080`.
+  public var displayDescription: String?
 
   public init(station: String) { self.station = station }
 }
@@ -176,8 +180,26 @@ public final class SyncEngine: Sendable {
     wake.signal()
   }
 
+  /// What the kiosk says of itself on each poll, in headers a server without
+  /// the status-page extension ignores.
+  func selfReport(_ s: State) -> [(String, String)] {
+    var pending = 0
+    var failed = 0
+    for op in s.ops.values {
+      if op.state == .failed { failed += 1 } else if op.isOutstanding { pending += 1 }
+    }
+    var headers = [
+      ("X-KDS-Version", config.version),
+      ("X-KDS-Connection", s.status.connection.rawValue),
+      ("X-KDS-Pending-Ops", String(pending)),
+      ("X-KDS-Failed-Ops", String(failed)),
+    ]
+    if let display = config.displayDescription { headers.append(("X-KDS-Display", display)) }
+    return headers
+  }
+
   enum Job {
-    case poll(since: Timestamp?)
+    case poll(since: Timestamp?, report: [(String, String)])
     case operation(QueuedOperation)
   }
 
@@ -220,7 +242,9 @@ public final class SyncEngine: Sendable {
           s.cursor == nil || s.lastFullSyncAt == nil || s.status.consecutiveFailures > 0
           || s.status.connection != .connected
           || now.millis(since: s.lastFullSyncAt!) >= config.fullResyncEveryMillis
-        poll = .poll(since: full ? nil : s.cursor!.adding(millis: -config.overlapMillis))
+        poll = .poll(
+          since: full ? nil : s.cursor!.adding(millis: -config.overlapMillis),
+          report: selfReport(s))
       }
       if !changed.isEmpty || !chosen.isEmpty { s.generation += 1 }
       return (chosen, poll)
@@ -236,7 +260,7 @@ public final class SyncEngine: Sendable {
     for (job, exchange) in zip(jobs, exchanges) {
       switch job {
       case .operation(let op): finished.append(handleOperation(op, exchange, now: done))
-      case .poll(let since): handlePoll(full: since == nil, exchange, now: done)
+      case .poll(let since, _): handlePoll(full: since == nil, exchange, now: done)
       }
     }
     persist(finished, finishedAt: done)
@@ -266,10 +290,10 @@ public final class SyncEngine: Sendable {
       let sent = clock.now()
       let result: Result<HTTPResponse, HTTPFailure>
       switch jobs[i] {
-      case .poll(let since):
+      case .poll(let since, let report):
         var path = "/kds/queue?station=\(percentEncodePathSegment(config.station))"
         if let since { path += "&since=\(percentEncodePathSegment(since.iso8601))" }
-        result = client.send(method: "GET", path: path)
+        result = client.send(method: "GET", path: path, headers: report)
       case .operation(let op):
         result = client.send(
           method: "POST", path: op.path, body: Data(op.body.utf8),
