@@ -38,7 +38,10 @@ public final class FbdevOutput: DisplayOutput {
   /// drawing over the picture; back to its old mode on close.
   private var console: (fd: Int32, mode: UInt) = (-1, 0)
 
-  public init(device: String, rotation: DisplayRotation = .none, logger: Logger) throws {
+  /// `pan`: double-buffer by panning where the device allows it.
+  public init(
+    device: String, rotation: DisplayRotation = .none, pan: Bool = true, logger: Logger
+  ) throws {
     self.device = device
     self.rotation = rotation
     self.logger = logger
@@ -79,11 +82,17 @@ public final class FbdevOutput: DisplayOutput {
     }
     map = m
     vinfo = v
-    // Two pages when the virtual screen holds them and the driver pans.
+    // Two pages when the virtual screen holds them and the driver pans. Not
+    // on DRM's fbdev emulation ("...drmfb"): there panning is up to the DRM
+    // driver (bochs accepts FBIOPAN_DISPLAY and ignores it) and writes go
+    // through a shadow copy anyway; the DRM output is the one to use there.
+    let id = withUnsafeBytes(of: f.id) { raw in
+      String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+    }
     var twoPages = false
     let pageBytes = lineLength * physical.height
-    if Int(v.yres_virtual) >= 2 * physical.height && mapLength >= 2 * pageBytes
-      && f.ypanstep > 0
+    if pan && !id.hasSuffix("drmfb") && Int(v.yres_virtual) >= 2 * physical.height
+      && mapLength >= 2 * pageBytes && f.ypanstep > 0
     {
       var probe = v
       probe.yoffset = 0
@@ -95,9 +104,6 @@ public final class FbdevOutput: DisplayOutput {
     let logical = rotation.logicalSize(physical: physical)
     damage = DamageTracker(
       buffers: pages, bounds: DisplayRect(x: 0, y: 0, width: logical.width, height: logical.height))
-    let id = withUnsafeBytes(of: f.id) { raw in
-      String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-    }
     info = DisplayInfo(
       driver: "fbdev", device: device, connector: id.isEmpty ? "fb" : id,
       mode: "\(physical.width)x\(physical.height)-\(bpp)", physicalSize: physical,
