@@ -127,7 +127,9 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(
       name: "KDSServerTests",
-      dependencies: ["KDSServer", "KDSTestSupport"],
+      dependencies: [
+        "KDSServer", "KDSTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+      ],
       swiftSettings: strict),
     .testTarget(
       name: "KDSCoreTests",
