@@ -68,6 +68,8 @@ stage_base() {
   key=$(printf '%s\n' "$SUITE" "$ARCH" "$pkgs" "$(sed -n '/^stage_base()/,/^}/p' image/build.sh)" \
     | sha256sum | cut -c1-16)
   BASE_TAR=$CACHE/base-$SUITE-$key.tar
+  # Older bases (another package list) are dropped.
+  find "$CACHE" -maxdepth 1 -name 'base-*.tar' ! -name "$(basename "$BASE_TAR")" -delete
   if [ -f "$BASE_TAR" ]; then
     say "base: cached $(basename "$BASE_TAR")"
     return
@@ -223,7 +225,7 @@ stage_rootfs() {
   mkdir -p "$R/etc/systemd/system/getty.target.wants"
   ln -sfn /lib/systemd/system/serial-getty@.service \
     "$R/etc/systemd/system/getty.target.wants/serial-getty@ttyS1.service"
-  systemctl --root="$R" disable getty@tty1.service ssh.socket > /dev/null 2>&1 || true
+  systemctl --root="$R" disable getty@tty1.service ssh.socket wpa_supplicant.service > /dev/null 2>&1 || true
   systemctl --root="$R" mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer \
     e2scrub_reap.service systemd-firstboot.service > /dev/null 2>&1 || true
   systemctl --root="$R" set-default multi-user.target > /dev/null 2>&1
@@ -278,6 +280,7 @@ stage_initrd() {
     say "initrd: mkinitramfs $kver"
     in_chroot "$R" mkinitramfs -o /tmp/initrd.img "$kver" > "$OUT/logs/initrd.log" 2>&1 \
       || { tail -n 20 "$OUT/logs/initrd.log" >&2; die "mkinitramfs failed"; }
+    find "$CACHE" -maxdepth 1 -name 'initrd-*.img' -delete
     mv "$R/tmp/initrd.img" "$INITRD_CACHE.tmp"
     mv "$INITRD_CACHE.tmp" "$INITRD_CACHE"
   fi

@@ -391,7 +391,7 @@ def prepare_disk(args):
 def boot_checks(g, args, r, boot, state):
     """What every boot must show; fills state for the next boot's comparisons."""
     t0 = g.t_start
-    m = g.wait_serial(r"kds-boot-config\[\d+\]: applied", args.boot_timeout)
+    m = g.wait_serial(r"kds-boot-config\[\d+\]: (kds-boot-config: )?applied", args.boot_timeout)
     if not r.check(f"boot {boot}: UEFI → systemd-boot → kernel → systemd, kds.txt applied", m is not None,
                    "see " + g.serial_log):
         return False
@@ -446,7 +446,10 @@ def boot_checks(g, args, r, boot, state):
     r.check(f"boot {boot}: no failed units", failed.strip() == "", failed)
 
     # The root file system came back clean (initramfs fsck of /, and of /data).
-    fsck = g.out("cat /run/initramfs/fsck.log 2>/dev/null; echo ---; cat /run/initramfs/kds-data.log 2>/dev/null") or ""
+    # The root is checked by systemd-fsck-root (read-only root, `ro` on the
+    # kernel command line), or by the initramfs when it has fsck.
+    fsck = g.out("cat /run/initramfs/fsck.log 2>/dev/null; journalctl -b -o cat --no-pager -u systemd-fsck-root.service;"
+                 " echo ---; cat /run/initramfs/kds-data.log 2>/dev/null") or ""
     rootlog, _, datalog = fsck.partition("---")
     r.check(f"boot {boot}: root file system checked at boot and clean", re.search(r"KDSROOT: clean|: clean,", rootlog) is not None
             and "error" not in rootlog.lower(), rootlog.strip().replace("\n", " | ")[:200])
