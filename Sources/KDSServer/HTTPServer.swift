@@ -1,0 +1,224 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The request context: Hummingbird's core storage plus the device token
+/// the middleware authenticated.
+public struct KDSRequestContext: RequestContext {
+  public var coreContext: CoreRequestContextStorage
+  var token: DeviceToken?
+
+  public init(source: ApplicationRequestContextSource) {
+    coreContext = .init(source: source)
+  }
+
+  public var maxUploadSize: Int { 1 << 20 }
+}
+
+extension APIResponse {
+  var hummingbird: Response {
+    var headers = HTTPFields()
+    headers[.contentType] = "application/json"
+    for (name, value) in self.headers {
+      if let field = HTTPField.Name(name) { headers[field] = value }
+    }
+    return Response(
+      status: HTTPResponse.Status(code: status), headers: headers,
+      body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+  }
+}
+
+/// Outermost middleware: authentication, rate limit, errors in the
+/// contract's shape, and one log line per request (never the token).
+struct KDSMiddleware: RouterMiddleware {
+  typealias Context = KDSRequestContext
+  let service: KDSService
+
+  func handle(
+    _ request: Request, context: Context,
+    next: (Request, Context) async throws -> Response
+  ) async throws -> Response {
+    let note = RequestNote()
+    return try await RequestNote.$current.withValue(note) {
+      try await handle(request, context: context, note: note, next: next)
+    }
+  }
+
+  func handle(
+    _ request: Request, context: Context, note: RequestNote,
+    next: (Request, Context) async throws -> Response
+  ) async throws -> Response {
+    let started = ServerTime.monotonicNanos()
+    var context = context
+    var response: Response
+    var device = "-"
+    do {
+      if !(request.method == .get && request.uri.path == "/health") {
+        let token = try await authenticate(request)
+        device = token.device
+        if let limiter = service.limiter, let wait = limiter.check(tokenID: token.id) {
+          var e = APIError(429, "Too many requests from this device; retry after \(wait) s")
+          e.headers = [("Retry-After", String(wait))]
+          throw e
+        }
+        context.token = token
+      }
+      response = try await next(request, context)
+    } catch let error as APIError {
+      response = error.response.hummingbird
+    } catch let error as any HTTPResponseError {
+      response = mapHTTPError(error, request: request).response.hummingbird
+    } catch {
+      service.logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
+      response = APIError(500, "Internal server error").response.hummingbird
+    }
+    if service.options.logRequests {
+      let ms = Double(ServerTime.monotonicNanos() - started) / 1e6
+      var line =
+        "request \(request.method) \(request.uri.path) status=\(response.status.code) device=\(device) ms=\(format3(ms))"
+      if response.headers[HTTPField.Name("Idempotent-Replayed")!] != nil {
+        line += " replayed=true"
+      }
+      if response.status.code >= 400, let message = note.message {
+        line += " error=\"\(message.replacingNewlines)\""
+      }
+      if response.status.code >= 500 {
+        service.logger.error("\(line)")
+      } else {
+        service.logger.info("\(line)")
+      }
+    }
+    return response
+  }
+
+  func authenticate(_ request: Request) async throws -> DeviceToken {
+    guard let header = request.headers[.authorization] else {
+      throw APIError(401, "Missing Authorization: Bearer <device token>")
+    }
+    let parts = header.split(separator: " ", maxSplits: 1)
+    guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+      throw APIError(401, "Authorization must be 'Bearer <device token>'")
+    }
+    guard let token = try await service.tokens.resolve(String(parts[1]).trimmingSpaces) else {
+      throw APIError(401, "Unknown device token")
+    }
+    return token
+  }
+
+  func mapHTTPError(_ error: any HTTPResponseError, request: Request) -> APIError {
+    switch error.status.code {
+    case 404:
+      let path = request.uri.path
+      let methods = KDSService.routes.filter { $0.matches(path: path) }.map(\.method)
+      if !methods.isEmpty {
+        var e = APIError(405, "\(request.method) is not allowed on \(path)")
+        e.headers = [("Allow", methods.joined(separator: ", "))]
+        return e
+      }
+      return APIError(404, "No route for \(request.method) \(path)")
+    case 413:
+      return APIError(413, "Request body is larger than 1 MiB")
+    default:
+      return APIError(error.status.code, error.status.reasonPhrase)
+    }
+  }
+}
+
+func format3(_ v: Double) -> String {
+  let scaled = Int((v * 1000).rounded())
+  let frac = scaled % 1000
+  return "\(scaled / 1000)." + (frac < 10 ? "00" : frac < 100 ? "0" : "") + "\(frac)"
+}
+
+/// `kds-server serve`: the HTTP server, the idempotency cleanup job and,
+/// with `--demo`, the demo traffic.
+public enum KDSHTTPServer {
+  static func buildRouter(service: KDSService) -> Router<KDSRequestContext> {
+    let router = Router(context: KDSRequestContext.self)
+    router.add(middleware: KDSMiddleware(service: service))
+    let maxBody = service.options.maxBodyBytes
+    for route in KDSService.routes {
+      let method = HTTPRequest.Method(route.method)!
+      router.on(RouterPath(route.routerPath), method: method) {
+        request, context -> Response in
+        let token = context.token ?? DeviceToken(id: 0, device: "-", stations: [])
+        var query: [String: String] = [:]
+        for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
+        var bodyBytes: [UInt8]? = nil
+        var headerKey: String? = nil
+        if route.method == "POST" || route.method == "PATCH" {
+          if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBody {
+            throw APIError(413, "Request body is larger than 1 MiB")
+          }
+          var buffer: ByteBuffer
+          do {
+            buffer = try await request.body.collect(upTo: maxBody)
+          } catch is NIOTooManyBytesError {
+            throw APIError(413, "Request body is larger than 1 MiB")
+          }
+          bodyBytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+          headerKey = request.headers[HTTPField.Name("Idempotency-Key")!]
+        }
+        let call = try service.prepare(
+          route: route, path: request.uri.path, id: context.parameters.get("id") ?? "",
+          query: query, token: token, method: route.method, bodyBytes: bodyBytes,
+          headerKey: headerKey)
+        return try await service.execute(call).hummingbird
+      }
+    }
+    return router
+  }
+
+  /// Runs the server until SIGTERM/SIGINT (graceful: requests in flight are
+  /// answered, writes committed) or until the calling task is cancelled.
+  /// `onListening` gets the host and the bound port once connections are
+  /// accepted.
+  public static func run(
+    service: KDSService,
+    onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void
+  ) async throws {
+    let options = service.options
+    let router = buildRouter(service: service)
+    var hbLogger = Logger(label: "kds-server.http")
+    hbLogger.logLevel = .warning
+    let app = Application(
+      router: router,
+      configuration: .init(address: .hostname(options.host, port: options.port)),
+      onServerRunning: { channel in
+        onListening(options.host, channel.localAddress?.port ?? options.port)
+      },
+      logger: hbLogger)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await app.runService() }
+      group.addTask { await cleanupLoop(service) }
+      if options.demo {
+        group.addTask { await DemoTraffic(service: service).run() }
+      }
+      _ = try await group.next()
+      group.cancelAll()
+    }
+    service.logger.info("stopped")
+  }
+
+  static func cleanupLoop(_ service: KDSService) async {
+    let interval = service.options.cleanupIntervalSeconds
+    while !Task.isCancelled {
+      do {
+        try await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
+      } catch { return }
+      do {
+        let removed = try await service.idempotency.cleanup()
+        if removed > 0 { service.logger.info("idempotency cleanup removed=\(removed)") }
+      } catch {
+        service.logger.error("idempotency cleanup failed: \(error)")
+      }
+    }
+  }
+}
+
+extension String {
+  var replacingNewlines: String {
+    String(map { $0.isNewline ? " " : $0 }).replacing("\"", with: "'")
+  }
+}

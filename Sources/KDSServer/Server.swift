@@ -1,0 +1,280 @@
+import GRDB
+import Hummingbird
+import Logging
+import NIOCore
+
+/// How to run the server (the flags of `kds-server serve`).
+public struct ServerOptions: Sendable {
+  public var databasePath: String
+  public var host = "127.0.0.1"
+  public var port = 8080
+  /// Requests per second per token (token bucket); nil turns the limit off.
+  public var rateLimit: Double? = 50
+  public var rateBurst: Double = 200
+  /// How long an idempotency key is remembered (the contract says 24 hours).
+  public var idempotencyTTLSeconds: Double = 86_400
+  /// How often expired idempotency keys are deleted.
+  public var cleanupIntervalSeconds: Double = 300
+  /// `GET /kds/queue` without `since` returns tickets updated this recently.
+  public var retentionHours: Double = 24
+  public var maxBodyBytes = 1 << 20
+  public var demo = false
+  public var demoOrdersPerMinute: Double = 4
+  /// One log line per request (off in benchmarks).
+  public var logRequests = true
+
+  public init(databasePath: String) { self.databasePath = databasePath }
+}
+
+/// An endpoint of the API, with its path in OpenAPI form (`/pos/orders/{id}`).
+public struct RouteSpec: Sendable, Hashable, CustomStringConvertible {
+  public var method: String
+  public var path: String
+  public var description: String { "\(method) \(path)" }
+
+  /// The path in Hummingbird's form (`/pos/orders/:id`).
+  var routerPath: String {
+    path.split(separator: "/", omittingEmptySubsequences: false).map { part in
+      part.hasPrefix("{") && part.hasSuffix("}") ? ":" + part.dropFirst().dropLast() : String(part)
+    }.joined(separator: "/")
+  }
+
+  func matches(path concrete: String) -> Bool {
+    let a = path.split(separator: "/")
+    let b = concrete.split(separator: "/")
+    guard a.count == b.count else { return false }
+    return zip(a, b).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+  }
+}
+
+/// The server's core, without HTTP: database, tokens, idempotency and the
+/// operations. `KDSHTTPServer` puts it on the network; the demo traffic
+/// generator calls it directly.
+public final class KDSService: Sendable {
+  public let store: ServerStore
+  let tokens: TokenCache
+  let idempotency: Idempotency
+  let kitchen: Kitchen
+  let limiter: RateLimiter?
+  let options: ServerOptions
+  let logger: Logger
+
+  public init(options: ServerOptions, logger: Logger = Logger(label: "kds-server")) throws {
+    self.options = options
+    self.logger = logger
+    store = try ServerStore(path: options.databasePath)
+    tokens = TokenCache(store: store)
+    idempotency = Idempotency(store: store, ttlSeconds: options.idempotencyTTLSeconds)
+    kitchen = Kitchen(clock: store.clock, sla: ServerSLA())
+    limiter = options.rateLimit.map { RateLimiter(rate: $0, burst: options.rateBurst) }
+  }
+
+  /// Every endpoint, as routed and as `docs/openapi.yaml` must describe it.
+  public static let routes: [RouteSpec] = [
+    RouteSpec(method: "GET", path: "/health"),
+    RouteSpec(method: "GET", path: "/pos/orders"),
+    RouteSpec(method: "POST", path: "/pos/orders"),
+    RouteSpec(method: "GET", path: "/pos/orders/{id}"),
+    RouteSpec(method: "PATCH", path: "/pos/orders/{id}"),
+    RouteSpec(method: "POST", path: "/pos/orders/{id}/send-to-kitchen"),
+    RouteSpec(method: "POST", path: "/pos/orders/{id}/close"),
+    RouteSpec(method: "POST", path: "/pos/orders/{id}/cancel"),
+    RouteSpec(method: "GET", path: "/kds/queue"),
+    RouteSpec(method: "POST", path: "/kds/tickets/{id}/mark-ready"),
+    RouteSpec(method: "POST", path: "/kds/tickets/{id}/start"),
+    RouteSpec(method: "POST", path: "/kds/tickets/{id}/recall"),
+  ]
+
+  /// A request as the handlers see it.
+  struct Call: Sendable {
+    var route: RouteSpec
+    var path: String
+    var id: String
+    var query: [String: String]
+    var token: DeviceToken
+    var body: JSONValue
+    var claim: IdempotencyClaim?
+  }
+
+  // MARK: handlers
+
+  func requirePOS(_ call: Call) throws(APIError) {
+    guard call.token.isUnrestricted else {
+      throw APIError(
+        403,
+        "This device's token is limited to stations \(call.token.stations.joined(separator: ", ")); "
+          + "POS endpoints need a token without a station limit")
+    }
+  }
+
+  func handle(_ call: Call) async throws -> APIResponse {
+    let kitchen = self.kitchen
+    switch (call.route.method, call.route.path) {
+    case ("GET", "/health"):
+      return APIResponse(status: 200, body: Array(#"{"status":"ok"}"#.utf8))
+    case ("GET", "/kds/queue"):
+      return try await queue(call)
+    case ("GET", "/pos/orders"):
+      try requirePOS(call)
+      let since = try Validation.timestamp(
+        call.query["since"].map(JSONValue.string), "since", required: false)
+      let floor = since ?? (ServerTime.wallMillis() - Int64(options.retentionHours * 3_600_000))
+      let orders = try await store.pool.read { db in
+        try Row.fetchAll(
+          db,
+          sql:
+            "SELECT \(OrderRow.columns) FROM orders WHERE updated_at \(since == nil ? ">=" : ">") ? ORDER BY updated_at",
+          arguments: [floor]
+        ).map { try OrderRow(row: $0).json }
+      }
+      return APIResponse(status: 200, json: .array(orders))
+    case ("GET", "/pos/orders/{id}"):
+      try requirePOS(call)
+      let id = call.id
+      guard let order = try await store.pool.read({ db in try OrderRow.fetch(db, id: id) }) else {
+        throw APIError.notFound("Order \(id) not found")
+      }
+      return APIResponse(status: 200, json: order.json)
+    case ("POST", "/pos/orders"):
+      try requirePOS(call)
+      let input = try Kitchen.parseNewOrder(call.body)
+      return try await idempotency.perform(call.claim) { db in try kitchen.createOrder(db, input) }
+    case ("PATCH", "/pos/orders/{id}"):
+      try requirePOS(call)
+      return try await idempotency.perform(call.claim) { db in
+        try kitchen.patchOrder(db, id: call.id, body: call.body)
+      }
+    case ("POST", "/pos/orders/{id}/send-to-kitchen"):
+      try requirePOS(call)
+      return try await idempotency.perform(call.claim) { db in
+        try kitchen.sendToKitchen(db, id: call.id)
+      }
+    case ("POST", "/pos/orders/{id}/close"):
+      try requirePOS(call)
+      return try await idempotency.perform(call.claim) { db in
+        try kitchen.closeOrder(db, id: call.id, body: call.body)
+      }
+    case ("POST", "/pos/orders/{id}/cancel"):
+      try requirePOS(call)
+      return try await idempotency.perform(call.claim) { db in
+        try kitchen.cancelOrder(db, id: call.id)
+      }
+    case ("POST", "/kds/tickets/{id}/mark-ready"), ("POST", "/kds/tickets/{id}/start"),
+      ("POST", "/kds/tickets/{id}/recall"):
+      let action = Kitchen.TicketAction(
+        rawValue: String(call.route.path.split(separator: "/").last!))!
+      return try await idempotency.perform(call.claim) { db in
+        try kitchen.ticketAction(
+          db, id: call.id, action: action, body: call.body, token: call.token)
+      }
+    default:
+      throw APIError(404, "No route for \(call.route)")
+    }
+  }
+
+  func queue(_ call: Call) async throws -> APIResponse {
+    guard let station = call.query["station"], !station.isEmpty else {
+      throw APIError.invalid("station", "query parameter is required (e.g. ?station=grill)")
+    }
+    guard Validation.validStation(station) else {
+      throw APIError.invalid("station", "must be \(Validation.stationPattern)")
+    }
+    guard call.token.allows(station: station) else {
+      throw APIError(403, "This device may not read the queue of station \(station)")
+    }
+    var since: Int64? = nil
+    if let text = call.query["since"] {
+      guard let ms = ServerTime.parse(text) else {
+        throw APIError.invalid(
+          "since", "must be an RFC 3339 timestamp such as 2025-11-21T14:35:00.123Z")
+      }
+      since = ms
+    }
+    let empty = APIResponse(status: 200, body: Array("[]".utf8))
+    if let since, since >= (store.highWater(station: station) ?? Int64.min) {
+      return empty
+    }
+    let floor = since ?? (ServerTime.wallMillis() - Int64(options.retentionHours * 3_600_000))
+    let op = since == nil ? ">=" : ">"
+    let sla = kitchen.sla
+    let body = try await store.pool.read { db -> [UInt8] in
+      var out: [UInt8] = [UInt8(ascii: "[")]
+      let now = ServerTime.wallMillis()
+      let rows = try Row.fetchCursor(
+        db,
+        sql:
+          "SELECT \(TicketRow.columns) FROM tickets WHERE station = ? AND updated_at \(op) ? ORDER BY updated_at",
+        arguments: [station, floor])
+      var first = true
+      while let row = try rows.next() {
+        if !first { out.append(UInt8(ascii: ",")) }
+        first = false
+        TicketRow(row: row).write(to: &out, now: now, sla: sla)
+      }
+      out.append(UInt8(ascii: "]"))
+      return out
+    }
+    return APIResponse(status: 200, body: body)
+  }
+
+  // MARK: request preparation
+
+  /// Reads and checks a POST/PATCH body and its idempotency key.
+  func prepare(
+    route: RouteSpec, path: String, id: String, query: [String: String], token: DeviceToken,
+    method: String, bodyBytes: [UInt8]?, headerKey: String?
+  ) throws(APIError) -> Call {
+    var body: JSONValue = .object([])
+    var claim: IdempotencyClaim? = nil
+    if let bodyBytes {
+      if !bodyBytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+        do {
+          body = try JSONValue.parse(bodyBytes)
+        } catch {
+          throw APIError(400, "Request body is not valid JSON: \(error)")
+        }
+      }
+      var key = headerKey
+      if let bodyKey = body["_idempotencyKey"] {
+        if key == nil {
+          guard case .string(let k) = bodyKey else {
+            throw APIError(400, "_idempotencyKey must be a string")
+          }
+          key = k
+        }
+        body = body.removing(key: "_idempotencyKey")
+      }
+      if let key {
+        guard Idempotency.validKey(key) else { throw APIError(400, Idempotency.keyRule) }
+        claim = IdempotencyClaim(
+          tokenID: token.id, method: method, path: path, key: key,
+          fingerprint: Idempotency.fingerprint(body))
+      }
+    }
+    return Call(
+      route: route, path: path, id: id, query: query, token: token, body: body, claim: claim)
+  }
+
+  /// Runs a call through the idempotency layer: the scope's lock, replay of a
+  /// stored answer, the handler, and storing an answer the handler produced
+  /// outside a write transaction.
+  func execute(_ call: Call) async throws -> APIResponse {
+    guard let claim = call.claim else {
+      do { return try await handle(call) } catch let e as APIError { return e.response }
+    }
+    let scope = claim.scope
+    await idempotency.acquire(scope)
+    defer { idempotency.release(scope) }
+    let now = ServerTime.wallMillis()
+    let idem = idempotency
+    if let stored = try await store.pool.read({ db in try idem.lookup(db, claim, now: now) }) {
+      return stored
+    }
+    var response: APIResponse
+    do { response = try await handle(call) } catch let e as APIError { response = e.response }
+    if !response.stored && Idempotency.storable(response.status) {
+      try await idempotency.storeLate(claim, response)
+    }
+    return response
+  }
+}

@@ -1,1 +1,0 @@
-print("kds-server: not built yet")

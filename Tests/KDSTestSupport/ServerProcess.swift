@@ -1,0 +1,463 @@
+// A real `kds-server` process for tests, and a small HTTP/1.1 client for
+// talking to it over loopback.
+//
+//     let server = try ServerProcess()            // temp db, 127.0.0.1, port 0
+//     let pos = try server.createToken(device: "pos-1")
+//     let grill = try server.createToken(device: "kiosk-grill", stations: ["grill"])
+//     let r = try await server.client(token: pos).post("/pos/orders", json: "...", key: "k1")
+//     try server.kill()                            // SIGKILL
+//     try server.restart()                         // same db, same port
+//
+// The binary is the one `swift build` put next to the test bundle (override
+// with KDS_SERVER_BIN). Start-up waits for the agreed line
+// `kds-server listening on http://HOST:PORT` on stdout, with a deadline.
+
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+private func posixKill(_ pid: Int32, _ signal: Int32) {
+  #if canImport(Glibc)
+    _ = Glibc.kill(pid, signal)
+  #else
+    _ = Darwin.kill(pid, signal)
+  #endif
+}
+
+private func posixSend(_ fd: Int32, _ base: UnsafeRawPointer?, _ count: Int) -> Int {
+  #if canImport(Glibc)
+    return Glibc.send(fd, base, count, Int32(MSG_NOSIGNAL))
+  #else
+    return Darwin.send(fd, base, count, 0)
+  #endif
+}
+
+/// A `kds-server serve` child process on 127.0.0.1 with its own database.
+public final class ServerProcess: @unchecked Sendable {
+  public enum Failure: Error, CustomStringConvertible {
+    case binaryNotFound(String)
+    case startFailed(String)
+    case commandFailed(String)
+
+    public var description: String {
+      switch self {
+      case .binaryNotFound(let s), .startFailed(let s), .commandFailed(let s): return s
+      }
+    }
+  }
+
+  /// The folder holding the database and the server's stderr log (removed
+  /// when the object goes away, unless the database was given by the caller).
+  public let directory: String
+  /// The SQLite database the server uses (kept across restarts).
+  public let dbPath: String
+  /// stderr of every run of the server, appended.
+  public let logPath: String
+  public let host = "127.0.0.1"
+  /// The bound port (chosen by the OS on the first start; reused on restart).
+  public private(set) var port: Int
+  /// Extra `serve` arguments, e.g. `["--rate-limit", "off"]`.
+  public let extraArguments: [String]
+  /// Lines the server printed on stdout before the listening line (for
+  /// `--demo`: `kds-server demo token STATION TOKEN`).
+  public private(set) var startupLines: [String] = []
+  public let binary: String
+
+  private let lock = NSLock()
+  private var process: Process?
+  private let ownsDirectory: Bool
+  private let startTimeout: TimeInterval
+
+  /// `http://127.0.0.1:PORT`
+  public var baseURL: String { "http://\(host):\(port)" }
+
+  /// Starts a server. `dbPath` nil: a new database in a fresh temp folder.
+  public init(
+    dbPath: String? = nil, arguments: [String] = [], port: Int = 0,
+    startTimeout: TimeInterval = 60
+  ) throws {
+    binary = try Self.binaryPath()
+    let dir = NSTemporaryDirectory() + "kds-server-test-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    directory = dir
+    ownsDirectory = dbPath == nil
+    self.dbPath = dbPath ?? dir + "/kds.db"
+    logPath = dir + "/server.log"
+    _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+    extraArguments = arguments
+    self.port = port
+    self.startTimeout = startTimeout
+    try start()
+  }
+
+  deinit {
+    if let p = process, p.isRunning {
+      posixKill(p.processIdentifier, SIGKILL)
+      p.waitUntilExit()
+    }
+    if ownsDirectory { try? FileManager.default.removeItem(atPath: directory) }
+  }
+
+  /// Where the built `kds-server` is: $KDS_SERVER_BIN, else next to this
+  /// test executable (the build's bin folder), else `.build/debug`.
+  public static func binaryPath() throws -> String {
+    let fm = FileManager.default
+    if let env = ProcessInfo.processInfo.environment["KDS_SERVER_BIN"],
+      fm.isExecutableFile(atPath: env)
+    {
+      return env
+    }
+    var candidates: [String] = []
+    if let exe = try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+      var dir = (exe as NSString).deletingLastPathComponent
+      // macOS: .../debug/kdsPackageTests.xctest/Contents/MacOS/kdsPackageTests
+      while dir.contains(".xctest") { dir = (dir as NSString).deletingLastPathComponent }
+      candidates.append(dir + "/kds-server")
+    }
+    for arg in [CommandLine.arguments.first].compactMap({ $0 }) {
+      var dir = (arg as NSString).deletingLastPathComponent
+      while dir.contains(".xctest") { dir = (dir as NSString).deletingLastPathComponent }
+      candidates.append(dir + "/kds-server")
+    }
+    candidates.append(TestPaths.repoRoot + "/.build/debug/kds-server")
+    for c in candidates where fm.isExecutableFile(atPath: c) { return c }
+    throw Failure.binaryNotFound(
+      "kds-server binary not found (tried \(candidates.joined(separator: ", "))); "
+        + "run `swift build --product kds-server` or set KDS_SERVER_BIN")
+  }
+
+  public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+
+  /// The server's process id while it runs.
+  public var pid: Int32? {
+    lock.withLock { process?.isRunning == true ? process?.processIdentifier : nil }
+  }
+
+  /// Launches `kds-server serve` and waits for its listening line.
+  public func start() throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binary)
+    p.arguments =
+      ["serve", "--db", dbPath, "--host", host, "--port", String(port)] + extraArguments
+    let out = Pipe()
+    p.standardOutput = out
+    let logHandle = FileHandle(forWritingAtPath: logPath)!
+    logHandle.seekToEndOfFile()
+    p.standardError = logHandle
+    let waiter = LineWaiter()
+    let reader = out.fileHandleForReading
+    let thread = Thread {
+      var pending = Data()
+      while true {
+        let chunk = reader.availableData
+        if chunk.isEmpty {
+          waiter.finish()
+          return
+        }
+        pending.append(chunk)
+        while let nl = pending.firstIndex(of: 0x0A) {
+          let line = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
+          pending.removeSubrange(pending.startIndex...nl)
+          waiter.add(line)
+        }
+      }
+    }
+    try p.run()
+    thread.start()
+    lock.withLock { process = p }
+    guard let line = waiter.wait(timeout: startTimeout) else {
+      let lines = waiter.lines.joined(separator: "\n")
+      if p.isRunning { posixKill(p.processIdentifier, SIGKILL) }
+      p.waitUntilExit()
+      throw Failure.startFailed(
+        "kds-server did not print its listening line within \(startTimeout) s; stdout:\n\(lines)\n"
+          + "stderr:\n\(log(last: 20))")
+    }
+    guard let portText = line.split(separator: ":").last, let bound = Int(portText) else {
+      throw Failure.startFailed("unexpected listening line: \(line)")
+    }
+    port = bound
+    startupLines = waiter.lines.filter { !$0.hasPrefix("kds-server listening on") }
+  }
+
+  /// SIGTERM, then waits for the process to exit; returns its exit status.
+  @discardableResult
+  public func terminate() -> Int32 {
+    guard let p = lock.withLock({ process }) else { return 0 }
+    if p.isRunning { posixKill(p.processIdentifier, SIGTERM) }
+    p.waitUntilExit()
+    return p.terminationStatus
+  }
+
+  /// SIGKILL (no chance to clean up), then waits for the process to go.
+  public func kill() {
+    guard let p = lock.withLock({ process }) else { return }
+    if p.isRunning { posixKill(p.processIdentifier, SIGKILL) }
+    p.waitUntilExit()
+  }
+
+  /// Stops the server if it runs (SIGTERM) and starts it again on the same
+  /// database and port.
+  public func restart() throws {
+    if isRunning { terminate() }
+    try start()
+  }
+
+  /// Creates a device token with `kds-server token create` on this server's
+  /// database (works while the server runs). No stations: all stations.
+  public func createToken(device: String, stations: [String] = []) throws -> String {
+    var args = ["token", "create", "--db", dbPath, "--device", device]
+    for s in stations { args += ["--station", s] }
+    let (status, output) = try Self.run(binary, args)
+    guard status == 0, let last = output.split(separator: "\n").last, !last.isEmpty else {
+      throw Failure.commandFailed("token create failed (\(status)): \(output)")
+    }
+    return String(last)
+  }
+
+  /// Runs a program to completion; returns its exit status and stdout+stderr.
+  public static func run(_ program: String, _ arguments: [String]) throws -> (Int32, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: program)
+    p.arguments = arguments
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
+  /// The server's stderr so far.
+  public func log() -> String {
+    (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+  }
+
+  public func log(last n: Int) -> String {
+    log().split(separator: "\n").suffix(n).joined(separator: "\n")
+  }
+
+  /// An HTTP client for this server with `token` as its bearer token.
+  public func client(token: String?) -> LoopbackHTTPClient {
+    LoopbackHTTPClient(port: port, token: token)
+  }
+}
+
+/// Collects stdout lines; `wait` returns the listening line or nil.
+private final class LineWaiter: @unchecked Sendable {
+  private let condition = NSCondition()
+  private(set) var lines: [String] = []
+  private var listening: String?
+  private var finished = false
+
+  func add(_ line: String) {
+    condition.lock()
+    lines.append(line)
+    if listening == nil, line.hasPrefix("kds-server listening on ") { listening = line }
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  func finish() {
+    condition.lock()
+    finished = true
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  func wait(timeout: TimeInterval) -> String? {
+    let deadline = Date(timeIntervalSinceNow: timeout)
+    condition.lock()
+    defer { condition.unlock() }
+    while listening == nil && !finished {
+      if !condition.wait(until: deadline) { break }
+    }
+    return listening
+  }
+}
+
+/// An HTTP answer.
+public struct HTTPResult: Sendable, CustomStringConvertible {
+  public var status: Int
+  /// Header names in lowercase.
+  public var headers: [String: String]
+  public var body: [UInt8]
+
+  public var text: String { String(decoding: body, as: UTF8.self) }
+  public var description: String { "\(status) \(text.prefix(500))" }
+
+  /// The body parsed with JSONSerialization (nil if it is not JSON).
+  public var json: Any? {
+    try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+  }
+  public var object: [String: Any]? { json as? [String: Any] }
+  public var array: [[String: Any]]? { json as? [[String: Any]] }
+
+  public func header(_ name: String) -> String? { headers[name.lowercased()] }
+}
+
+public enum HTTPClientError: Error, CustomStringConvertible {
+  case connect(Int32)
+  case io(String)
+  case malformed(String)
+  public var description: String {
+    switch self {
+    case .connect(let e): return "connect to 127.0.0.1 failed: errno \(e)"
+    case .io(let s): return "I/O error: \(s)"
+    case .malformed(let s): return "malformed HTTP answer: \(s)"
+    }
+  }
+}
+
+/// A small HTTP/1.1 client for 127.0.0.1: one connection per request
+/// (`Connection: close`), blocking sockets run on a GCD thread so many
+/// requests really are concurrent.
+public struct LoopbackHTTPClient: Sendable {
+  public var port: Int
+  public var token: String?
+
+  public init(port: Int, token: String?) {
+    self.port = port
+    self.token = token
+  }
+
+  public func get(_ path: String) async throws -> HTTPResult {
+    try await send("GET", path)
+  }
+
+  /// POST with a JSON body and optionally an `Idempotency-Key`.
+  public func post(_ path: String, json: String = "{}", key: String? = nil) async throws
+    -> HTTPResult
+  {
+    try await send(
+      "POST", path, body: Array(json.utf8), headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+  }
+
+  public func patch(_ path: String, json: String, key: String? = nil) async throws -> HTTPResult {
+    try await send(
+      "PATCH", path, body: Array(json.utf8), headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+  }
+
+  public func send(
+    _ method: String, _ path: String, body: [UInt8]? = nil, headers: [String: String] = [:]
+  ) async throws -> HTTPResult {
+    let port = self.port
+    let token = self.token
+    return try await withCheckedThrowingContinuation { cont in
+      DispatchQueue.global().async {
+        cont.resume(
+          with: Result {
+            try Self.exchange(
+              port: port, method: method, path: path, token: token, body: body, headers: headers)
+          })
+      }
+    }
+  }
+
+  static func exchange(
+    port: Int, method: String, path: String, token: String?, body: [UInt8]?,
+    headers: [String: String]
+  ) throws -> HTTPResult {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw HTTPClientError.connect(errno) }
+    defer { close(fd) }
+    var tv = timeval(tv_sec: 30, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    guard rc == 0 else { throw HTTPClientError.connect(errno) }
+    var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+    if let token { head += "Authorization: Bearer \(token)\r\n" }
+    for (k, v) in headers { head += "\(k): \(v)\r\n" }
+    if let body {
+      if headers.keys.contains(where: { $0.lowercased() == "content-type" }) == false {
+        head += "Content-Type: application/json\r\n"
+      }
+      head += "Content-Length: \(body.count)\r\n"
+    }
+    head += "\r\n"
+    var request = Array(head.utf8)
+    if let body { request += body }
+    // A server may answer (413) and close before the whole body is sent:
+    // a failed write is not fatal, the answer is read below.
+    var sent = 0
+    while sent < request.count {
+      let n = request[sent...].withUnsafeBytes { posixSend(fd, $0.baseAddress, $0.count) }
+      if n <= 0 { break }
+      sent += n
+    }
+    var response: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+      let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+      if n > 0 {
+        response.append(contentsOf: buffer[0..<n])
+        if let r = try? parse(response), r.complete { return r.result }
+        continue
+      }
+      if n == 0 { break }
+      if errno == EINTR { continue }
+      if !response.isEmpty { break }
+      throw HTTPClientError.io("recv errno \(errno)")
+    }
+    let parsed = try parse(response)
+    return parsed.result
+  }
+
+  static func parse(_ bytes: [UInt8]) throws -> (result: HTTPResult, complete: Bool) {
+    let crlf2: [UInt8] = [13, 10, 13, 10]
+    guard let headEnd = bytes.firstRange(of: crlf2) else {
+      throw HTTPClientError.malformed("no header end in \(bytes.count) bytes")
+    }
+    let headText = String(decoding: bytes[..<headEnd.lowerBound], as: UTF8.self)
+    var lines = headText.components(separatedBy: "\r\n")
+    let statusLine = lines.removeFirst()
+    let parts = statusLine.split(separator: " ")
+    guard parts.count >= 2, let status = Int(parts[1]) else {
+      throw HTTPClientError.malformed(statusLine)
+    }
+    var headers: [String: String] = [:]
+    for line in lines {
+      guard let colon = line.firstIndex(of: ":") else { continue }
+      let name = line[..<colon].lowercased()
+      let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+      headers[name] = headers[name].map { $0 + ", " + value } ?? value
+    }
+    var body = Array(bytes[headEnd.upperBound...])
+    var complete = false
+    if let length = headers["content-length"].flatMap({ Int($0) }) {
+      complete = body.count >= length
+      if complete { body = Array(body.prefix(length)) }
+    } else if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
+      var out: [UInt8] = []
+      var i = 0
+      while true {
+        guard let lineEnd = body[i...].firstRange(of: [13, 10]) else { break }
+        let sizeText = String(decoding: body[i..<lineEnd.lowerBound], as: UTF8.self)
+        guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16) else { break }
+        let start = lineEnd.upperBound
+        if size == 0 {
+          complete = true
+          break
+        }
+        guard start + size + 2 <= body.count else { break }
+        out += body[start..<(start + size)]
+        i = start + size + 2
+      }
+      body = out
+    }
+    return (HTTPResult(status: status, headers: headers, body: body), complete)
+  }
+}
