@@ -188,10 +188,15 @@ stage_rootfs() {
   install -m 0644 image/esp/kds.txt "$R/usr/share/doc/kds/kds.txt.sample"
   [ -f docs/install.md ] && install -m 0644 docs/install.md "$R/usr/share/doc/kds/install.md"
   [ -f README.md ] && install -m 0644 README.md "$R/usr/share/doc/kds/README.md"
+  # The renderer's fonts (KDSRender looks in /usr/share/kds/fonts): the
+  # repository's Fonts/, else Debian's DejaVu (the same faces).
+  mkdir -p "$R/usr/share/kds/fonts"
   if [ -d Fonts ]; then
-    mkdir -p "$R/usr/share/kds/fonts"
     cp -r Fonts/. "$R/usr/share/kds/fonts/"
     chmod -R u=rwX,go=rX "$R/usr/share/kds/fonts"
+  else
+    ln -sfn /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf "$R/usr/share/kds/fonts/DejaVuSans.ttf"
+    ln -sfn /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf "$R/usr/share/kds/fonts/DejaVuSans-Bold.ttf"
   fi
   # The overlay: owned by root, modes as in git (scripts are executable).
   (cd image/rootfs && find . -mindepth 1 \( -type f -o -type l \) -print0) \
@@ -297,6 +302,13 @@ stage_disk() {
   root_uuid=$(cat /proc/sys/kernel/random/uuid)
   data_uuid=$(cat /proc/sys/kernel/random/uuid)
 
+  # /etc/fstab names this build's partitions by their GPT UUIDs (the
+  # overlay's labels are for the initrd's fsck hook; a USB stick with the same
+  # label must not be mounted in their place).
+  sed -i -e "s|^LABEL=KDSROOT |PARTUUID=$root_uuid |" -e "s|^LABEL=KDSBOOT |PARTUUID=$esp_uuid |" \
+    -e "s|^LABEL=KDSDATA |PARTUUID=$data_uuid |" "$R/etc/fstab"
+  grep -q "^PARTUUID=$root_uuid " "$R/etc/fstab" || die "fstab: no root entry to set"
+
   # The data partition's first content: empty places for the kiosk, the
   # server, systemd's state and the journal.
   rm -rf "$data"
@@ -383,6 +395,7 @@ EOT
     echo "root_start_mib=$root_start"
     echo "data_start_mib=$data_start"
     echo "data_mib=$DATA_MIB"
+    echo "esp_partuuid=$esp_uuid"
     echo "root_partuuid=$root_uuid"
     echo "data_partuuid=$data_uuid"
   } > "$OUT/$NAME.layout"

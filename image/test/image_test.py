@@ -371,6 +371,7 @@ def prepare_disk(args):
             f"station = {args.station}\n"
             "server = local\n"
             "demo = yes\n"
+            "demo_rate = 30\n"
             "hostname = kds-test\n"
             "timezone = Europe/Berlin\n"
             "rotation = 0\n"
@@ -524,6 +525,57 @@ def screen_check(g, r, name, args):
     return png, colours, busy, (w, h)
 
 
+def sfdisk_parts(path):
+    import json
+
+    out = subprocess.run(["sfdisk", "-J", path], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["partitiontable"]["partitions"]
+
+
+def region_sha(path, start_sector, sectors):
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(start_sector * 512)
+        left = sectors * 512
+        while left:
+            b = f.read(min(left, 4 * MIB))
+            if not b:
+                break
+            h.update(b)
+            left -= len(b)
+    return h.hexdigest()
+
+
+def update_check(args, disk, r):
+    """image/flash-update with the image onto the used test disk: the data
+    partition is untouched, kds.txt is the installer's, partition UUIDs are the
+    image's."""
+    parts = sfdisk_parts(disk)
+    data = parts[2]
+    before = region_sha(disk, data["start"], data["size"])
+    esp = f"{disk}@@{parts[0]['start'] * 512}"
+    kds_before = subprocess.run(["mtype", "-i", esp, "::/kds.txt"], capture_output=True).stdout
+    # Mark the boot partition so the check sees it rewritten.
+    marker = os.path.join(args.workdir, "marker.txt")
+    open(marker, "w").write("old\n")
+    subprocess.run(["mcopy", "-o", "-i", esp, marker, "::/marker.txt"], check=True)
+    p = subprocess.run(["bash", "image/flash-update", args.image, disk], capture_output=True, text=True)
+    ok = p.returncode == 0
+    after = region_sha(disk, data["start"], data["size"])
+    kds_after = subprocess.run(["mtype", "-i", esp, "::/kds.txt"], capture_output=True).stdout
+    marker_gone = subprocess.run(["mtype", "-i", esp, "::/marker.txt"], capture_output=True).returncode != 0
+    img_uuids = [q["uuid"] for q in sfdisk_parts(args.image)]
+    disk_uuids = [q["uuid"] for q in sfdisk_parts(disk)]
+    r.check("update (image/flash-update): boot and system rewritten, data partition and kds.txt kept",
+            ok and before == after and kds_before == kds_after and kds_after != b"" and marker_gone
+            and img_uuids == disk_uuids,
+            f"rc={p.returncode} data {'same' if before == after else 'CHANGED'} kds.txt "
+            f"{'kept' if kds_before == kds_after else 'CHANGED'} boot {'rewritten' if marker_gone else 'NOT rewritten'} "
+            f"{p.stderr.strip()[-200:]}")
+
+
 def wait_screen(g, r, name, args, timeout=60):
     """Screendumps until the screen shows cards (many colours, not one
     background), with a deadline; returns the last one."""
@@ -650,6 +702,9 @@ def main():
             r.check("boot 2: clean shutdown (systemctl poweroff)", False, "still running after 120 s")
     finally:
         g.stop()
+
+    # ---------------- an update (image/flash-update) keeps kds.txt and the data
+    update_check(args, disk, r)
 
     for f in r.figures:
         log(f)
