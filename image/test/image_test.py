@@ -492,6 +492,19 @@ def boot_checks(g, args, r, boot, state):
     tok = g.out("stat -c '%U %a' /var/lib/kds/local-token") or ""
     r.check(f"boot {boot}: kiosk token made on first boot, kept on the data partition", tok == "kds 600", tok)
 
+    # Demo orders for this station, read with the kiosk's own token.
+    deadline = time.monotonic() + 120
+    open_ids = {}
+    t = None
+    while time.monotonic() < deadline and g.alive():
+        t = tickets(g, args.station)
+        open_ids = {k: v for k, v in (t or {}).items() if v in ("QUEUED", "IN_PROGRESS")}
+        if open_ids:
+            break
+        g.run("sleep 2")  # paces the bounded poll
+    r.check(f"boot {boot}: demo orders for {args.station} on the all-in-one server, read with the kiosk's token",
+            len(open_ids) >= 1, f"{len(open_ids)} open of {len(t or {})} tickets" if t is not None else "GET /kds/queue failed")
+
     # The kiosk: started by systemd; READY=1 (first frame) makes it active.
     started = g.run("systemctl show -p ExecMainStartTimestampMonotonic --value kds-kiosk.service")[1].strip()
     r.check(f"boot {boot}: the kiosk unit was started", started not in ("", "0"), started)
@@ -625,15 +638,6 @@ def main():
         bumped = None
         if ready:
             # Tickets: the demo orders reach the screen.
-            deadline = time.monotonic() + 120
-            open_ids = {}
-            while time.monotonic() < deadline:
-                t = tickets(g, args.station) or {}
-                open_ids = {k: v for k, v in t.items() if v in ("QUEUED", "IN_PROGRESS")}
-                if len(open_ids) >= 2:
-                    break
-                g.run("sleep 2")
-            r.check("boot 1: demo orders on the all-in-one server", len(open_ids) >= 1, f"{len(open_ids)} open tickets")
             png, colours, busy, size = wait_screen(g, r, "boot1-tickets", args)
             r.check("boot 1: the screen shows tickets (screendump)", colours >= 8 and busy > 0.05,
                     f"{png}: {size[0]}x{size[1]}, {colours} colours, {busy:.0%} not background")
