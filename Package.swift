@@ -139,7 +139,8 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(
       name: "KDSRenderTests",
-      dependencies: ["KDSRender", "KDSTestSupport"],
+      dependencies: ["KDSRender", "KDSDisplay", "KDSTestSupport"],
+      exclude: ["Golden"],
       swiftSettings: strict),
     .testTarget(
       name: "KDSDeviceTests",

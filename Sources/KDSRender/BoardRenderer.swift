@@ -1,0 +1,472 @@
+import KDSCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// One drawing operation of a frame. Two frames' lists are compared to find
+/// what changed: a pixel can only change where an operation differs.
+enum DrawOp {
+  case fill(Rect, Color)
+  case rounded(Rect, radius: Int, Color, corners: Canvas.Corners, outside: Color?)
+  case stroke(Rect, radius: Int, width: Int, Color)
+  case circle(centerX: Int, centerY: Int, radius: Int, Color)
+  case text(TextRun, x: Int, baseline: Int, Color, clip: Rect)
+
+  var bounds: Rect {
+    switch self {
+    case .fill(let r, _), .rounded(let r, _, _, _, _), .stroke(let r, _, _, _): return r
+    case .circle(let cx, let cy, let r, _):
+      return Rect(x: cx - r - 1, y: cy - r - 1, width: 2 * r + 3, height: 2 * r + 3)
+    case .text(let run, let x, let baseline, _, let clip):
+      let ink = run.ink
+      return Rect(x: x + ink.x, y: baseline + ink.y, width: ink.width, height: ink.height)
+        .intersection(clip)
+    }
+  }
+
+  static func same(_ a: DrawOp, _ b: DrawOp) -> Bool {
+    switch (a, b) {
+    case (.fill(let r1, let c1), .fill(let r2, let c2)): return r1 == r2 && c1 == c2
+    case (
+      .rounded(let r1, let a1, let c1, let k1, let o1),
+      .rounded(let r2, let a2, let c2, let k2, let o2)
+    ):
+      return r1 == r2 && a1 == a2 && c1 == c2 && k1 == k2 && o1 == o2
+    case (.stroke(let r1, let a1, let w1, let c1), .stroke(let r2, let a2, let w2, let c2)):
+      return r1 == r2 && a1 == a2 && w1 == w2 && c1 == c2
+    case (.circle(let x1, let y1, let r1, let c1), .circle(let x2, let y2, let r2, let c2)):
+      return x1 == x2 && y1 == y2 && r1 == r2 && c1 == c2
+    case (
+      .text(let t1, let x1, let b1, let c1, let k1), .text(let t2, let x2, let b2, let c2, let k2)
+    ):
+      return x1 == x2 && b1 == b2 && c1 == c2 && k1 == k2
+        && (t1 === t2 || (t1.style == t2.style && t1.text == t2.text))
+    default: return false
+    }
+  }
+}
+
+/// What a frame changed.
+public struct FrameDamage: Sendable {
+  /// Rectangles (logical pixels) whose pixels were repainted; empty when
+  /// nothing changed.
+  public var rects: [Rect]
+  /// Whether the whole frame was repainted.
+  public var full: Bool
+
+  public var isEmpty: Bool { rects.isEmpty }
+  /// Total repainted pixels.
+  public var area: Int { rects.reduce(0) { $0 + $1.area } }
+}
+
+/// Draws `BoardSnapshot`s into a canvas, repainting only what changed since
+/// the previous frame. Not thread-safe: one thread renders.
+///
+///     let renderer = try BoardRenderer(width: 1920, height: 1080)
+///     let damage = renderer.render(snapshot)   // draws into renderer.canvas
+///     renderer.layout.hitTest(x: 100, y: 200)
+public final class BoardRenderer {
+  public let width: Int
+  public let height: Int
+  /// The frame, at the logical size.
+  public let canvas: Canvas
+  public let text: TextEngine
+  public var theme: Theme {
+    didSet { invalidate() }
+  }
+  /// Offset of the clock in the banner from UTC, in seconds; nil uses the
+  /// system's local time zone.
+  public var clockUTCOffset: Int? {
+    didSet { invalidate() }
+  }
+  private var layoutKey: LayoutKey?
+  private var currentLayout: BoardLayout?
+  private var previousOps: [DrawOp] = []
+  private var fragmentRuns: [[TextRun]] = []
+  private var bannerRuns: [TextRun] = []
+  private var needsFull = true
+  /// Operations of the last frame (for statistics).
+  public private(set) var lastOperationCount = 0
+
+  /// A renderer drawing into its own canvas.
+  public init(width: Int, height: Int, text: TextEngine, theme: Theme = .standard) {
+    self.width = width
+    self.height = height
+    self.text = text
+    self.theme = theme
+    canvas = Canvas(width: width, height: height)
+  }
+
+  /// A renderer loading the fonts from `fontsDirectory` (see `FontLocator`).
+  public convenience init(width: Int, height: Int, fontsDirectory: String? = nil) throws {
+    self.init(width: width, height: height, text: try TextEngine(fontsDirectory: fontsDirectory))
+  }
+
+  /// Forgets the previous frame: the next `render` repaints everything.
+  public func invalidate() {
+    needsFull = true
+    previousOps = []
+  }
+
+  /// The layout of the last rendered snapshot (for hit-testing and pages).
+  public var layout: BoardLayout {
+    guard let currentLayout else {
+      return BoardLayout.make(
+        BoardSnapshot(station: "", tickets: [], now: Timestamp(millis: 0)), width: width,
+        height: height, text: text)
+    }
+    return currentLayout
+  }
+
+  /// What is at (x, y) (logical pixels) in the last rendered frame.
+  public func hitTest(x: Int, y: Int) -> HitTarget? { layout.hitTest(x: x, y: y) }
+
+  /// Draws `snapshot` into `canvas` and returns what changed.
+  @discardableResult
+  public func render(_ snapshot: BoardSnapshot) -> FrameDamage {
+    let key = LayoutKey(
+      width: width, height: height, zoom: snapshot.zoom, station: snapshot.station,
+      tickets: snapshot.tickets, marks: snapshot.marks, alerts: snapshot.alerts,
+      page: snapshot.page)
+    let layout: BoardLayout
+    if let currentLayout, layoutKey == key {
+      layout = currentLayout
+    } else {
+      layout = BoardLayout.make(snapshot, width: width, height: height, text: text)
+      currentLayout = layout
+      // Shape the page's text once per layout, not once per frame.
+      fragmentRuns = layout.visibleFragments.map { f in f.texts.map { text.run($0.text, $0.style) }
+      }
+      bannerRuns = layout.banner.texts.map { text.run($0.text, $0.style) }
+      layoutKey = key
+    }
+    let ops = buildOps(layout, snapshot)
+    lastOperationCount = ops.count
+    let damage: FrameDamage
+    if needsFull {
+      damage = FrameDamage(rects: [canvas.bounds], full: true)
+    } else {
+      damage = BoardRenderer.merge(
+        BoardRenderer.changedRects(previousOps, ops, bounds: canvas.bounds),
+        bounds: canvas.bounds)
+    }
+    for r in damage.rects {
+      canvas.withClip(r) {
+        for op in ops where op.bounds.intersects(r) { draw(op) }
+      }
+    }
+    previousOps = ops
+    needsFull = false
+    return damage
+  }
+
+  /// Where two frames' operation lists differ. The common head and tail are
+  /// skipped; a middle of equal length is compared pair by pair (a timer
+  /// tick), otherwise every operation of both middles counts (a card added or
+  /// removed). A pixel outside all these rectangles is drawn by the same
+  /// operations in the same order in both frames, so it cannot have changed.
+  static func changedRects(_ old: [DrawOp], _ new: [DrawOp], bounds: Rect) -> [Rect] {
+    var head = 0
+    let limit = min(old.count, new.count)
+    while head < limit && DrawOp.same(old[head], new[head]) { head += 1 }
+    var tail = 0
+    while tail < limit - head && DrawOp.same(old[old.count - 1 - tail], new[new.count - 1 - tail]) {
+      tail += 1
+    }
+    let oldMiddle = old[head..<(old.count - tail)]
+    let newMiddle = new[head..<(new.count - tail)]
+    var rects: [Rect] = []
+    func add(_ op: DrawOp) {
+      let r = op.bounds.intersection(bounds)
+      if !r.isEmpty { rects.append(r) }
+    }
+    if oldMiddle.count == newMiddle.count {
+      for (a, b) in zip(oldMiddle, newMiddle) where !DrawOp.same(a, b) {
+        add(a)
+        add(b)
+      }
+    } else {
+      for op in oldMiddle { add(op) }
+      for op in newMiddle { add(op) }
+    }
+    return rects
+  }
+
+  /// Overlapping or nearby rectangles merged; everything when they cover
+  /// most of the screen.
+  static func merge(_ input: [Rect], bounds: Rect) -> FrameDamage {
+    var rects = input
+    var merged = true
+    while merged {
+      merged = false
+      var i = 0
+      while i < rects.count {
+        var j = i + 1
+        while j < rects.count {
+          let a = rects[i]
+          let b = rects[j]
+          let u = a.union(b)
+          // Merge when they touch or when the union wastes little.
+          if a.insetBy(dx: -2, dy: -2).intersects(b) || u.area <= a.area + b.area + 64 * 64 {
+            rects[i] = u
+            rects.remove(at: j)
+            merged = true
+          } else {
+            j += 1
+          }
+        }
+        i += 1
+      }
+    }
+    let area = rects.reduce(0) { $0 + $1.area }
+    if rects.count > 48 || area * 2 > bounds.area {
+      return FrameDamage(rects: [bounds], full: true)
+    }
+    return FrameDamage(rects: rects, full: false)
+  }
+
+  private func draw(_ op: DrawOp) {
+    switch op {
+    case .fill(let r, let c): canvas.fill(r, c)
+    case .rounded(let r, let radius, let c, let corners, let outside):
+      canvas.fillRounded(r, radius: radius, c, corners: corners, outside: outside)
+    case .stroke(let r, let radius, let w, let c):
+      canvas.strokeRounded(r, radius: radius, lineWidth: w, c)
+    case .circle(let cx, let cy, let r, let c):
+      canvas.fillCircle(centerX: Double(cx), centerY: Double(cy), radius: Double(r), c)
+    case .text(let run, let x, let baseline, let c, let clip):
+      canvas.withClip(clip) { text.draw(run, on: canvas, x: x, baseline: baseline, color: c) }
+    }
+  }
+
+  // MARK: building a frame
+
+  private func buildOps(_ layout: BoardLayout, _ snap: BoardSnapshot) -> [DrawOp] {
+    var ops: [DrawOp] = []
+    ops.reserveCapacity(64 + layout.visibleFragments.count * 40)
+    let t = theme
+    let m = layout.metrics
+    let frags = layout.visibleFragments
+    // Background: only where no card is, so each pixel is painted once.
+    ops.append(.fill(layout.banner.rect, t.bannerBackground))
+    let top = layout.banner.alertRect?.maxY ?? layout.banner.rect.maxY
+    if let ar = layout.banner.alertRect {
+      ops.append(.fill(ar, layout.banner.alertUrgent ? t.alertUrgent : t.alertNotice))
+    }
+    let content = layout.contentRect
+    let bg = t.background
+    ops.append(.fill(Rect(x: 0, y: top, width: width, height: content.y - top), bg))
+    ops.append(.fill(Rect(x: 0, y: content.maxY, width: width, height: height - content.maxY), bg))
+    var x = 0
+    for c in 0..<layout.columns {
+      let cx = content.x + c * (layout.columnWidth + m.gap)
+      ops.append(.fill(Rect(x: x, y: content.y, width: cx - x, height: content.height), bg))
+      var y = content.y
+      for f in frags where f.column == c {
+        ops.append(.fill(Rect(x: cx, y: y, width: layout.columnWidth, height: f.rect.y - y), bg))
+        y = f.rect.maxY
+      }
+      ops.append(
+        .fill(Rect(x: cx, y: y, width: layout.columnWidth, height: content.maxY - y), bg))
+      x = cx + layout.columnWidth
+    }
+    ops.append(.fill(Rect(x: x, y: content.y, width: width - x, height: content.height), bg))
+
+    for (fi, f) in frags.enumerated() {
+      let runs = fragmentRuns[fi]
+      let ticket = layout.tickets[f.ticketIndex]
+      let state = snap.thresholds.state(sentAt: ticket.sentAt, now: snap.now)
+      let headerColor = t.header(state)
+      let headerText = t.headerText(state)
+      let body = f.status == .inProgress ? t.cardInProgress : t.cardQueued
+      ops.append(.rounded(f.headerRect, radius: m.radius, headerColor, corners: .top, outside: bg))
+      let bodyRect = Rect(
+        x: f.rect.x, y: f.headerRect.maxY, width: f.rect.width,
+        height: f.rect.maxY - f.headerRect.maxY)
+      ops.append(.rounded(bodyRect, radius: m.radius, body, corners: .bottom, outside: bg))
+      for b in f.boxes {
+        switch b.role {
+        case .noteBand: ops.append(.fill(b.rect, t.noteBand))
+        case .allergyBand: ops.append(.fill(b.rect, t.allergyBand))
+        case .courseRule: ops.append(.fill(b.rect, t.courseRule))
+        case .chipQueued:
+          ops.append(
+            .rounded(b.rect, radius: b.rect.height / 2, t.chipQueued, corners: .all, outside: body))
+        case .chipInProgress:
+          ops.append(
+            .rounded(
+              b.rect, radius: b.rect.height / 2, t.chipInProgress, corners: .all, outside: body))
+        case .notSyncedStrip:
+          ops.append(
+            .rounded(b.rect, radius: m.radius, t.notSyncedStrip, corners: .bottom, outside: bg))
+        case .syncFailedStrip:
+          ops.append(
+            .rounded(b.rect, radius: m.radius, t.syncFailedStrip, corners: .bottom, outside: bg))
+        }
+      }
+      // The timer, right-aligned in the header; the number never runs under it.
+      let elapsed = max(0, snap.now.millis(since: ticket.sentAt)) / 1000
+      let timerRun = text.run(formatElapsed(seconds: elapsed), m.timer)
+      let timerX = f.timerRect.maxX - timerRun.width
+      let headerClip = Rect(
+        x: f.headerRect.x, y: f.headerRect.y, width: timerX - m.pad / 2 - f.headerRect.x,
+        height: f.headerRect.height)
+      for (ti, tp) in f.texts.enumerated() {
+        let color: Color
+        switch tp.role {
+        case .number, .continuedLabel: color = headerText
+        case .orderType: color = t.metaTakeaway
+        case .place: color = t.metaPlace
+        case .waiter: color = t.metaWaiter
+        case .chipQueued: color = t.chipQueuedText
+        case .chipInProgress: color = t.chipInProgressText
+        case .quantity: color = tp.text.hasPrefix("1\u{00D7}") ? t.quantityOne : t.quantityMany
+        case .itemName: color = t.itemText
+        case .modifier: color = t.modifier
+        case .note, .noteIcon: color = t.noteText
+        case .allergy, .allergyIcon: color = t.allergyText
+        case .course: color = t.courseText
+        case .continuedFooter: color = t.continued
+        case .notSynced, .syncFailed: color = t.stripText
+        default: color = t.itemText
+        }
+        let inHeader = tp.role == .number || tp.role == .continuedLabel
+        ops.append(
+          .text(
+            runs[ti], x: tp.x, baseline: tp.baseline, color, clip: inHeader ? headerClip : f.rect))
+      }
+      let lm = text.metrics(m.timer)
+      let baseline = f.timerRect.y + (f.timerRect.height - lm.lineHeight + 1) / 2 + lm.ascent
+      ops.append(
+        .text(timerRun, x: timerX, baseline: baseline, headerText, clip: f.headerRect))
+      if snap.selectedTicketId == ticket.id {
+        ops.append(.stroke(f.rect, radius: m.radius, width: m.selectionWidth, t.selection))
+      }
+    }
+    bannerOps(&ops, layout, snap)
+    return ops
+  }
+
+  private func bannerOps(_ ops: inout [DrawOp], _ layout: BoardLayout, _ snap: BoardSnapshot) {
+    let t = theme
+    let m = layout.metrics
+    let b = layout.banner
+    for (ti, tp) in b.texts.enumerated() {
+      let color: Color
+      switch tp.role {
+      case .bannerStation: color = t.station
+      case .bannerPage: color = layout.pageCount > 1 ? t.pageMore : t.pageOne
+      case .bannerRecall: color = t.recallText
+      case .bannerRecallDisabled: color = t.recallDisabled
+      case .alert: color = b.alertUrgent ? t.alertUrgentText : t.alertNoticeText
+      case .empty: color = t.empty
+      default: color = t.statusText
+      }
+      let clip =
+        tp.role == .alert ? (b.alertRect ?? b.rect) : (tp.role == .empty ? canvasBounds : b.rect)
+      ops.append(
+        .text(bannerRuns[ti], x: tp.x, baseline: tp.baseline, color, clip: clip))
+    }
+    let recallDisabled = b.texts.contains { $0.role == .bannerRecallDisabled }
+    ops.append(
+      .stroke(
+        b.recallRect, radius: m.radius, width: max(2, m.unit / 10),
+        recallDisabled ? t.recallDisabled : t.recallBorder))
+    // Clock.
+    let clock = text.run(clockText(snap.now), m.bannerBold)
+    let lm = text.metrics(m.bannerBold)
+    let baseline = (b.rect.height - lm.lineHeight + 1) / 2 + lm.ascent
+    ops.append(
+      .text(clock, x: b.clockRect.maxX - clock.width, baseline: baseline, t.clock, clip: b.rect))
+    // Connection status (seed 9.2).
+    let status = statusText(snap)
+    let sr = b.statusRect
+    switch snap.connection {
+    case .connected:
+      let r = max(4, m.unit * 3 / 10)
+      let s = text.ellipsize(status, m.banner, width: max(0, sr.width - 3 * r))
+      ops.append(.circle(centerX: sr.x + r, centerY: b.rect.height / 2, radius: r, t.connectedDot))
+      ops.append(
+        .text(
+          text.run(s, m.banner), x: sr.x + 3 * r, baseline: baseline, t.statusText, clip: sr))
+    case .reconnecting, .offline:
+      let fill = snap.connection == .offline ? t.offline : t.reconnecting
+      let ink = snap.connection == .offline ? t.offlineText : t.reconnectingText
+      let s = text.ellipsize(status, m.bannerBold, width: max(0, sr.width - 2 * m.unit))
+      let run = text.run(s, m.bannerBold)
+      let ph = b.rect.height - 2 * max(3, b.rect.height / 7)
+      let pill = Rect(
+        x: sr.x - m.pad / 2, y: (b.rect.height - ph) / 2, width: run.width + 2 * m.unit, height: ph)
+      ops.append(.rounded(pill, radius: ph / 2, fill, corners: .all, outside: t.bannerBackground))
+      ops.append(.text(run, x: pill.x + m.unit, baseline: baseline, ink, clip: pill))
+    }
+  }
+
+  private var canvasBounds: Rect { canvas.bounds }
+
+  /// "Connected - Last sync: 3 seconds ago" and the other lines of seed 9.2.
+  public static func statusText(_ snap: BoardSnapshot) -> String {
+    func queued(_ n: Int) -> String { n == 1 ? "1 update queued" : "\(n) updates queued" }
+    switch snap.connection {
+    case .connected:
+      guard let last = snap.lastSyncAt else { return "Connected" }
+      let s = max(0, snap.now.millis(since: last)) / 1000
+      let age: String
+      if s < 60 {
+        age = s == 1 ? "1 second ago" : "\(s) seconds ago"
+      } else if s < 3600 {
+        age = s / 60 == 1 ? "1 minute ago" : "\(s / 60) minutes ago"
+      } else {
+        age = s / 3600 == 1 ? "1 hour ago" : "\(s / 3600) hours ago"
+      }
+      return "Connected - Last sync: \(age)"
+    case .reconnecting:
+      return snap.pendingOperations > 0
+        ? "Reconnecting... (\(queued(snap.pendingOperations)))" : "Reconnecting..."
+    case .offline:
+      return snap.pendingOperations > 0
+        ? "Offline - Showing cached tickets (\(queued(snap.pendingOperations)))"
+        : "Offline - Showing cached tickets"
+    }
+  }
+
+  private func statusText(_ snap: BoardSnapshot) -> String { BoardRenderer.statusText(snap) }
+
+  /// The wall clock as hh:mm.
+  func clockText(_ now: Timestamp) -> String {
+    let secs = now.millis >= 0 ? now.millis / 1000 : (now.millis - 999) / 1000
+    var local = secs
+    if let offset = clockUTCOffset {
+      local += Int64(offset)
+    } else {
+      var t = time_t(secs)
+      var tm = tm()
+      localtime_r(&t, &tm)
+      local += Int64(tm.tm_gmtoff)
+    }
+    let day = ((local % 86_400) + 86_400) % 86_400
+    let h = day / 3600
+    let mi = day / 60 % 60
+    return (h < 10 ? "0" : "") + "\(h):" + (mi < 10 ? "0" : "") + "\(mi)"
+  }
+}
+
+@available(*, unavailable)
+extension BoardRenderer: Sendable {}
+
+extension BoardRenderer {
+  /// Renders `snapshot` and copies what changed into `output` (a shadow
+  /// buffer or framebuffer of the rotated size), turned by `rotation`.
+  /// Returns the rectangles of `output` that changed: what a display flushes.
+  @discardableResult
+  public func present(
+    _ snapshot: BoardSnapshot, into output: Canvas, rotation: Rotation = .none
+  ) -> [Rect] {
+    let damage = render(snapshot)
+    if damage.isEmpty { return [] }
+    return rotation.apply(from: canvas, to: output, rects: damage.rects)
+  }
+}

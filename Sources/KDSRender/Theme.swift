@@ -1,0 +1,76 @@
+import KDSCore
+
+/// The board's colours: a dark, calm board where lateness, allergies and
+/// connection trouble are the loud things.
+public struct Theme: Hashable, Sendable {
+  public var background = Color(rgb: 0x111418)
+  public var bannerBackground = Color(rgb: 0x1C2128)
+  public var cardQueued = Color(rgb: 0x272C34)
+  public var cardInProgress = Color(rgb: 0x1F2D40)
+  public var headerGreen = Color(rgb: 0x2E7D32)
+  public var headerOrange = Color(rgb: 0xF2A100)
+  public var headerRed = Color(rgb: 0xC62828)
+  public var headerTextGreen = Color(rgb: 0xFFFFFF)
+  public var headerTextOrange = Color(rgb: 0x15171A)
+  public var headerTextRed = Color(rgb: 0xFFFFFF)
+  public var itemText = Color(rgb: 0xF2F4F7)
+  public var quantityOne = Color(rgb: 0xAAB3BF)
+  public var quantityMany = Color(rgb: 0xFFFFFF)
+  public var modifier = Color(rgb: 0x9FD3FF)
+  public var noteBand = Color(rgb: 0x3D3421)
+  public var noteText = Color(rgb: 0xFFD97A)
+  public var allergyBand = Color(rgb: 0xFFD600)
+  public var allergyText = Color(rgb: 0x000000)
+  public var courseText = Color(rgb: 0x8C96A5)
+  public var courseRule = Color(rgb: 0x48505C)
+  public var metaPlace = Color(rgb: 0xFFFFFF)
+  public var metaWaiter = Color(rgb: 0xAAB3BF)
+  public var metaTakeaway = Color(rgb: 0xD7A8FF)
+  public var chipQueued = Color(rgb: 0x3C434E)
+  public var chipQueuedText = Color(rgb: 0xD0D5DC)
+  public var chipInProgress = Color(rgb: 0x1E88E5)
+  public var chipInProgressText = Color(rgb: 0xFFFFFF)
+  public var continued = Color(rgb: 0x9AA5B4)
+  public var notSyncedStrip = Color(rgb: 0x5D6B7A)
+  public var syncFailedStrip = Color(rgb: 0xD32F2F)
+  public var stripText = Color(rgb: 0xFFFFFF)
+  public var selection = Color(rgb: 0xFFFFFF)
+  public var statusText = Color(rgb: 0xDFE3E8)
+  public var connectedDot = Color(rgb: 0x43A047)
+  public var reconnecting = Color(rgb: 0xF9A825)
+  public var reconnectingText = Color(rgb: 0x111111)
+  public var offline = Color(rgb: 0xC62828)
+  public var offlineText = Color(rgb: 0xFFFFFF)
+  public var station = Color(rgb: 0xFFFFFF)
+  public var pageMore = Color(rgb: 0xFFD54F)
+  public var pageOne = Color(rgb: 0xAAB3BF)
+  public var clock = Color(rgb: 0xFFFFFF)
+  public var recallBorder = Color(rgb: 0x8C96A5)
+  public var recallText = Color(rgb: 0xFFFFFF)
+  public var recallDisabled = Color(rgb: 0x545C68)
+  public var alertUrgent = Color(rgb: 0xC62828)
+  public var alertUrgentText = Color(rgb: 0xFFFFFF)
+  public var alertNotice = Color(rgb: 0xF9A825)
+  public var alertNoticeText = Color(rgb: 0x111111)
+  public var empty = Color(rgb: 0x6B7480)
+
+  public init() {}
+
+  public static let standard = Theme()
+
+  public func header(_ state: SLAState) -> Color {
+    switch state {
+    case .green: headerGreen
+    case .orange: headerOrange
+    case .red: headerRed
+    }
+  }
+
+  public func headerText(_ state: SLAState) -> Color {
+    switch state {
+    case .green: headerTextGreen
+    case .orange: headerTextOrange
+    case .red: headerTextRed
+    }
+  }
+}
