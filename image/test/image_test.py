@@ -409,6 +409,16 @@ def boot_checks(g, args, r, boot, state):
         return False
     # Let the boot finish its start-up jobs, with a deadline.
     g.run("systemctl is-system-running --wait", timeout=240)
+    analyze = g.out("systemd-analyze time | head -n 1") or ""
+    r.figure(f"boot {boot}: {analyze}")
+
+    if boot == 1:
+        groups = g.out("id -nG kds") or ""
+        r.check("boot 1: the kiosk user kds in video, input, render and tty",
+                {"video", "input", "render", "tty"} <= set(groups.split()), groups)
+        fonts = g.out("ls /usr/share/kds/fonts/") or ""
+        r.check("boot 1: the renderer's fonts in /usr/share/kds/fonts", "DejaVuSans.ttf" in fonts.split()
+                and "DejaVuSans-Bold.ttf" in fonts.split(), fonts.replace("\n", " "))
 
     # Read-only root, writable data.
     opts = g.out("findmnt -no OPTIONS /") or ""
