@@ -302,16 +302,17 @@ class Guest:
 
 # bash's /dev/tcp: the image has no curl binary, and the server is on the
 # guest's loopback only.
-HTTP_GET = (
-    "exec 3<>/dev/tcp/127.0.0.1/8080 && "
-    "printf 'GET %s HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n%sConnection: close\\r\\n\\r\\n' >&3 && "
-    "cat <&3; exec 3<&-"
-)
-
-
 def http_get(g, path, auth=True, timeout=30):
-    hdr = "Authorization: Bearer $(cat /var/lib/kds/local-token)\\r\\n" if auth else ""
-    rc, text = g.run("(" + HTTP_GET % (path, hdr) + ")", timeout=timeout)
+    """GET on the guest's loopback with bash's /dev/tcp (the image has no curl
+    binary, and the server listens on the guest's 127.0.0.1 only)."""
+    token = '"$(cat /var/lib/kds/local-token)"' if auth else '""'
+    hdr = "Authorization: Bearer %s\\r\\n" if auth else "%s"
+    cmd = (
+        "(exec 3<>/dev/tcp/127.0.0.1/8080 && "
+        f"printf 'GET %s HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n{hdr}Connection: close\\r\\n\\r\\n' '{path}' {token} >&3 && "
+        "cat <&3; exec 3<&-)"
+    )
+    rc, text = g.run(cmd, timeout=timeout)
     if rc != 0:
         return None, None
     head, _, body = text.partition("\n\n")
