@@ -44,6 +44,22 @@ public enum DemoMenu {
     Dish(name: "Jollof rice", station: "hot", modifiers: ["extra spicy 🌶️"]),
   ]
 
+  /// Stores the menu in `menu_items` unless a menu is there already
+  /// (`--demo`; `GET /pos/menu` serves it).
+  public static func seed(_ store: ServerStore) async throws {
+    try await store.write { db in
+      guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM menu_items") == 0 else { return }
+      for (n, dish) in dishes.enumerated() {
+        try db.execute(
+          sql:
+            "INSERT INTO menu_items (position, name, station, modifiers_json) VALUES (?, ?, ?, ?)",
+          arguments: [
+            n, dish.name, dish.station, JSONValue.array(dish.modifiers.map(JSONValue.string)).text,
+          ])
+      }
+    }
+  }
+
   /// Course of a dish: starters and drinks 1, mains 2, desserts 3.
   static func course(of dish: Dish) -> Int64 {
     if dish.name == "Crème brûlée" || dish.name == "Fruit platter" { return 3 }
@@ -109,7 +125,16 @@ struct DemoTraffic: Sendable {
         try kitchen.patchOrder(db, id: id, body: patch)
       }
     }
-    _ = try await service.idempotency.perform(nil) { db in try kitchen.sendToKitchen(db, id: id) }
+    let sent = try await service.idempotency.perform(nil) { db in
+      try kitchen.sendToKitchen(db, id: id)
+    }
+    let stations = (try? JSONValue.parse(sent.body))?["tickets"].flatMap { v -> [String]? in
+      guard case .array(let list) = v else { return nil }
+      return list.compactMap { $0["station"]?.stringValue }
+    }
+    service.logger.info(
+      "demo order \(json["orderNumber"]?.stringValue ?? "?") \(order.tableID) \(order.orderType) items=\(order.items.count) stations=\((stations ?? []).joined(separator: ","))"
+    )
     // The expo clears a ticket nobody bumped for 12 minutes, and the cashier
     // closes an order whose food is all out.
     let stale = ServerTime.wallMillis() - 12 * 60_000

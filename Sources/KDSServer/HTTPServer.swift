@@ -1,7 +1,11 @@
-import HTTPTypes
 import Hummingbird
 import Logging
-import NIOCore
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// The request context: Hummingbird's core storage plus the device token
 /// the middleware authenticated.
@@ -21,7 +25,7 @@ extension APIResponse {
     var headers = HTTPFields()
     headers[.contentType] = "application/json"
     for (name, value) in self.headers {
-      if let field = HTTPField.Name(name) { headers[field] = value }
+      if let field = HTTPFields.Element.Name(name) { headers[field] = value }
     }
     return Response(
       status: HTTPResponse.Status(code: status), headers: headers,
@@ -77,7 +81,7 @@ struct KDSMiddleware: RouterMiddleware {
       let ms = Double(ServerTime.monotonicNanos() - started) / 1e6
       var line =
         "request \(request.method) \(request.uri.path) status=\(response.status.code) device=\(device) ms=\(format3(ms))"
-      if response.headers[HTTPField.Name("Idempotent-Replayed")!] != nil {
+      if response.headers[HTTPFields.Element.Name("Idempotent-Replayed")!] != nil {
         line += " replayed=true"
       }
       if response.status.code >= 400, let message = note.message {
@@ -93,15 +97,33 @@ struct KDSMiddleware: RouterMiddleware {
   }
 
   func authenticate(_ request: Request) async throws -> DeviceToken {
+    // The status page is opened in a browser: it also takes the token as the
+    // password of HTTP Basic authentication, and asks the browser for it.
+    let isStatusPage = request.uri.path.hasPrefix("/status")
+    func unauthorised(_ message: String) -> APIError {
+      var e = APIError(401, message)
+      if isStatusPage {
+        e.headers = [("WWW-Authenticate", "Basic realm=\"kds-server\", charset=\"UTF-8\"")]
+      }
+      return e
+    }
     guard let header = request.headers[.authorization] else {
-      throw APIError(401, "Missing Authorization: Bearer <device token>")
+      throw unauthorised("Missing Authorization: Bearer <device token>")
     }
     let parts = header.split(separator: " ", maxSplits: 1)
-    guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-      throw APIError(401, "Authorization must be 'Bearer <device token>'")
+    let secret: String
+    if parts.count == 2, parts[0].lowercased() == "bearer" {
+      secret = String(parts[1]).trimmingSpaces
+    } else if isStatusPage, parts.count == 2, parts[0].lowercased() == "basic",
+      let decoded = Data(base64Encoded: String(parts[1]).trimmingSpaces),
+      let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+    {
+      secret = String(text[text.index(after: colon)...])
+    } else {
+      throw unauthorised("Authorization must be 'Bearer <device token>'")
     }
-    guard let token = try await service.tokens.resolve(String(parts[1]).trimmingSpaces) else {
-      throw APIError(401, "Unknown device token")
+    guard let token = try await service.tokens.resolve(secret) else {
+      throw unauthorised("Unknown device token")
     }
     return token
   }
@@ -154,16 +176,23 @@ public enum KDSHTTPServer {
           var buffer: ByteBuffer
           do {
             buffer = try await request.body.collect(upTo: maxBody)
-          } catch is NIOTooManyBytesError {
+          } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw APIError(413, "Request body is larger than 1 MiB")
           }
           bodyBytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-          headerKey = request.headers[HTTPField.Name("Idempotency-Key")!]
+          headerKey = request.headers[HTTPFields.Element.Name("Idempotency-Key")!]
         }
-        let call = try service.prepare(
+        var call = try service.prepare(
           route: route, path: request.uri.path, id: context.parameters.get("id") ?? "",
           query: query, token: token, method: route.method, bodyBytes: bodyBytes,
           headerKey: headerKey)
+        if route.path == "/kds/queue" {
+          for name in KioskReport.headerNames {
+            if let field = HTTPFields.Element.Name(name), let value = request.headers[field] {
+              call.kioskHeaders[name] = value
+            }
+          }
+        }
         return try await service.execute(call).hummingbird
       }
     }
@@ -181,7 +210,7 @@ public enum KDSHTTPServer {
     let options = service.options
     let router = buildRouter(service: service)
     var hbLogger = Logger(label: "kds-server.http")
-    hbLogger.logLevel = .warning
+    hbLogger.logLevel = options.frameworkLogLevel
     let app = Application(
       router: router,
       configuration: .init(address: .hostname(options.host, port: options.port)),

@@ -1,7 +1,6 @@
 import GRDB
 import Hummingbird
 import Logging
-import NIOCore
 
 /// How to run the server (the flags of `kds-server serve`).
 public struct ServerOptions: Sendable {
@@ -17,11 +16,15 @@ public struct ServerOptions: Sendable {
   public var cleanupIntervalSeconds: Double = 300
   /// `GET /kds/queue` without `since` returns tickets updated this recently.
   public var retentionHours: Double = 24
+  /// The status page shows a kiosk silent for longer than this as offline.
+  public var kioskOfflineAfterSeconds: Double = 30
   public var maxBodyBytes = 1 << 20
   public var demo = false
   public var demoOrdersPerMinute: Double = 4
   /// One log line per request (off in benchmarks).
   public var logRequests = true
+  /// Level of Hummingbird's own log messages.
+  public var frameworkLogLevel: Logger.Level = .warning
 
   public init(databasePath: String) { self.databasePath = databasePath }
 }
@@ -56,6 +59,8 @@ public final class KDSService: Sendable {
   let idempotency: Idempotency
   let kitchen: Kitchen
   let limiter: RateLimiter?
+  /// Kiosks as they reported themselves on their last poll (`GET /status`).
+  public let kiosks: KioskRegistry
   let options: ServerOptions
   let logger: Logger
 
@@ -66,12 +71,16 @@ public final class KDSService: Sendable {
     tokens = TokenCache(store: store)
     idempotency = Idempotency(store: store, ttlSeconds: options.idempotencyTTLSeconds)
     kitchen = Kitchen(clock: store.clock, sla: ServerSLA())
+    kiosks = KioskRegistry(silenceLimitMillis: Int64(options.kioskOfflineAfterSeconds * 1000))
     limiter = options.rateLimit.map { RateLimiter(rate: $0, burst: options.rateBurst) }
   }
 
   /// Every endpoint, as routed and as `docs/openapi.yaml` must describe it.
   public static let routes: [RouteSpec] = [
     RouteSpec(method: "GET", path: "/health"),
+    RouteSpec(method: "GET", path: "/status"),
+    RouteSpec(method: "GET", path: "/status.json"),
+    RouteSpec(method: "GET", path: "/pos/menu"),
     RouteSpec(method: "GET", path: "/pos/orders"),
     RouteSpec(method: "POST", path: "/pos/orders"),
     RouteSpec(method: "GET", path: "/pos/orders/{id}"),
@@ -94,6 +103,8 @@ public final class KDSService: Sendable {
     var token: DeviceToken
     var body: JSONValue
     var claim: IdempotencyClaim?
+    /// The kiosk's self-report headers on a poll (`KioskReport.headerNames`).
+    var kioskHeaders: [String: String] = [:]
   }
 
   // MARK: handlers
@@ -114,6 +125,27 @@ public final class KDSService: Sendable {
       return APIResponse(status: 200, body: Array(#"{"status":"ok"}"#.utf8))
     case ("GET", "/kds/queue"):
       return try await queue(call)
+    case ("GET", "/status"), ("GET", "/status.json"):
+      guard call.token.isUnrestricted else {
+        throw APIError(403, "The status page needs a manager token (one without a station limit)")
+      }
+      let now = ServerTime.wallMillis()
+      return call.route.path == "/status"
+        ? try await statusHTML(now: now) : try await statusJSON(now: now)
+    case ("GET", "/pos/menu"):
+      try requirePOS(call)
+      let menu = try await store.pool.read { db in
+        try Row.fetchAll(
+          db, sql: "SELECT name, station, modifiers_json FROM menu_items ORDER BY position"
+        ).map { row -> JSONValue in
+          let modifiers: String = row[2]
+          return .object([
+            ("name", .string(row[0])), ("station", .string(row[1])),
+            ("modifiers", (try? JSONValue.parse(modifiers)) ?? .array([])),
+          ])
+        }
+      }
+      return APIResponse(status: 200, json: .array(menu))
     case ("GET", "/pos/orders"):
       try requirePOS(call)
       let since = try Validation.timestamp(
@@ -182,8 +214,14 @@ public final class KDSService: Sendable {
     guard call.token.allows(station: station) else {
       throw APIError(403, "This device may not read the queue of station \(station)")
     }
+    kiosks.record(
+      KioskReport(device: call.token.device, station: station, seenAt: ServerTime.wallMillis()) {
+        call.kioskHeaders[$0]
+      })
     var since: Int64? = nil
-    if let text = call.query["since"] {
+    if let raw = call.query["since"] {
+      // An unencoded '+' of an offset arrives as a space.
+      let text = String(raw.map { $0 == " " ? "+" : $0 })
       guard let ms = ServerTime.parse(text) else {
         throw APIError.invalid(
           "since", "must be an RFC 3339 timestamp such as 2025-11-21T14:35:00.123Z")

@@ -104,6 +104,16 @@ public final class ServerStore: Sendable {
           CREATE INDEX idempotency_expiry ON idempotency_keys (expires_at);
           """)
     }
+    m.registerMigration("v2-menu") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE menu_items (
+            position INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            station TEXT NOT NULL,
+            modifiers_json TEXT NOT NULL);
+          """)
+    }
     return m
   }
 

@@ -31,6 +31,7 @@ struct ServerBench: AsyncParsableCommand {
     options.port = 0
     options.rateLimit = nil
     options.logRequests = false
+    options.frameworkLogLevel = .critical
     let service = try KDSService(options: options)
     let pos = try await DeviceTokens.create(in: service.store, device: "bench-pos", stations: [])
     let grill = try await DeviceTokens.create(
@@ -42,13 +43,13 @@ struct ServerBench: AsyncParsableCommand {
     }
     var iterator = portStream.makeAsyncIterator()
     guard let port = await iterator.next() else { throw CleanExit.message("server did not start") }
-    print(
+    say(
       "bench server: kds-server in-process on 127.0.0.1:\(port), \(clients) clients, \(seconds) s runs"
     )
 
     // 500 tickets on the grill station, through the POS endpoints.
     let ticketIDs = try seedTickets(port: port, token: pos, count: 500)
-    print("bench server: seeded \(ticketIDs.count) grill tickets")
+    say("bench server: seeded \(ticketIDs.count) grill tickets")
 
     // 1. Idempotent mark-ready: every request has its own Idempotency-Key
     //    (so every one is a write: the key and its answer are stored).
@@ -66,7 +67,7 @@ struct ServerBench: AsyncParsableCommand {
     let full = Self.request("GET", "/kds/queue?station=grill", token: grill)
     let queue = try runLoad(port: port, clients: 1, seconds: min(seconds, 3)) { _, _ in full }
     let size = try Self.single(port: port, full).bodyLength
-    print(
+    say(
       "bench server: GET /kds/queue (500 tickets, \(size) bytes): \(format(queue.rate)) req/s, "
         + "p50 \(format(queue.p50Ms)) ms, p99 \(format(queue.p99Ms)) ms "
         + "(target p50 < 5 ms, ratio \(format(queue.p50Ms / 5)) of budget)")
@@ -79,7 +80,7 @@ struct ServerBench: AsyncParsableCommand {
       throw CleanExit.message("since poll was not empty (\(emptyAnswer.bodyLength) bytes)")
     }
     let polls = try runLoad(port: port, clients: 16, seconds: seconds) { _, _ in poll }
-    print(
+    say(
       "bench server: empty since polls (16 clients): \(format(polls.rate)) req/s, "
         + "p50 \(format(polls.p50Ms)) ms, p99 \(format(polls.p99Ms)) ms "
         + "(target >= 10000/s, ratio \(format(polls.rate / 10_000)))")
@@ -89,7 +90,7 @@ struct ServerBench: AsyncParsableCommand {
   }
 
   func report(_ name: String, _ r: LoadResult, rateTarget: Double, p99TargetMs: Double) {
-    print(
+    say(
       "bench server: \(name) (\(clients) clients): \(format(r.rate)) req/s "
         + "(target >= \(Int(rateTarget))/s, ratio \(format(r.rate / rateTarget))), "
         + "p50 \(format(r.p50Ms)) ms, p99 \(format(r.p99Ms)) ms "
@@ -219,6 +220,11 @@ struct ServerBench: AsyncParsableCommand {
       count: all.count, failures: results.failures, rate: Double(all.count) / elapsed,
       p50Ms: pct(0.50), p99Ms: pct(0.99))
   }
+}
+
+/// Prints a line at once (unbuffered), so figures and log lines stay in order.
+func say(_ line: String) {
+  FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 func format(_ v: Double) -> String {

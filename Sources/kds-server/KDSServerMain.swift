@@ -70,6 +70,11 @@ struct Serve: AsyncParsableCommand {
     help: "GET /kds/queue without since returns tickets updated this many hours back.")
   var retentionHours: Double = 24
 
+  @Option(
+    name: .customLong("kiosk-offline-after"),
+    help: "Seconds of silence after which the status page shows a kiosk as offline.")
+  var kioskOfflineAfter: Double = 30
+
   func validate() throws {
     _ = try parsedRateLimit()
     guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
@@ -107,6 +112,7 @@ struct Serve: AsyncParsableCommand {
     options.idempotencyTTLSeconds = idempotencyTTL
     options.cleanupIntervalSeconds = cleanupInterval
     options.retentionHours = retentionHours
+    options.kioskOfflineAfterSeconds = kioskOfflineAfter
     let service: KDSService
     do {
       service = try KDSService(options: options, logger: logger)
@@ -115,6 +121,7 @@ struct Serve: AsyncParsableCommand {
       throw ExitCode(1)
     }
     if demo {
+      try await DemoMenu.seed(service.store)
       // Tokens for the demo kiosks (one per station) and the POS, printed
       // before the listening line so a script reads them first.
       for station in DemoMenu.stations {
@@ -129,7 +136,8 @@ struct Serve: AsyncParsableCommand {
       "starting db=\(db) host=\(host) port=\(port) demo=\(demo) rate_limit=\(rateLimit) burst=\(rateBurst)"
     )
     try await KDSHTTPServer.run(service: service) { host, port in
-      emitLine("kds-server listening on http://\(host):\(port)")
+      let shown = host.contains(":") ? "[\(host)]" : host
+      emitLine("kds-server listening on http://\(shown):\(port)")
     }
   }
 }

@@ -9,13 +9,14 @@ struct DemoAndCLITests {
   /// listening line, and generates live orders through the POS logic.
   @Test func demoPrintsTokensAndGeneratesTraffic() async throws {
     let server = try ServerProcess(arguments: ["--demo", "--demo-rate", "1200"])
-    var tokens: [String: String] = [:]
-    for line in server.startupLines where line.hasPrefix("kds-server demo token ") {
-      let parts = line.split(separator: " ")
-      tokens[String(parts[3])] = String(parts[4])
-    }
+    let tokens = server.demoTokens
     #expect(Set(tokens.keys) == ["grill", "hot", "cold", "bar", "fry", "pos"])
     let pos = server.client(token: tokens["pos"])
+    // The seeded menu.
+    let menu = try await pos.get("/pos/menu")
+    #expect(menu.array?.count == DemoMenu.dishes.count)
+    #expect(menu.array?.first?["name"] as? String == "Beef burger")
+    #expect(menu.array?.first?["modifiers"] as? [String] == DemoMenu.dishes[0].modifiers)
     try await waitUntil("demo orders to reach the kitchen") {
       let orders = try await pos.get("/pos/orders").array ?? []
       return orders.count >= 3 && orders.contains { $0["status"] as? String != "NEW" }
@@ -51,6 +52,21 @@ struct DemoAndCLITests {
       #expect(dish.modifiers == entry["modifiers"] as? [String])
     }
     #expect(Set(DemoMenu.dishes.map(\.station)) == Set(DemoMenu.stations))
+  }
+
+  /// The harness can freeze the server (SIGSTOP) to stand for a hung server.
+  @Test func pausedServerAnswersNothingUntilResumed() async throws {
+    let f = try Fixture()
+    f.server.pause()
+    var impatient = f.server.client(token: f.grillToken)
+    impatient.timeout = 0.5
+    await #expect(throws: HTTPClientError.self) {
+      try await impatient.get("/kds/queue?station=grill")
+    }
+    f.server.resume()
+    #expect(try await f.grill.get("/kds/queue?station=grill").status == 200)
+    f.server.pause()
+    #expect(f.server.terminate() == 0, "SIGTERM reaches a paused server too")
   }
 
   @Test func tokenCreatePrintsTheTokenLastAndStoresOnlyItsHash() async throws {

@@ -88,6 +88,18 @@ struct ErrorPathTests {
     let f = try Fixture()
     let big = #"{"tableId":"t","pad":""# + String(repeating: "x", count: (1 << 20) + 10) + #""}"#
     expectError(try await f.pos.post("/pos/orders", json: big, key: newKey()), 413)
+    // The same without Content-Length (chunked): stopped at 1 MiB.
+    var chunked: [UInt8] = []
+    let bigBytes = Array(big.utf8)
+    for start in stride(from: 0, to: bigBytes.count, by: 65_536) {
+      let chunk = bigBytes[start..<min(start + 65_536, bigBytes.count)]
+      chunked += Array((String(chunk.count, radix: 16) + "\r\n").utf8) + chunk + [13, 10]
+    }
+    chunked += Array("0\r\n\r\n".utf8)
+    expectError(
+      try await f.pos.send(
+        "POST", "/pos/orders", body: chunked,
+        headers: ["Transfer-Encoding": "chunked", "Idempotency-Key": newKey()]), 413)
     expectError(try await f.pos.post("/pos/orders", json: #"{"tableId": "#, key: newKey()), 400)
     expectError(try await f.pos.post("/pos/orders", json: "{'a':1}", key: newKey()), 400)
     expectError(
@@ -155,7 +167,9 @@ struct ErrorPathTests {
   }
 
   @Test func rateLimitAnswers429WithRetryAfter() async throws {
-    let f = try Fixture(arguments: ["--rate-limit", "1/s", "--rate-burst", "3"])
+    // One request per 5 s after a burst of 3: no refill can sneak in between
+    // the requests below on a busy machine.
+    let f = try Fixture(arguments: ["--rate-limit", "0.2/s", "--rate-burst", "3"])
     var statuses: [Int] = []
     var limited: HTTPResult?
     for _ in 0..<6 {
@@ -170,7 +184,7 @@ struct ErrorPathTests {
     // The limit is per token: the POS token is not limited by the grill's use.
     #expect(try await f.pos.get("/kds/queue?station=grill").status == 200)
     // A 429 is not stored: the same key runs once the bucket refills.
-    for _ in 0..<3 { _ = try await f.pos.get("/kds/queue?station=grill") }
+    for _ in 0..<2 { _ = try await f.pos.get("/kds/queue?station=grill") }
     let key = newKey()
     let body = orderJSON(items: [("Espresso", "bar")])
     let first = try await f.pos.post("/pos/orders", json: body, key: key)

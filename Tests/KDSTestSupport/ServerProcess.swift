@@ -5,8 +5,9 @@
 //     let pos = try server.createToken(device: "pos-1")
 //     let grill = try server.createToken(device: "kiosk-grill", stations: ["grill"])
 //     let r = try await server.client(token: pos).post("/pos/orders", json: "...", key: "k1")
-//     try server.kill()                            // SIGKILL
-//     try server.restart()                         // same db, same port
+//     server.kill()                                // SIGKILL (or terminate(): SIGTERM)
+//     try server.start()                           // same db, same port
+//     server.pause(); server.resume()              // SIGSTOP/SIGCONT: a hung server
 //
 // The binary is the one `swift build` put next to the test bundle (override
 // with KDS_SERVER_BIN). Start-up waits for the agreed line
@@ -66,6 +67,17 @@ public final class ServerProcess: @unchecked Sendable {
   /// `--demo`: `kds-server demo token STATION TOKEN`).
   public private(set) var startupLines: [String] = []
   public let binary: String
+
+  /// With `--demo`: the tokens the server printed, by station (`grill`, `hot`,
+  /// `cold`, `bar`, `fry`) and `pos`.
+  public var demoTokens: [String: String] {
+    var tokens: [String: String] = [:]
+    for line in startupLines where line.hasPrefix("kds-server demo token ") {
+      let parts = line.split(separator: " ")
+      if parts.count == 5 { tokens[String(parts[3])] = String(parts[4]) }
+    }
+    return tokens
+  }
 
   private let lock = NSLock()
   private var process: Process?
@@ -188,7 +200,10 @@ public final class ServerProcess: @unchecked Sendable {
   @discardableResult
   public func terminate() -> Int32 {
     guard let p = lock.withLock({ process }) else { return 0 }
-    if p.isRunning { posixKill(p.processIdentifier, SIGTERM) }
+    if p.isRunning {
+      posixKill(p.processIdentifier, SIGTERM)
+      posixKill(p.processIdentifier, SIGCONT)  // in case it was paused
+    }
     p.waitUntilExit()
     return p.terminationStatus
   }
@@ -198,6 +213,19 @@ public final class ServerProcess: @unchecked Sendable {
     guard let p = lock.withLock({ process }) else { return }
     if p.isRunning { posixKill(p.processIdentifier, SIGKILL) }
     p.waitUntilExit()
+  }
+
+  /// SIGSTOP: the server keeps its socket but answers nothing (a hung
+  /// server, for client timeouts), until `resume()`.
+  public func pause() {
+    guard let p = lock.withLock({ process }), p.isRunning else { return }
+    posixKill(p.processIdentifier, SIGSTOP)
+  }
+
+  /// SIGCONT after `pause()`.
+  public func resume() {
+    guard let p = lock.withLock({ process }), p.isRunning else { return }
+    posixKill(p.processIdentifier, SIGCONT)
   }
 
   /// Stops the server if it runs (SIGTERM) and starts it again on the same
@@ -320,10 +348,13 @@ public enum HTTPClientError: Error, CustomStringConvertible {
 public struct LoopbackHTTPClient: Sendable {
   public var port: Int
   public var token: String?
+  /// How long to wait for an answer before failing with `.io`.
+  public var timeout: TimeInterval
 
-  public init(port: Int, token: String?) {
+  public init(port: Int, token: String?, timeout: TimeInterval = 30) {
     self.port = port
     self.token = token
+    self.timeout = timeout
   }
 
   public func get(_ path: String) async throws -> HTTPResult {
@@ -348,12 +379,14 @@ public struct LoopbackHTTPClient: Sendable {
   ) async throws -> HTTPResult {
     let port = self.port
     let token = self.token
+    let timeout = self.timeout
     return try await withCheckedThrowingContinuation { cont in
       DispatchQueue.global().async {
         cont.resume(
           with: Result {
             try Self.exchange(
-              port: port, method: method, path: path, token: token, body: body, headers: headers)
+              port: port, method: method, path: path, token: token, body: body, headers: headers,
+              timeout: timeout)
           })
       }
     }
@@ -361,12 +394,13 @@ public struct LoopbackHTTPClient: Sendable {
 
   static func exchange(
     port: Int, method: String, path: String, token: String?, body: [UInt8]?,
-    headers: [String: String]
+    headers: [String: String], timeout: TimeInterval
   ) throws -> HTTPResult {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw HTTPClientError.connect(errno) }
     defer { close(fd) }
-    var tv = timeval(tv_sec: 30, tv_usec: 0)
+    var tv = timeval(
+      tv_sec: .init(timeout), tv_usec: .init((timeout - Double(Int(timeout))) * 1_000_000))
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
@@ -385,7 +419,10 @@ public struct LoopbackHTTPClient: Sendable {
       if headers.keys.contains(where: { $0.lowercased() == "content-type" }) == false {
         head += "Content-Type: application/json\r\n"
       }
-      head += "Content-Length: \(body.count)\r\n"
+      // A caller that sets Transfer-Encoding sends the body already encoded.
+      if !headers.keys.contains(where: { $0.lowercased() == "transfer-encoding" }) {
+        head += "Content-Length: \(body.count)\r\n"
+      }
     }
     head += "\r\n"
     var request = Array(head.utf8)
