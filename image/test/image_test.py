@@ -670,6 +670,9 @@ def main():
                                         if v in ("QUEUED", "IN_PROGRESS")}
         else:
             screen_check(g, r, "boot1-no-kiosk", args)
+            for name in ("the screen shows tickets (screendump)",
+                         "a key press (sendkey ret) bumps a ticket, acknowledged by the server"):
+                r.check(f"boot 1: {name}", False, "not run: the kiosk is not READY")
         state["bumped"] = bumped
         # The power cut, in service: QEMU quits at once, nothing is flushed.
         log("boot 1: power cut (monitor quit)")
@@ -683,10 +686,13 @@ def main():
     g.start()
     try:
         ready = boot_checks(g, args, r, 2, state)
-        if ready and state.get("bumped"):
+        if ready:
             now = tickets(g, args.station) or {}
-            r.check("boot 2: the bump acknowledged before the power cut is kept",
-                    now.get(state["bumped"]) == "READY", f"{state['bumped']}: {now.get(state['bumped'])}")
+            if state.get("bumped"):
+                r.check("boot 2: the bump acknowledged before the power cut is kept",
+                        now.get(state["bumped"]) == "READY", f"{state['bumped']}: {now.get(state['bumped'])}")
+            else:
+                r.check("boot 2: the bump acknowledged before the power cut is kept", False, "no bump in boot 1")
             lost = [k for k in state.get("open_before_cut", set()) if k not in now]
             r.check("boot 2: every ticket open before the power cut is still there", not lost, f"lost {lost}")
             png, colours, busy, size = wait_screen(g, r, "boot2-tickets", args)
@@ -708,6 +714,10 @@ def main():
             r.check("boot 2: the kiosk is restarted after a crash (SIGKILL) and is READY again", back)
         else:
             screen_check(g, r, "boot2-no-kiosk", args)
+            for name in ("the bump acknowledged before the power cut is kept",
+                         "the screen shows the tickets again (screendump)",
+                         "the kiosk is restarted after a crash (SIGKILL) and is READY again"):
+                r.check(f"boot 2: {name}", False, "not run: the kiosk is not READY")
         # A clean shutdown this time (the journal, the databases), then done.
         g.run("systemctl poweroff", timeout=10)
         try:
