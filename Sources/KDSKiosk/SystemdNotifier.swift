@@ -10,10 +10,17 @@ public final class SystemdNotifier: @unchecked Sendable {
   private var address = sockaddr_un()
   private let addressLength: socklen_t
   private var lastStatus = ""
+  /// Half the watchdog interval systemd asked for (`WATCHDOG_USEC`), if any.
+  public let watchdogIntervalMillis: Int64?
 
   /// nil when not started by systemd with `Type=notify`.
   public init?(environment socketPath: String? = SystemdNotifier.socketFromEnvironment()) {
     guard var path = socketPath, !path.isEmpty else { return nil }
+    if let usec = getenv("WATCHDOG_USEC").flatMap({ Int64(String(cString: $0)) }), usec > 0 {
+      watchdogIntervalMillis = usec / 2000
+    } else {
+      watchdogIntervalMillis = nil
+    }
     let abstract = path.hasPrefix("@")
     if abstract { path.removeFirst() }
     let bytes = Array(path.utf8)

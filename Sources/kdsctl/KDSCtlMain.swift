@@ -1,12 +1,174 @@
 import ArgumentParser
+import KDSCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// `kdsctl`: the operator's tool, talking to the kiosk over its control socket.
 @main
 struct KDSCtl: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "kdsctl", abstract: "Control a running kds-kiosk.")
+    commandName: "kdsctl", abstract: "Control a running kds-kiosk.",
+    subcommands: [Status.self, Bump.self, Start.self, Recall.self, Queue.self, Retry.self])
+}
+
+struct SocketOption: ParsableArguments {
+  @Option(help: "The kiosk's control socket.")
+  var socket: String = "/run/kds-kiosk.sock"
+}
+
+struct Status: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Connection, queue and tickets.")
+  @OptionGroup var options: SocketOption
+  @Flag(help: "Print JSON.") var json = false
 
   func run() throws {
-    throw ValidationError("kdsctl is not assembled yet")
+    let response = try exchange(options.socket, ControlRequest(cmd: "status"))
+    guard let s = response.status else { throw ExitCode(1) }
+    if json {
+      try printJSON(s)
+      return
+    }
+    print("station:     \(s.station)")
+    print("connection:  \(s.connection)")
+    print("last sync:   \(s.lastSyncAt ?? "never")")
+    print("tickets:     \(s.tickets) on screen, \(s.cachedTickets) cached")
+    print("operations:  \(s.pendingOps) pending, \(s.failedOps) failed")
+    print(
+      "clock:       server \(s.serverClockOffsetMillis >= 0 ? "+" : "")\(s.serverClockOffsetMillis) ms"
+    )
+    if !s.disabledActions.isEmpty {
+      print("disabled:    \(s.disabledActions.joined(separator: ", "))")
+    }
+    for alert in s.alerts { print("alert:       \(alert)") }
+  }
+}
+
+struct Bump: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Mark a ticket ready.")
+  @OptionGroup var options: SocketOption
+  @Argument(help: "The ticket id.") var ticketId: String
+  func run() throws { try act(options.socket, ControlRequest(cmd: "bump", ticket: ticketId)) }
+}
+
+struct Start: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Start a ticket (QUEUED → IN_PROGRESS).")
+  @OptionGroup var options: SocketOption
+  @Argument(help: "The ticket id.") var ticketId: String
+  func run() throws { try act(options.socket, ControlRequest(cmd: "start", ticket: ticketId)) }
+}
+
+struct Recall: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Un-bump the ticket bumped last.")
+  @OptionGroup var options: SocketOption
+  func run() throws { try act(options.socket, ControlRequest(cmd: "recall")) }
+}
+
+struct Retry: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Queue a failed operation again.")
+  @OptionGroup var options: SocketOption
+  @Argument(help: "The operation id (see `kdsctl queue`).") var operationId: String
+  func run() throws { try act(options.socket, ControlRequest(cmd: "retry", op: operationId)) }
+}
+
+struct Queue: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "The operation queue.")
+  @OptionGroup var options: SocketOption
+  @Flag(help: "Print JSON.") var json = false
+
+  func run() throws {
+    let response = try exchange(options.socket, ControlRequest(cmd: "queue"))
+    let ops = response.operations ?? []
+    if json {
+      try printJSON(ops)
+      return
+    }
+    if ops.isEmpty { print("queue empty") }
+    for op in ops {
+      var line = "\(op.id)  \(op.kind)  \(op.ticketId)  \(op.state)  attempts \(op.attempts)"
+      if let e = op.lastError { line += "  (\(e))" }
+      print(line)
+    }
+  }
+}
+
+func act(_ socket: String, _ request: ControlRequest) throws {
+  let response = try exchange(socket, request)
+  print("ok: \(response.message ?? "done")")
+}
+
+func printJSON(_ value: some Encodable) throws {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.sortedKeys]
+  print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+struct CtlError: Error, CustomStringConvertible {
+  let description: String
+}
+
+/// Sends one request line and reads one response line. Exits 1 with the
+/// kiosk's error when it refused.
+func exchange(_ path: String, _ request: ControlRequest) throws -> ControlResponse {
+  let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { throw CtlError(description: "socket: errno \(errno)") }
+  defer { close(fd) }
+  var addr = sockaddr_un()
+  addr.sun_family = sa_family_t(AF_UNIX)
+  let bytes = Array(path.utf8)
+  guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+    throw CtlError(description: "socket path too long: \(path)")
+  }
+  withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+    for (i, b) in bytes.enumerated() { raw[i] = b }
+  }
+  let connected = withUnsafePointer(to: &addr) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+    }
+  }
+  guard connected == 0 else {
+    let e = String(cString: strerror(errno))
+    throw CtlError(description: "cannot reach the kiosk at \(path): \(e)")
+  }
+  var line = try JSONEncoder().encode(request)
+  line.append(0x0A)
+  var offset = 0
+  let out = [UInt8](line)
+  while offset < out.count {
+    let n = out[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    guard n > 0 else { throw CtlError(description: "write: errno \(errno)") }
+    offset += n
+  }
+  var received: [UInt8] = []
+  var buffer = [UInt8](repeating: 0, count: 65_536)
+  while !received.contains(0x0A) {
+    let n = read(fd, &buffer, buffer.count)
+    if n < 0 && errno == EINTR { continue }
+    guard n > 0 else { throw CtlError(description: "the kiosk closed the connection") }
+    received += buffer[0..<n]
+  }
+  let responseLine = received[..<received.firstIndex(of: 0x0A)!]
+  let response = try JSONDecoder().decode(ControlResponse.self, from: Data(responseLine))
+  guard response.ok else {
+    var standardError = StandardError()
+    print("error: \(response.error ?? "refused")", to: &standardError)
+    throw ExitCode(1)
+  }
+  return response
+}
+
+struct StandardError: TextOutputStream {
+  mutating func write(_ string: String) {
+    var bytes = Array(string.utf8)
+    _ = Glibc.write(2, &bytes, bytes.count)
   }
 }

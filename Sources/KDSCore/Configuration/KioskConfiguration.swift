@@ -29,10 +29,10 @@ public struct KioskConfiguration: Hashable, Sendable {
   public var controlSocket: String = "/run/kds/kiosk.sock"
   public var caFile: String?
   public var thresholds: SLAThresholds = .standard
-  /// Touch calibration `minX maxX minY maxY` in device units, if set.
-  public var touchCalibration: [Int]?
-  /// Key map lines (`map.<device>.<KEY> = <action>`), kept with where they came from.
-  public var keyMap: [KeyMapEntry] = []
+  /// Input lines (`map.*`, `grab.*`, `touch.*`: key maps, bump-bar grabs,
+  /// touch calibration), in order, with where they came from. The input layer
+  /// (KDSInput's `InputConfig`) checks them; see `inputText`.
+  public var inputLines: [InputLine] = []
   public var logLevel: String = "info"
 
   public init() {}
@@ -54,24 +54,19 @@ public struct KioskConfiguration: Hashable, Sendable {
     ("ca_file", "an absolute path to a PEM file"),
     ("sla_orange_after", "seconds, 1 to 86400"),
     ("sla_red_after", "seconds, 1 to 86400, more than sla_orange_after"),
-    ("touch_calibration", "four whole numbers: minX maxX minY maxY"),
     ("log_level", "debug, info, warning or error"),
   ]
 }
 
-/// One `map.<device>.<KEY> = <action>` line.
-public struct KeyMapEntry: Hashable, Sendable {
-  /// `default` or a USB `vendor:product` in hex.
-  public var device: String
-  /// The evdev key name, e.g. `KEY_ENTER`.
+/// One input line (`map.default.KEY_ENTER = bump`), kept as written.
+public struct InputLine: Hashable, Sendable {
   public var key: String
-  public var action: String
+  public var value: String
   public var source: ConfigSource
 
-  public init(device: String, key: String, action: String, source: ConfigSource) {
-    self.device = device
+  public init(key: String, value: String, source: ConfigSource) {
     self.key = key
-    self.action = action
+    self.value = value
     self.source = source
   }
 }
@@ -103,11 +98,6 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 extension KioskConfiguration {
-  /// The actions a key may be mapped to.
-  public static let keyActions: Set<String> = [
-    "next", "previous", "bump", "start", "recall", "next_page", "previous_page", "retry",
-  ]
-
   /// Applies the lines of one file (or of `kds.txt`) on top of this configuration.
   /// Throws on the first bad line; `fileName` is used in messages.
   public mutating func apply(text: String, fileName: String) throws(ConfigError) {
@@ -126,10 +116,16 @@ extension KioskConfiguration {
       guard let eq = trimmed.firstIndex(of: "=") else {
         throw ConfigError(source, "expected `key = value`, found `\(trimmed.prefix(60))`")
       }
-      let key = trimmed[..<eq].trimmingSpaces.lowercased()
+      let rawKey = trimmed[..<eq].trimmingSpaces
+      let key = rawKey.lowercased()
       var value = trimmed[trimmed.index(after: eq)...].trimmingSpaces
       if value.count >= 2, value.first == "\"", value.last == "\"" {
         value = value.dropFirst().dropLast()
+      }
+      if Self.isInputKey(key) {
+        // Key names are case sensitive (KEY_ENTER): kept as written.
+        inputLines.append(InputLine(key: String(rawKey), value: String(value), source: source))
+        continue
       }
       try set(key: key, value: String(value), source: source)
     }
@@ -151,29 +147,8 @@ extension KioskConfiguration {
       guard value.hasPrefix("/"), !value.contains("\0") else { throw fail() }
       return value
     }
-    if key.hasPrefix("map.") {
-      let parts = key.split(separator: ".", omittingEmptySubsequences: false)
-      let action = value.lowercased()
-      guard parts.count == 3, !parts[1].isEmpty, !parts[2].isEmpty else {
-        throw ConfigError(source, "\(key): expected map.<default|vendor:product>.<KEY_NAME>")
-      }
-      let device = String(parts[1])
-      guard device == "default" || Self.isUSBID(device) else {
-        throw ConfigError(
-          source, "\(key): device must be `default` or a USB id like 05f3:0007")
-      }
-      let keyName = parts[2].uppercased()
-      guard keyName.hasPrefix("KEY_") || keyName.hasPrefix("BTN_") else {
-        throw ConfigError(source, "\(key): key must be an evdev name like KEY_ENTER")
-      }
-      guard Self.keyActions.contains(action) else {
-        throw ConfigError(
-          source,
-          "\(key) = `\(value)`: expected one of \(Self.keyActions.sorted().joined(separator: ", "))"
-        )
-      }
-      keyMap.removeAll { $0.device == device && $0.key == keyName }
-      keyMap.append(KeyMapEntry(device: device, key: keyName, action: action, source: source))
+    if Self.isInputKey(key) {
+      inputLines.append(InputLine(key: key, value: value, source: source))
       return
     }
     switch key {
@@ -224,10 +199,6 @@ extension KioskConfiguration {
         )
       }
       thresholds.redAfter = v
-    case "touch_calibration":
-      let parts = value.split(whereSeparator: { $0 == " " || $0 == "," }).compactMap { Int($0) }
-      guard parts.count == 4, parts[0] < parts[1], parts[2] < parts[3] else { throw fail() }
-      touchCalibration = parts
     case "log_level":
       guard ["debug", "info", "warning", "error"].contains(value) else { throw fail() }
       logLevel = value
@@ -235,7 +206,7 @@ extension KioskConfiguration {
       throw ConfigError(
         source,
         "unknown key `\(key.prefix(40))`; known keys: "
-          + Self.knownKeys.map(\.key).joined(separator: ", ") + ", map.<device>.<KEY>")
+          + Self.knownKeys.map(\.key).joined(separator: ", ") + ", map.*, grab.*, touch.*")
     }
   }
 
@@ -251,10 +222,14 @@ extension KioskConfiguration {
     }
   }
 
-  static func isUSBID(_ s: String) -> Bool {
-    let parts = s.split(separator: ":")
-    return parts.count == 2
-      && parts.allSatisfy { $0.count == 4 && $0.allSatisfy { $0.isHexDigit } }
+  static func isInputKey(_ key: String) -> Bool {
+    key.hasPrefix("map.") || key.hasPrefix("grab.") || key.hasPrefix("touch.")
+  }
+
+  /// The input lines as one text for KDSInput's parser: line N of it is
+  /// `inputLines[N - 1]`, so its errors can be traced back to file and line.
+  public var inputText: String {
+    inputLines.map { "\($0.key) = \($0.value)" }.joined(separator: "\n")
   }
 
   static func isMode(_ s: String) -> Bool {

@@ -1,0 +1,113 @@
+/// The kiosk's control socket: one JSON object per line each way, request
+/// then response. Shared by the daemon (KDSKiosk) and `kdsctl`.
+public struct ControlRequest: Codable, Hashable, Sendable {
+  /// `status`, `bump`, `start`, `recall`, `queue`, `retry`.
+  public var cmd: String
+  public var ticket: String?
+  public var op: String?
+  /// Where `screenshot` writes its PNG (a path the daemon's user can write).
+  public var path: String?
+
+  public init(cmd: String, ticket: String? = nil, op: String? = nil, path: String? = nil) {
+    self.cmd = cmd
+    self.ticket = ticket
+    self.op = op
+    self.path = path
+  }
+}
+
+/// The kiosk's state as `kdsctl status --json` prints it.
+public struct KioskStatus: Codable, Hashable, Sendable {
+  public var station: String
+  /// `connected`, `reconnecting` or `offline`.
+  public var connection: String
+  /// Server time of the last successful sync, RFC 3339, or nil.
+  public var lastSyncAt: String?
+  /// Operations waiting for, or on, the wire.
+  public var pendingOps: Int
+  public var failedOps: Int
+  /// Tickets on screen.
+  public var tickets: Int
+  /// Tickets in the cache (all statuses).
+  public var cachedTickets: Int
+  public var alerts: [String]
+  /// Actions the server does not support (`start`, `recall`).
+  public var disabledActions: [String]
+  public var serverClockOffsetMillis: Int64
+  public var selectedTicketId: String?
+  public var page: Int
+  /// The kiosk's version, its screen (`drm /dev/dri/card0 Virtual-1 1280x800@75`
+  /// or `none`) and its input devices; filled by the daemon.
+  public var version: String?
+  public var display: String?
+  public var inputDevices: [String]?
+
+  public init(
+    station: String, connection: String, lastSyncAt: String?, pendingOps: Int, failedOps: Int,
+    tickets: Int, cachedTickets: Int, alerts: [String], disabledActions: [String],
+    serverClockOffsetMillis: Int64, selectedTicketId: String?, page: Int
+  ) {
+    self.station = station
+    self.connection = connection
+    self.lastSyncAt = lastSyncAt
+    self.pendingOps = pendingOps
+    self.failedOps = failedOps
+    self.tickets = tickets
+    self.cachedTickets = cachedTickets
+    self.alerts = alerts
+    self.disabledActions = disabledActions
+    self.serverClockOffsetMillis = serverClockOffsetMillis
+    self.selectedTicketId = selectedTicketId
+    self.page = page
+  }
+}
+
+/// One queued operation as `kdsctl queue --json` prints it.
+public struct OperationInfo: Codable, Hashable, Sendable {
+  public var id: String
+  public var kind: String
+  public var ticketId: String
+  public var state: String
+  public var attempts: Int
+  public var createdAt: String
+  public var nextAttemptAt: String
+  public var lastError: String?
+
+  public init(_ op: QueuedOperation) {
+    id = op.id
+    kind = op.kind.rawValue
+    ticketId = op.ticketId
+    state = op.state.rawValue
+    attempts = op.attempts
+    createdAt = op.createdAt.iso8601
+    nextAttemptAt = op.nextAttemptAt.iso8601
+    lastError = op.lastError
+  }
+}
+
+public struct ControlResponse: Codable, Hashable, Sendable {
+  public var ok: Bool
+  public var error: String?
+  /// A human line for actions (`queued bump 01JD... for ticket ...`).
+  public var message: String?
+  /// The operation an action queued (or retried).
+  public var operation: OperationInfo?
+  public var status: KioskStatus?
+  public var operations: [OperationInfo]?
+
+  public init(
+    ok: Bool, error: String? = nil, message: String? = nil, operation: OperationInfo? = nil,
+    status: KioskStatus? = nil, operations: [OperationInfo]? = nil
+  ) {
+    self.ok = ok
+    self.error = error
+    self.message = message
+    self.operation = operation
+    self.status = status
+    self.operations = operations
+  }
+
+  public static func failure(_ error: String) -> ControlResponse {
+    ControlResponse(ok: false, error: error)
+  }
+}

@@ -1,0 +1,88 @@
+/// A source of the device's wall-clock time. Injected everywhere the kiosk
+/// needs "now", so tests can jump minutes ahead without sleeping.
+public protocol KioskClock: Sendable {
+  /// The device's wall clock (not the server's).
+  func now() -> Timestamp
+}
+
+/// Parses HTTP dates (RFC 9110 IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`).
+public enum HTTPDate {
+  static let months = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+  ]
+
+  public static func parse(_ text: some StringProtocol) -> Timestamp? {
+    let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+    guard parts.count == 6, parts[5] == "GMT", parts[1].count <= 2, parts[3].count == 4,
+      parts[4].count == 8, let day = Int(parts[1]),
+      let monthIndex = months.firstIndex(of: String(parts[2]))
+    else { return nil }
+    let dd = day < 10 ? "0\(day)" : "\(day)"
+    let mm = monthIndex + 1 < 10 ? "0\(monthIndex + 1)" : "\(monthIndex + 1)"
+    return Timestamp(iso8601: "\(parts[3])-\(mm)-\(dd)T\(parts[4])Z")
+  }
+
+  /// `Retry-After`: delay seconds, or an HTTP date (relative to `serverNow`).
+  public static func retryAfterSeconds(_ text: some StringProtocol, serverNow: Timestamp?)
+    -> Int64?
+  {
+    let trimmed = text.trimmingSpaces
+    if let seconds = Int64(trimmed), seconds >= 0 { return seconds }
+    guard let date = parse(trimmed), let serverNow else { return nil }
+    return max(0, (date.millis(since: serverNow) + 999) / 1000)
+  }
+}
+
+extension StringProtocol {
+  var trimmingSpaces: String {
+    var s = Substring(self)
+    while let f = s.first, f.isWhitespace { s.removeFirst() }
+    while let l = s.last, l.isWhitespace { s.removeLast() }
+    return String(s)
+  }
+}
+
+/// The offset of the server's clock from the device's, estimated from the
+/// `Date` header of answers. SLA timers run on device time plus this offset,
+/// so a device clock that is wrong never makes a ticket look early or late.
+public struct ServerClockEstimator: Hashable, Sendable, Codable {
+  /// Server time minus device time, in milliseconds.
+  public private(set) var offsetMillis: Int64
+  public private(set) var samples: Int
+
+  public init(offsetMillis: Int64 = 0, samples: Int = 0) {
+    self.offsetMillis = offsetMillis
+    self.samples = samples
+  }
+
+  /// Adds a sample: the server's `Date` (whole seconds) of an answer to a
+  /// request sent at device time `sent` and answered at device time `received`.
+  public mutating func add(serverDate: Timestamp, sent: Timestamp, received: Timestamp) {
+    guard received >= sent else { return }
+    // The Date header is truncated to the second: take the middle of it, and
+    // the middle of the round trip on our side.
+    let midpoint = sent.millis + (received.millis - sent.millis) / 2
+    let sample = serverDate.millis + 500 - midpoint
+    if samples == 0 || abs(sample - offsetMillis) > 2_000 {
+      // First sample, or a clock step on either side: take it as it is.
+      offsetMillis = sample
+    } else {
+      // Smooth out the one-second resolution of the header.
+      offsetMillis += (sample - offsetMillis) / 8
+    }
+    samples += 1
+  }
+
+  /// The server's clock at device time `device`.
+  public func serverTime(at device: Timestamp) -> Timestamp { device.adding(millis: offsetMillis) }
+}
+
+extension Ticket {
+  /// Whole seconds since the ticket was sent, by the server's clock `now`.
+  public func elapsedSeconds(now: Timestamp) -> Int64 { max(0, now.millis(since: sentAt)) / 1000 }
+
+  /// The SLA state computed locally (seed 7.2), never the server's `slaState`.
+  public func localSLAState(now: Timestamp, thresholds: SLAThresholds) -> SLAState {
+    thresholds.state(sentAt: sentAt, now: now)
+  }
+}

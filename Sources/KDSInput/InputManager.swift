@@ -1,0 +1,365 @@
+import CEvdev
+import Glibc
+import Logging
+
+/// Reads every touch screen, keyboard and bump bar under /dev/input.
+///
+/// Discovers `event*` nodes at `start()`, follows hotplug with inotify, retries
+/// nodes whose permissions are not ready yet (EACCES right after creation),
+/// drops devices that disappear (ENODEV) and picks them up again when they
+/// come back, resynchronises after SYN_DROPPED with libevdev's sync mode, and
+/// grabs bump bars exclusively (EVIOCGRAB). Event timestamps are
+/// CLOCK_MONOTONIC. Not thread-safe: drive it from one thread by polling
+/// `pollDescriptors` and calling `handleEvents()` when one is readable or
+/// `timerInterval` has passed.
+public final class InputManager {
+  public var config: InputConfig {
+    didSet { for d in devices.values { d.configure(config: config, screen: screen) } }
+  }
+  /// Where taps land; update it when the display's mode or rotation changes.
+  public var screen: TouchScreen {
+    didSet { for d in devices.values { d.configure(config: config, screen: screen) } }
+  }
+  /// Also report every key press as `.keyPress` (the learn mode).
+  public var reportRawKeys = false
+
+  private let folder: String
+  private let logger: Logger
+  private var inotifyFD: Int32 = -1
+  private var watch: Int32 = -1
+  private var devices: [String: Device] = [:]
+  /// Nodes that failed to open with a permission error: path -> first seen.
+  private var pending: [String: UInt64] = [:]
+  /// Nodes that are not ours (mice, power buttons): not reopened.
+  private var ignored: Set<String> = []
+  private var lastRetry: UInt64 = 0
+  private var started = false
+
+  /// How long a node's permission is retried on the timer.
+  public var permissionRetryWindow: UInt64 = 30_000_000_000
+
+  public init(
+    config: InputConfig = InputConfig(), screen: TouchScreen, folder: String = "/dev/input",
+    logger: Logger
+  ) {
+    self.config = config
+    self.screen = screen
+    self.folder = folder
+    self.logger = logger
+  }
+
+  deinit {
+    assert(!started, "InputManager was not closed")
+  }
+
+  /// Starts watching the folder and opens what is there. Returns the
+  /// devices found as `.deviceAdded` events.
+  public func start() throws -> [InputEvent] {
+    inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+    guard inotifyFD >= 0 else {
+      throw InputError("inotify_init1 failed: \(String(cString: strerror(errno)))")
+    }
+    started = true
+    var out: [InputEvent] = []
+    addWatch(&out)
+    return out
+  }
+
+  private func addWatch(_ out: inout [InputEvent]) {
+    guard watch < 0 else { return }
+    let mask = UInt32(IN_CREATE | IN_DELETE | IN_ATTRIB | IN_MOVED_TO | IN_DELETE_SELF)
+    watch = inotify_add_watch(inotifyFD, folder, mask)
+    if watch < 0 {
+      logger.warning("input: cannot watch \(folder) yet: \(String(cString: strerror(errno)))")
+      return
+    }
+    for node in nodes() where devices[node] == nil { open(node, &out) }
+  }
+
+  private func nodes() -> [String] {
+    guard let dir = opendir(folder) else { return [] }
+    defer { closedir(dir) }
+    var found: [(Int, String)] = []
+    while let entry = readdir(dir) {
+      let name = withUnsafePointer(to: entry.pointee.d_name) {
+        $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+      }
+      if name.hasPrefix("event"), let n = Int(name.dropFirst(5)) { found.append((n, name)) }
+    }
+    return found.sorted { $0.0 < $1.0 }.map { folder + "/" + $0.1 }
+  }
+
+  /// The inotify descriptor and every open device's.
+  public var pollDescriptors: [Int32] {
+    (inotifyFD >= 0 ? [inotifyFD] : []) + devices.values.map(\.fd)
+  }
+
+  /// Milliseconds until `handleEvents()` should run again without input
+  /// (permission retries, a missing folder), or nil.
+  public var timerInterval: Int32? {
+    if !pending.isEmpty { return 250 }
+    if watch < 0 && started { return 1000 }
+    return nil
+  }
+
+  /// The devices open now.
+  public var openDevices: [InputDeviceInfo] {
+    devices.values.map(\.info).sorted { $0.path < $1.path }
+  }
+
+  /// Reads everything readable (never blocks) and runs the retry timer.
+  public func handleEvents() -> [InputEvent] {
+    guard started else { return [] }
+    var out: [InputEvent] = []
+    readInotify(&out)
+    for path in devices.keys.sorted() {
+      guard let d = devices[path] else { continue }
+      if !d.read(into: &out, reportRawKeys: reportRawKeys, logger: logger) {
+        remove(path, &out)
+      }
+    }
+    let now = monotonicNow()
+    if now &- lastRetry >= 250_000_000 {
+      lastRetry = now
+      if watch < 0 { addWatch(&out) }
+      for (path, since) in pending.sorted(by: { $0.key < $1.key }) {
+        if now &- since > permissionRetryWindow {
+          logger.warning("input: \(path): still no permission, giving up until it changes")
+          pending[path] = nil
+          continue
+        }
+        open(path, &out)
+      }
+    }
+    return out
+  }
+
+  private func readInotify(_ out: inout [InputEvent]) {
+    let size = 4096
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+    defer { buffer.deallocate() }
+    while true {
+      let n = read(inotifyFD, buffer, size)
+      if n <= 0 { return }
+      var offset = 0
+      while offset + 16 <= n {
+        let mask = buffer.load(fromByteOffset: offset + 4, as: UInt32.self)
+        let len = Int(buffer.load(fromByteOffset: offset + 12, as: UInt32.self))
+        let nameBytes = UnsafeRawBufferPointer(start: buffer + offset + 16, count: len)
+        let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
+        offset += 16 + len
+        if mask & UInt32(IN_DELETE_SELF | IN_IGNORED) != 0 {
+          watch = -1
+          continue
+        }
+        guard name.hasPrefix("event") else { continue }
+        let path = folder + "/" + name
+        if mask & UInt32(IN_DELETE) != 0 {
+          pending[path] = nil
+          ignored.remove(path)
+          if devices[path] != nil { remove(path, &out) }
+        } else if mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 {
+          ignored.remove(path)
+          if devices[path] == nil { open(path, &out) }
+        } else if mask & UInt32(IN_ATTRIB) != 0 {
+          if devices[path] == nil && !ignored.contains(path) { open(path, &out) }
+        }
+      }
+    }
+  }
+
+  private func open(_ path: String, _ out: inout [InputEvent]) {
+    let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    if fd < 0 {
+      let e = errno
+      if e == EACCES || e == EPERM {
+        if pending[path] == nil {
+          logger.info("input: \(path): permission not ready, retrying")
+          pending[path] = monotonicNow()
+        }
+      } else if e != ENOENT && e != ENODEV {
+        logger.warning("input: \(path): \(String(cString: strerror(e)))")
+      }
+      return
+    }
+    pending[path] = nil
+    guard let device = Device(path: path, fd: fd, config: config, screen: screen, logger: logger)
+    else {
+      ignored.insert(path)
+      return
+    }
+    devices[path] = device
+    logger.info("input: added \(device.info)")
+    out.append(.deviceAdded(device.info))
+  }
+
+  private func remove(_ path: String, _ out: inout [InputEvent]) {
+    guard let d = devices.removeValue(forKey: path) else { return }
+    d.close()
+    logger.info("input: removed \(path) \"\(d.info.name)\"")
+    out.append(.deviceRemoved(path: path, name: d.info.name))
+  }
+
+  /// Closes every device (releasing grabs) and the inotify descriptor.
+  public func close() {
+    for d in devices.values { d.close() }
+    devices = [:]
+    if inotifyFD >= 0 { Glibc.close(inotifyFD) }
+    inotifyFD = -1
+    watch = -1
+    started = false
+  }
+
+  /// One open evdev node.
+  final class Device {
+    let fd: Int32
+    let dev: OpaquePointer
+    var info: InputDeviceInfo
+    var keyMap: KeyMap = [:]
+    var recognizer: TapRecognizer?
+    private var open = true
+
+    init?(path: String, fd: Int32, config: InputConfig, screen: TouchScreen, logger: Logger) {
+      var dev: OpaquePointer?
+      guard libevdev_new_from_fd(fd, &dev) == 0, let dev else {
+        logger.warning("input: \(path): not an evdev device")
+        Glibc.close(fd)
+        return nil
+      }
+      self.fd = fd
+      self.dev = dev
+      let name = libevdev_get_name(dev).map { String(cString: $0) } ?? "?"
+      let id = InputDeviceID(
+        vendor: UInt16(truncatingIfNeeded: libevdev_get_id_vendor(dev)),
+        product: UInt16(truncatingIfNeeded: libevdev_get_id_product(dev)))
+      let mt =
+        libevdev_has_event_code(dev, UInt32(EV_ABS), UInt32(ABS_MT_POSITION_X)) != 0
+        && libevdev_has_event_code(dev, UInt32(EV_ABS), UInt32(ABS_MT_SLOT)) != 0
+      let st =
+        libevdev_has_event_code(dev, UInt32(EV_ABS), UInt32(ABS_X)) != 0
+        && libevdev_has_event_code(dev, UInt32(EV_KEY), UInt32(BTN_TOUCH)) != 0
+      let kind: InputDeviceInfo.Kind
+      if mt || st {
+        kind = .touch
+      } else {
+        let (map, bumpBar) = config.keyMap(for: id)
+        let hasKeys = map.keys.contains {
+          libevdev_has_event_code(dev, UInt32(EV_KEY), UInt32($0)) != 0
+        }
+        guard hasKeys else {
+          logger.debug("input: \(path) \"\(name)\": no keys or touch we use, ignored")
+          libevdev_free(dev)
+          Glibc.close(fd)
+          return nil
+        }
+        kind = bumpBar ? .bumpBar : .keyboard
+      }
+      info = InputDeviceInfo(path: path, name: name, id: id, kind: kind, grabbed: false)
+      _ = libevdev_set_clock_id(dev, CLOCK_MONOTONIC)
+      if kind != .touch && config.shouldGrab(id) {
+        let rc = libevdev_grab(dev, LIBEVDEV_GRAB)
+        if rc == 0 {
+          info.grabbed = true
+        } else {
+          logger.warning("input: \(path): cannot grab: \(String(cString: strerror(-rc)))")
+        }
+      }
+      configure(config: config, screen: screen)
+    }
+
+    func configure(config: InputConfig, screen: TouchScreen) {
+      if info.kind == .touch {
+        let mt = libevdev_has_event_code(dev, UInt32(EV_ABS), UInt32(ABS_MT_SLOT)) != 0
+        let (xc, yc) = mt ? (ABS_MT_POSITION_X, ABS_MT_POSITION_Y) : (ABS_X, ABS_Y)
+        func range(_ code: Int32) -> ClosedRange<Int32> {
+          guard let a = libevdev_get_abs_info(dev, UInt32(code)) else { return 0...1 }
+          return a.pointee.minimum...max(a.pointee.minimum, a.pointee.maximum)
+        }
+        let mapping = TouchMapping(
+          rawX: range(xc), rawY: range(yc), calibration: config.calibration(for: info.id),
+          screen: screen)
+        if recognizer == nil {
+          recognizer = TapRecognizer(mapping: mapping, multitouch: mt)
+        } else {
+          recognizer?.mapping = mapping
+        }
+      } else {
+        keyMap = config.keyMap(for: info.id).map
+      }
+    }
+
+    /// Reads until EAGAIN. False when the device is gone.
+    func read(into out: inout [InputEvent], reportRawKeys: Bool, logger: Logger) -> Bool {
+      var ev = input_event()
+      var flags = LIBEVDEV_READ_FLAG_NORMAL.rawValue
+      while true {
+        let rc = libevdev_next_event(dev, flags, &ev)
+        if rc == -EAGAIN {
+          if flags == LIBEVDEV_READ_FLAG_SYNC.rawValue {
+            flags = LIBEVDEV_READ_FLAG_NORMAL.rawValue
+            continue
+          }
+          return true
+        }
+        if rc < 0 {
+          if rc != -ENODEV {
+            logger.warning("input: \(info.path): read failed: \(String(cString: strerror(-rc)))")
+          }
+          return false
+        }
+        let time = nanoseconds(seconds: ev.time.tv_sec, microseconds: ev.time.tv_usec)
+        if rc == Int32(LIBEVDEV_READ_STATUS_SYNC.rawValue) {
+          if flags == LIBEVDEV_READ_FLAG_NORMAL.rawValue {
+            // SYN_DROPPED: the kernel's buffer overflowed. Pull the device's
+            // state back with sync mode; lost key presses are not replayed.
+            logger.warning("input: \(info.path): events dropped, resynchronising")
+            recognizer?.dropped()
+            flags = LIBEVDEV_READ_FLAG_SYNC.rawValue
+            continue
+          }
+          if ev.type == UInt16(EV_KEY) { continue }
+        }
+        handle(ev, time: time, into: &out, reportRawKeys: reportRawKeys)
+      }
+    }
+
+    private func handle(
+      _ ev: input_event, time: UInt64, into out: inout [InputEvent], reportRawKeys: Bool
+    ) {
+      if var r = recognizer {
+        if let tap = r.feed(type: ev.type, code: ev.code, value: ev.value, time: time) {
+          out.append(.tap(x: tap.x, y: tap.y, time: time))
+        }
+        recognizer = r
+        return
+      }
+      guard ev.type == UInt16(EV_KEY), ev.value == 1 else { return }
+      if reportRawKeys { out.append(.keyPress(code: ev.code, time: time, device: info.path)) }
+      if let action = keyMap[ev.code] {
+        out.append(.action(action, time: time, device: info.path))
+      }
+    }
+
+    func close() {
+      guard open else { return }
+      open = false
+      if info.grabbed { _ = libevdev_grab(dev, LIBEVDEV_UNGRAB) }
+      libevdev_free(dev)
+      Glibc.close(fd)
+    }
+  }
+}
+
+@available(*, unavailable) extension InputManager: Sendable {}
+
+/// An input layer failure.
+public struct InputError: Error, CustomStringConvertible, Sendable {
+  public var description: String
+  public init(_ d: String) { description = d }
+}
+
+func monotonicNow() -> UInt64 {
+  var ts = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &ts)
+  return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}

@@ -1,0 +1,83 @@
+/// What a key on a keyboard or bump bar does on the kitchen screen. The raw
+/// values are the names used in key-map files.
+public enum KioskInputAction: String, CaseIterable, Sendable, Hashable {
+  case nextTicket
+  case previousTicket
+  case bump
+  case start
+  case recallLast
+  case nextPage
+  case previousPage
+  case retryFailed
+}
+
+/// A USB vendor:product pair (`05f3:0007` in key-map files).
+public struct InputDeviceID: Hashable, Sendable, CustomStringConvertible {
+  public var vendor: UInt16
+  public var product: UInt16
+
+  public init(vendor: UInt16, product: UInt16) {
+    self.vendor = vendor
+    self.product = product
+  }
+
+  /// Parses `vvvv:pppp` (hexadecimal).
+  public init?(_ text: some StringProtocol) {
+    let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+    guard parts.count == 2, (1...4).contains(parts[0].count), (1...4).contains(parts[1].count),
+      let v = UInt16(parts[0], radix: 16), let p = UInt16(parts[1], radix: 16)
+    else { return nil }
+    self.init(vendor: v, product: p)
+  }
+
+  public var description: String { hex4(vendor) + ":" + hex4(product) }
+}
+
+func hex4(_ v: UInt16) -> String {
+  let s = String(v, radix: 16)
+  return String(repeating: "0", count: max(0, 4 - s.count)) + s
+}
+
+/// What the kiosk gets from the input layer.
+public enum InputEvent: Equatable, Sendable {
+  /// A tap at logical screen coordinates (the renderer's, rotation applied);
+  /// `time` is the release's kernel timestamp (CLOCK_MONOTONIC, ns).
+  case tap(x: Int, y: Int, time: UInt64)
+  /// A mapped key press; `time` is its kernel timestamp (CLOCK_MONOTONIC, ns).
+  case action(KioskInputAction, time: UInt64, device: String)
+  /// Any key press, mapped or not (only when the manager reports raw keys:
+  /// the learn mode).
+  case keyPress(code: UInt16, time: UInt64, device: String)
+  case deviceAdded(InputDeviceInfo)
+  case deviceRemoved(path: String, name: String)
+}
+
+/// An input device the manager opened.
+public struct InputDeviceInfo: Equatable, Sendable, CustomStringConvertible {
+  public enum Kind: String, Sendable {
+    case touch, keyboard, bumpBar
+  }
+  public var path: String
+  public var name: String
+  public var id: InputDeviceID
+  public var kind: Kind
+  public var grabbed: Bool
+
+  public init(path: String, name: String, id: InputDeviceID, kind: Kind, grabbed: Bool) {
+    self.path = path
+    self.name = name
+    self.id = id
+    self.kind = kind
+    self.grabbed = grabbed
+  }
+
+  public var description: String {
+    "\(path) \"\(name)\" \(id) kind=\(kind.rawValue)\(grabbed ? " grabbed" : "")"
+  }
+}
+
+/// A kernel timestamp (struct timeval) in nanoseconds.
+@inline(__always)
+func nanoseconds(seconds: Int, microseconds: Int) -> UInt64 {
+  UInt64(seconds) * 1_000_000_000 + UInt64(microseconds) * 1000
+}

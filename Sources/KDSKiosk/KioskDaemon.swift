@@ -1,0 +1,428 @@
+import KDSCore
+import KDSStore
+import KDSSync
+import KDSRender
+import Logging
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+/// What `kds-kiosk run` was told.
+public struct KioskDaemonOptions: Sendable {
+  public var serverURL: String
+  public var station: String
+  /// The device token. Never logged.
+  public var token: String
+  public var dbPath: String
+  /// The control socket (mode 0600), or nil for none.
+  public var controlSocketPath: String?
+  public var requestTimeoutMillis: Int = 10_000
+  public var syncIntervalMillis: Int64 = 5_000
+  public var caFile: String?
+  /// Station thresholds to store (nil: keep the stored ones, default 5 and 10 min).
+  public var thresholds: SLAThresholds?
+  /// Reported to the server on each poll (its status page shows them).
+  public var version = KDSVersion.current
+  public var displayDescription: String?
+
+  public init(
+    serverURL: String, station: String, token: String, dbPath: String,
+    controlSocketPath: String? = nil
+  ) {
+    self.serverURL = serverURL
+    self.station = station
+    self.token = token
+    self.dbPath = dbPath
+    self.controlSocketPath = controlSocketPath
+  }
+}
+
+/// The kiosk daemon: one event loop (poll) over the control socket, the sync
+/// engine's wake-up fd, the signal pipe and any fd a display or input device
+/// registers, presenting a `BoardSnapshot` on every change and every second.
+/// SIGTERM and SIGINT stop it cleanly (the write in progress finishes).
+///
+/// Create it, plug in a presenter and input sources, then call `run()` on
+/// the thread that will own the loop; every callback runs on that thread.
+public final class KioskDaemon {
+  public let configuration: KioskDaemonOptions
+  public let store: KioskStore
+  public let engine: SyncEngine
+  /// The chef's actions (keyboard, bump bar, touch).
+  public let core: KioskCore
+  public var actions: any KioskActions { core }
+  public var presenter: any BoardPresenter
+  let logger: Logger
+  var sources: [(fd: Int32, handler: () -> Void)] = []
+  var control: ControlServer?
+  var stopRequested = false
+  var systemd: SystemdNotifier?
+  var readyAnnounced = false
+  /// The screen, when there is one: READY=1 then waits for its first frame.
+  public var screen: ScreenPresenter?
+  /// Touch screens, keyboards and bump bars.
+  public var input: InputBridge?
+  /// SIGHUP: re-read the configuration. Returns a line for the log.
+  public var onReload: (() -> String)?
+  /// Extra control-socket commands (`screenshot`), tried before the core's.
+  public var extraCommands: [String: (ControlRequest) -> ControlResponse] = [:]
+
+  public init(
+    configuration: KioskDaemonOptions, presenter: any BoardPresenter = NullPresenter(),
+    clock: any KioskClock = SystemClock(), logger: Logger = Logger(label: "kds.kiosk")
+  ) throws {
+    self.configuration = configuration
+    self.presenter = presenter
+    self.logger = logger
+    store = try KioskStore(path: configuration.dbPath)
+    if let t = configuration.thresholds {
+      try store.setThresholds(t, station: configuration.station)
+    }
+    let client = CurlHTTPClient(
+      config: HTTPClientConfig(
+        baseURL: configuration.serverURL, token: configuration.token,
+        requestTimeoutMillis: configuration.requestTimeoutMillis, caFile: configuration.caFile))
+    var syncConfig = SyncConfig(station: configuration.station)
+    syncConfig.syncIntervalMillis = configuration.syncIntervalMillis
+    syncConfig.version = configuration.version
+    syncConfig.displayDescription = configuration.displayDescription
+    engine = try SyncEngine(
+      config: syncConfig, store: store, client: client, clock: clock,
+      logger: Logger(label: "kds.sync"))
+    core = KioskCore(
+      engine: engine, thresholds: try store.thresholds(station: configuration.station),
+      logger: logger)
+  }
+
+  /// Watches `fd` for input in the event loop (a DRM fd, an evdev device):
+  /// `onReadable` runs on the loop thread when it is readable.
+  public func addSource(fd: Int32, onReadable: @escaping () -> Void) {
+    sources.append((fd, onReadable))
+  }
+
+  /// Stops watching `fd` (a device went away).
+  public func removeSource(fd: Int32) {
+    sources.removeAll { $0.fd == fd }
+  }
+
+  /// Asks the loop to stop after the current iteration.
+  public func requestStop() { stopRequested = true }
+
+  /// Presents a snapshot now (after an input action, say), and tells systemd
+  /// what the banner says.
+  public func presentNow() {
+    let snapshot = core.snapshot()
+    presenter.present(snapshot)
+    systemd?.status(BoardRenderer.statusText(snapshot))
+  }
+
+  /// Answers one control-socket request.
+  func handleControl(_ request: ControlRequest) -> ControlResponse {
+    if let extra = extraCommands[request.cmd] { return extra(request) }
+    var response = core.handle(request)
+    if request.cmd == "status", var status = response.status {
+      status.version = configuration.version
+      status.display = screen?.description ?? "none"
+      status.inputDevices = input?.deviceNames ?? []
+      response.status = status
+    }
+    return response
+  }
+
+  func announceReady() {
+    guard !readyAnnounced else { return }
+    readyAnnounced = true
+    systemd?.ready(status: BoardRenderer.statusText(core.snapshot()))
+    logger.notice("ready: first frame on \(screen?.description ?? "no screen (headless)")")
+  }
+
+  /// Runs until SIGTERM or SIGINT; returns the exit status (0 on a clean stop).
+  public func run() throws -> Int32 {
+    let signals = try SignalPipe.install()
+    if let path = configuration.controlSocketPath {
+      control = try ControlServer(path: path, logger: logger)
+    }
+    systemd = SystemdNotifier()
+    if let screen {
+      presenter = screen
+      screen.onFirstFrame = { [weak self] in self?.announceReady() }
+      screen.onLayout = { [weak self] layout in self?.core.pageCount = layout.pageCount }
+      if let fd = screen.pollDescriptor {
+        addSource(fd: fd) { [weak screen] in screen?.handleDisplayEvents() }
+      }
+    }
+    if let input {
+      do {
+        try input.start()
+      } catch {
+        logger.error("input devices unavailable: \(error)")
+      }
+    }
+    engine.start()
+    logger.notice(
+      "kds-kiosk ready: station \(configuration.station), server \(configuration.serverURL), control socket \(configuration.controlSocketPath ?? "none")"
+    )
+    presentNow()
+    if screen == nil { announceReady() }
+    var lastWatchdog = SystemClock().now()
+    var lastSecond = SystemClock().now().millis / 1000
+    while !stopRequested {
+      var fds: [pollfd] = [
+        pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: engine.changes.fd, events: Int16(POLLIN), revents: 0),
+      ]
+      let controlFDs = control?.pollFDs ?? []
+      fds += controlFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+      let sourceFDs = sources.map(\.fd)
+      fds += sourceFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+      let nowMillis = SystemClock().now().millis
+      let timeout = Int32(1000 - nowMillis % 1000)
+      let r = poll(&fds, nfds_t(fds.count), timeout)
+      if r < 0 && errno != EINTR {
+        logger.error("poll failed: errno \(errno)")
+      }
+      var changed = false
+      if fds[0].revents != 0 {
+        let received = signals.drainSignals()
+        if received.contains(SIGTERM) || received.contains(SIGINT) {
+          logger.notice("signal received: stopping")
+          break
+        }
+        if received.contains(SIGHUP) {
+          systemd?.reloading()
+          let result = onReload?() ?? "nothing to reload"
+          logger.notice("SIGHUP: \(result)")
+          systemd?.ready()
+          changed = true
+        }
+      }
+      if fds[1].revents != 0 {
+        engine.changes.drain()
+        changed = true
+      }
+      for (i, fd) in controlFDs.enumerated() where fds[2 + i].revents != 0 {
+        if control?.service(fd: fd, handler: handleControl) == true { changed = true }
+      }
+      for (i, fd) in sourceFDs.enumerated() where fds[2 + controlFDs.count + i].revents != 0 {
+        sources.first { $0.fd == fd }?.handler()
+        changed = true
+      }
+      let now = SystemClock().now()
+      if let systemd, let interval = systemd.watchdogIntervalMillis,
+        now.millis(since: lastWatchdog) >= interval
+      {
+        systemd.watchdog()
+        lastWatchdog = now
+      }
+      let second = now.millis / 1000
+      if second != lastSecond {
+        // Timers of the devices: connector re-probe, input permission retry.
+        screen?.handleDisplayEvents()
+        if input?.manager.timerInterval != nil { input?.service() }
+      }
+      if second != lastSecond || changed {
+        lastSecond = second
+        presentNow()
+      }
+    }
+    systemd?.stopping()
+    input?.close()
+    screen?.close()
+    shutdown()
+    return 0
+  }
+
+  func shutdown() {
+    engine.stop()
+    control?.close()
+    control = nil
+    do {
+      // Waits for the write in progress (if the sync thread is in one).
+      try store.close()
+    } catch {
+      logger.error("closing the database: \(error)")
+    }
+    logger.notice("kds-kiosk stopped")
+  }
+}
+
+/// SIGTERM and SIGINT turned into a readable pipe (a self-pipe written by a
+/// signal handler, async-signal-safe). SIGPIPE is ignored.
+final class SignalPipe {
+  nonisolated(unsafe) static var writeFD: Int32 = -1
+  let signal = WakeSignal()
+
+  var fd: Int32 { signal.fd }
+
+  static func install() throws -> SignalPipe {
+    let pipe = SignalPipe()
+    Self.writeFD = pipe.signal.writeFDForSignals
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = { signo in
+      var byte = UInt8(truncatingIfNeeded: signo)
+      _ = write(SignalPipe.writeFD, &byte, 1)
+    }
+    sigemptyset(&action.sa_mask)
+    action.sa_flags = SA_RESTART
+    sigaction(SIGTERM, &action, nil)
+    sigaction(SIGINT, &action, nil)
+    sigaction(SIGHUP, &action, nil)
+    Glibc.signal(SIGPIPE, SIG_IGN)
+    return pipe
+  }
+
+  /// The signals received since the last call.
+  func drainSignals() -> Set<Int32> {
+    var buffer = [UInt8](repeating: 0, count: 64)
+    var received = Set<Int32>()
+    while true {
+      let n = read(fd, &buffer, buffer.count)
+      if n <= 0 { break }
+      for b in buffer[0..<n] { received.insert(Int32(b)) }
+    }
+    return received
+  }
+}
+
+/// The control socket: a unix stream socket (mode 0600) taking one JSON
+/// request per line and answering one JSON line each.
+final class ControlServer {
+  let path: String
+  let listenFD: Int32
+  var clients: [Int32: [UInt8]] = [:]
+  let logger: Logger
+
+  init(path: String, logger: Logger) throws {
+    self.path = path
+    self.logger = logger
+    var st = stat()
+    if lstat(path, &st) == 0 {
+      guard st.st_mode & S_IFMT == S_IFSOCK else {
+        throw ControlSocketError("\(path) exists and is not a socket")
+      }
+      unlink(path)
+    }
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw ControlSocketError("socket: errno \(errno)") }
+    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+      Glibc.close(fd)
+      throw ControlSocketError("socket path too long: \(path)")
+    }
+    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+      for (i, b) in bytes.enumerated() { raw[i] = b }
+    }
+    // Only this user may connect: no window where the socket is wider open.
+    let oldMask = umask(0o177)
+    let bound = withUnsafePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+      }
+    }
+    umask(oldMask)
+    guard bound == 0 else {
+      let e = errno
+      Glibc.close(fd)
+      throw ControlSocketError("bind \(path): errno \(e)")
+    }
+    chmod(path, 0o600)
+    guard listen(fd, 16) == 0 else {
+      Glibc.close(fd)
+      throw ControlSocketError("listen \(path): errno \(errno)")
+    }
+    listenFD = fd
+  }
+
+  var pollFDs: [Int32] { [listenFD] + clients.keys.sorted() }
+
+  /// Handles readiness of `fd`; true if a request may have changed state.
+  func service(fd: Int32, handler: (ControlRequest) -> ControlResponse) -> Bool {
+    if fd == listenFD {
+      while true {
+        let c = accept(listenFD, nil, nil)
+        if c < 0 { break }
+        _ = fcntl(c, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK)
+        clients[c] = []
+      }
+      return false
+    }
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let n = read(fd, &buffer, buffer.count)
+    if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) {
+      drop(fd)
+      return false
+    }
+    guard n > 0 else { return false }
+    clients[fd, default: []] += buffer[0..<n]
+    var acted = false
+    while let nl = clients[fd]?.firstIndex(of: 0x0A) {
+      let line = Array(clients[fd]![..<nl])
+      clients[fd]!.removeSubrange(...nl)
+      let response: ControlResponse
+      do {
+        let request = try JSONDecoder().decode(ControlRequest.self, from: Data(line))
+        response = handler(request)
+        if request.cmd != "status" && request.cmd != "queue" { acted = true }
+      } catch {
+        response = .failure("bad request: \(describe(error))")
+      }
+      var out = (try? JSONEncoder().encode(response)) ?? Data("{\"ok\":false}".utf8)
+      out.append(0x0A)
+      if !writeAll(fd, out) {
+        drop(fd)
+        return acted
+      }
+    }
+    if (clients[fd]?.count ?? 0) > 65_536 {
+      logger.warning("control client sent an over-long line: dropped")
+      drop(fd)
+    }
+    return acted
+  }
+
+  func writeAll(_ fd: Int32, _ data: Data) -> Bool {
+    var offset = 0
+    let bytes = [UInt8](data)
+    while offset < bytes.count {
+      let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+      if n > 0 {
+        offset += n
+      } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
+        var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        if poll(&p, 1, 1000) <= 0 { return false }
+      } else {
+        return false
+      }
+    }
+    return true
+  }
+
+  func drop(_ fd: Int32) {
+    clients[fd] = nil
+    Glibc.close(fd)
+  }
+
+  func close() {
+    for fd in clients.keys { Glibc.close(fd) }
+    clients.removeAll()
+    Glibc.close(listenFD)
+    unlink(path)
+  }
+}
+
+struct ControlSocketError: Error, CustomStringConvertible {
+  let description: String
+  init(_ d: String) { description = d }
+}

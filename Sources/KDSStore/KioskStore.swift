@@ -1,0 +1,389 @@
+import GRDB
+import KDSCore
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+/// Why the store refused a write.
+public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+  enum Code: Hashable, Sendable {
+    case queueFull(Int)
+    case corrupt(String)
+  }
+  let code: Code
+
+  public static func queueFull(_ limit: Int) -> StoreError { StoreError(code: .queueFull(limit)) }
+  public static func corrupt(_ what: String) -> StoreError { StoreError(code: .corrupt(what)) }
+
+  public var isQueueFull: Bool {
+    if case .queueFull = code { return true }
+    return false
+  }
+
+  public var description: String {
+    switch code {
+    case .queueFull(let limit): "queue full (\(limit) outstanding operations)"
+    case .corrupt(let what): "corrupt store: \(what)"
+    }
+  }
+}
+
+/// What applying a sync answer changed.
+public struct AppliedChanges: Sendable {
+  /// Tickets inserted or replaced (newer `updatedAt`).
+  public var changed: [Ticket] = []
+  /// Ticket ids removed by a full resync.
+  public var removed: [String] = []
+  public init() {}
+}
+
+/// The kiosk's SQLite database (WAL): the ticket cache, the operation queue,
+/// the sync cursor, the server clock offset and settings.
+///
+/// Thread-safe: every access goes through one GRDB `DatabaseQueue`.
+public final class KioskStore: Sendable {
+  public let path: String
+  let db: DatabaseQueue
+
+  /// Opens (creating and migrating) the database at `path`. Operations left
+  /// in flight by a previous run go back to pending: their key is reused, so
+  /// sending them again is safe.
+  public init(path: String) throws {
+    self.path = path
+    var config = Configuration()
+    config.journalMode = .wal
+    config.busyMode = .timeout(5)
+    config.prepareDatabase { db in
+      try db.execute(sql: "PRAGMA synchronous = NORMAL")
+      // A kiosk's database is small: a 1 MB page cache keeps the daemon lean.
+      try db.execute(sql: "PRAGMA cache_size = -1024")
+    }
+    db = try DatabaseQueue(path: path, configuration: config)
+    try Self.migrator.migrate(db)
+    try db.write { db in
+      try db.execute(sql: "UPDATE operations SET state = 'pending' WHERE state = 'in-flight'")
+    }
+  }
+
+  static var migrator: DatabaseMigrator {
+    var m = DatabaseMigrator()
+    m.registerMigration("v1") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE tickets (
+            id TEXT PRIMARY KEY NOT NULL,
+            station TEXT NOT NULL,
+            status TEXT NOT NULL,
+            sentAt INTEGER NOT NULL,
+            updatedAt INTEGER NOT NULL,
+            body BLOB NOT NULL
+          );
+          CREATE INDEX tickets_station ON tickets(station, status);
+          CREATE TABLE operations (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            ticketId TEXT NOT NULL,
+            readyAt INTEGER,
+            createdAt INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            uncountedAttempts INTEGER NOT NULL DEFAULT 0,
+            nextAttemptAt INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            lastError TEXT,
+            lastResult TEXT,
+            serverStatus TEXT,
+            finishedAt INTEGER
+          );
+          CREATE INDEX operations_state ON operations(state, seq);
+          CREATE TABLE bumped (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            ticketId TEXT NOT NULL,
+            operationId TEXT NOT NULL,
+            at INTEGER NOT NULL
+          );
+          CREATE TABLE settings (
+            key TEXT PRIMARY KEY NOT NULL,
+            value TEXT NOT NULL
+          );
+          """)
+    }
+    return m
+  }
+
+  // MARK: tickets
+
+  /// Every cached ticket.
+  public func loadTickets() throws -> [Ticket] {
+    try db.read { db in
+      let decoder = JSONDecoder()
+      var out: [Ticket] = []
+      let rows = try Row.fetchCursor(db, sql: "SELECT id, body FROM tickets")
+      while let row = try rows.next() {
+        let body: Data = row["body"]
+        if let t = try? decoder.decode(Ticket.self, from: body) { out.append(t) }
+      }
+      return out
+    }
+  }
+
+  public func ticketCount() throws -> Int {
+    try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM tickets") ?? 0 }
+  }
+
+  /// Applies a sync answer in one transaction: each ticket replaces the cached
+  /// one only if its `updatedAt` is newer. `cursor` (the largest server
+  /// `updatedAt` seen) is stored with it. With `fullResyncOf`, cached tickets
+  /// of that station absent from the answer are removed (the server no longer
+  /// holds them), except those with outstanding operations.
+  public func apply(
+    tickets: [Ticket], cursor: Timestamp?, fullResyncOf station: String? = nil
+  ) throws -> AppliedChanges {
+    try db.write { db in
+      var changes = AppliedChanges()
+      let encoder = JSONEncoder()
+      let upsert = try db.cachedStatement(
+        sql: """
+          INSERT INTO tickets (id, station, status, sentAt, updatedAt, body)
+          VALUES (?, ?, ?, ?, ?, ?)
+          ON CONFLICT(id) DO UPDATE SET station = excluded.station, status = excluded.status,
+            sentAt = excluded.sentAt, updatedAt = excluded.updatedAt, body = excluded.body
+          WHERE excluded.updatedAt > tickets.updatedAt
+          """)
+      for t in tickets {
+        let body = try encoder.encode(t)
+        try upsert.execute(arguments: [
+          t.id, t.station, t.status.wire, t.sentAt.millis, t.updatedAt.millis, body,
+        ])
+        if db.changesCount > 0 { changes.changed.append(t) }
+      }
+      if let station {
+        let keep = Set(tickets.map(\.id))
+        let cached = try String.fetchAll(
+          db,
+          sql: """
+            SELECT id FROM tickets WHERE station = ? AND id NOT IN
+              (SELECT ticketId FROM operations WHERE state IN ('pending', 'in-flight'))
+            """, arguments: [station])
+        for id in cached where !keep.contains(id) {
+          try db.execute(sql: "DELETE FROM tickets WHERE id = ?", arguments: [id])
+          changes.removed.append(id)
+        }
+      }
+      if let cursor {
+        let old = try Self.setting(db, "sync.cursor").flatMap { Int64($0) } ?? Int64.min
+        if cursor.millis > old {
+          try Self.setSetting(db, "sync.cursor", String(cursor.millis))
+        }
+      }
+      return changes
+    }
+  }
+
+  /// Stores one ticket if it is newer than the cached one (an operation's answer).
+  @discardableResult
+  public func upsert(_ ticket: Ticket) throws -> Bool {
+    try !apply(tickets: [ticket], cursor: nil).changed.isEmpty
+  }
+
+  /// Sets a cached ticket's status without touching its `updatedAt`, so the
+  /// server's next version (newer) replaces it. Used when the server
+  /// acknowledged an operation without a usable ticket in its answer.
+  public func setLocalStatus(ticketId: String, status: TicketStatus) throws -> Ticket? {
+    try db.write { db in
+      guard
+        let body = try Data.fetchOne(
+          db, sql: "SELECT body FROM tickets WHERE id = ?", arguments: [ticketId]),
+        var t = try? JSONDecoder().decode(Ticket.self, from: body)
+      else { return nil }
+      t.status = status
+      try db.execute(
+        sql: "UPDATE tickets SET status = ?, body = ? WHERE id = ?",
+        arguments: [status.wire, try JSONEncoder().encode(t), ticketId])
+      return t
+    }
+  }
+
+  // MARK: operations
+
+  /// Queues an operation, durably (`synchronous = FULL` for this commit): when
+  /// this returns, the operation survives a crash or a power cut. Refused when
+  /// `maxOutstanding` operations are already pending or in flight. A bump is
+  /// pushed on the recall stack; a recall pops its ticket from it.
+  public func enqueue(_ op: QueuedOperation, maxOutstanding: Int) throws -> QueuedOperation {
+    try db.writeWithoutTransaction { db in
+      try db.execute(sql: "PRAGMA synchronous = FULL")
+      defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+      var stored = op
+      try db.inTransaction {
+        let outstanding =
+          try Int.fetchOne(
+            db,
+            sql: "SELECT COUNT(*) FROM operations WHERE state IN ('pending', 'in-flight')") ?? 0
+        guard outstanding < maxOutstanding else { throw StoreError.queueFull(maxOutstanding) }
+        try db.execute(
+          sql: """
+            INSERT INTO operations (id, kind, ticketId, readyAt, createdAt, attempts,
+              uncountedAttempts, nextAttemptAt, state, lastError, lastResult, serverStatus)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+          arguments: [
+            op.id, op.kind.rawValue, op.ticketId, op.readyAt?.millis, op.createdAt.millis,
+            op.attempts, op.uncountedAttempts, op.nextAttemptAt.millis, op.state.rawValue,
+            op.lastError, op.lastResult?.rawValue, op.serverStatus?.wire,
+          ])
+        stored.seq = db.lastInsertedRowID
+        switch op.kind {
+        case .bump:
+          try db.execute(
+            sql: "INSERT INTO bumped (ticketId, operationId, at) VALUES (?, ?, ?)",
+            arguments: [op.ticketId, op.id, op.createdAt.millis])
+        case .recall:
+          try db.execute(
+            sql: """
+              DELETE FROM bumped WHERE seq =
+                (SELECT MAX(seq) FROM bumped WHERE ticketId = ?)
+              """, arguments: [op.ticketId])
+        case .start:
+          break
+        }
+        return .commit
+      }
+      return stored
+    }
+  }
+
+  /// Saves new states of operations (after attempts), in one transaction.
+  public func update(_ ops: [QueuedOperation], finishedAt: Timestamp? = nil) throws {
+    guard !ops.isEmpty else { return }
+    try db.write { db in
+      let stmt = try db.cachedStatement(
+        sql: """
+          UPDATE operations SET id = ?, createdAt = ?, attempts = ?, uncountedAttempts = ?,
+            nextAttemptAt = ?, state = ?, lastError = ?, lastResult = ?, serverStatus = ?,
+            finishedAt = ?
+          WHERE seq = ?
+          """)
+      for op in ops {
+        let finished = op.state == .done || op.state == .failed ? finishedAt?.millis : nil
+        try stmt.execute(arguments: [
+          op.id, op.createdAt.millis, op.attempts, op.uncountedAttempts, op.nextAttemptAt.millis,
+          op.state.rawValue, op.lastError, op.lastResult?.rawValue, op.serverStatus?.wire,
+          finished, op.seq,
+        ])
+      }
+    }
+  }
+
+  /// Operations in queue order: all but those done, or all of them.
+  public func operations(includeDone: Bool = false) throws -> [QueuedOperation] {
+    try db.read { db in
+      let sql =
+        includeDone
+        ? "SELECT * FROM operations ORDER BY seq"
+        : "SELECT * FROM operations WHERE state != 'done' ORDER BY seq"
+      return try Row.fetchAll(db, sql: sql).compactMap(Self.operation(from:))
+    }
+  }
+
+  static func operation(from row: Row) -> QueuedOperation? {
+    guard let kind = TicketAction(rawValue: row["kind"]),
+      let state = OperationState(rawValue: row["state"])
+    else { return nil }
+    let readyAt: Int64? = row["readyAt"]
+    let lastResult: String? = row["lastResult"]
+    let serverStatus: String? = row["serverStatus"]
+    return QueuedOperation(
+      id: row["id"], seq: row["seq"], kind: kind, ticketId: row["ticketId"],
+      readyAt: readyAt.map(Timestamp.init(millis:)),
+      createdAt: Timestamp(millis: row["createdAt"]), attempts: row["attempts"],
+      uncountedAttempts: row["uncountedAttempts"],
+      nextAttemptAt: Timestamp(millis: row["nextAttemptAt"]), state: state,
+      lastError: row["lastError"], lastResult: lastResult.flatMap(AttemptResult.init(rawValue:)),
+      serverStatus: serverStatus.map(TicketStatus.init(wire:)))
+  }
+
+  /// Removes done operations finished before `before` (they are history).
+  public func pruneDoneOperations(finishedBefore before: Timestamp) throws {
+    try db.write { db in
+      try db.execute(
+        sql: "DELETE FROM operations WHERE state = 'done' AND finishedAt < ?",
+        arguments: [before.millis])
+      try db.execute(
+        sql:
+          "DELETE FROM bumped WHERE seq NOT IN (SELECT seq FROM bumped ORDER BY seq DESC LIMIT 50)"
+      )
+    }
+  }
+
+  /// Ticket ids bumped on this kiosk, most recent first (the recall stack).
+  public func recentlyBumped(limit: Int = 50) throws -> [String] {
+    try db.read { db in
+      try String.fetchAll(
+        db, sql: "SELECT ticketId FROM bumped ORDER BY seq DESC LIMIT ?", arguments: [limit])
+    }
+  }
+
+  // MARK: settings
+
+  public func setting(_ key: String) throws -> String? {
+    try db.read { try Self.setting($0, key) }
+  }
+
+  public func setSetting(_ key: String, _ value: String?) throws {
+    try db.write { db in
+      if let value {
+        try Self.setSetting(db, key, value)
+      } else {
+        try db.execute(sql: "DELETE FROM settings WHERE key = ?", arguments: [key])
+      }
+    }
+  }
+
+  static func setting(_ db: Database, _ key: String) throws -> String? {
+    try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key])
+  }
+
+  static func setSetting(_ db: Database, _ key: String, _ value: String) throws {
+    try db.execute(
+      sql:
+        "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      arguments: [key, value])
+  }
+
+  /// The sync cursor: the largest server `updatedAt` received.
+  public func cursor() throws -> Timestamp? {
+    try setting("sync.cursor").flatMap(Int64.init).map(Timestamp.init(millis:))
+  }
+
+  /// Thresholds for a station (defaults: orange at 5 min, red at 10).
+  public func thresholds(station: String) throws -> SLAThresholds {
+    guard let text = try setting("sla.\(station)") else { return .standard }
+    let parts = text.split(separator: ",").compactMap { Int64($0) }
+    guard parts.count == 2 else { return .standard }
+    return SLAThresholds(orangeAfter: parts[0], redAfter: parts[1])
+  }
+
+  public func setThresholds(_ t: SLAThresholds, station: String) throws {
+    try setSetting("sla.\(station)", "\(t.orangeAfter),\(t.redAfter)")
+  }
+
+  // MARK: maintenance
+
+  /// `PRAGMA integrity_check`: "ok" when the database is sound.
+  public func integrityCheck() throws -> String {
+    try db.read { db in
+      try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ")
+    }
+  }
+
+  /// Waits for any write in progress, then checkpoints the WAL (clean shutdown).
+  public func close() throws {
+    try db.writeWithoutTransaction { db in
+      try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+  }
+}

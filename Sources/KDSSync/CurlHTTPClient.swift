@@ -1,0 +1,243 @@
+import CCurl
+import KDSCore
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+/// How the kiosk talks to its server.
+public struct HTTPClientConfig: Sendable {
+  /// `http://host:port` or `https://...`, no trailing slash needed.
+  public var baseURL: String
+  /// The device token (`Authorization: Bearer`). Never logged.
+  public var token: String
+  public var connectTimeoutMillis: Int
+  /// The whole request, connection included.
+  public var requestTimeoutMillis: Int
+  /// A CA bundle to trust instead of the system store (for a private server CA).
+  public var caFile: String?
+  /// Larger answers are refused (the transfer is stopped, nothing is kept).
+  public var maxResponseBytes: Int
+
+  public init(
+    baseURL: String, token: String, connectTimeoutMillis: Int = 3_000,
+    requestTimeoutMillis: Int = 10_000, caFile: String? = nil, maxResponseBytes: Int = 16 << 20
+  ) {
+    var base = baseURL
+    while base.hasSuffix("/") { base.removeLast() }
+    self.baseURL = base
+    self.token = token
+    self.connectTimeoutMillis = min(connectTimeoutMillis, requestTimeoutMillis)
+    self.requestTimeoutMillis = requestTimeoutMillis
+    self.caFile = caFile
+    self.maxResponseBytes = maxResponseBytes
+  }
+}
+
+/// One HTTP answer.
+public struct HTTPResponse: Sendable {
+  public var status: Int
+  public var body: Data
+  /// The body was larger than the limit: the transfer was stopped and `body` is empty.
+  public var bodyTooLarge: Bool
+  /// The server's `Date` header.
+  public var date: Timestamp?
+  /// The raw `Retry-After` header.
+  public var retryAfter: String?
+  public var contentType: String?
+  /// `Idempotent-Replayed: true`: the server replayed a stored answer.
+  public var replayed: Bool
+
+  /// `Retry-After` in seconds from now.
+  public var retryAfterSeconds: Int64? {
+    retryAfter.flatMap { HTTPDate.retryAfterSeconds($0, serverNow: date) }
+  }
+
+  /// Whether the body claims to be JSON (a missing Content-Type is tolerated).
+  public var isJSON: Bool {
+    guard let contentType else { return true }
+    return contentType.lowercased().contains("json")
+  }
+}
+
+/// A request that got no answer: why, in one line, and what kind of failure.
+public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
+  public enum Kind: String, Sendable {
+    case refused, timeout, dns, tls, reset, other
+  }
+  public var kind: Kind
+  public var detail: String
+  public var description: String { "\(kind.rawValue): \(detail)" }
+}
+
+/// An HTTP client on libcurl: one easy handle per request, `CURLOPT_NOSIGNAL`,
+/// connect and total timeouts, TLS with the system CA store (or a CA file),
+/// and a cap on the size of an answer. Safe to use from several threads at
+/// once (each request has its own handle).
+public final class CurlHTTPClient: Sendable {
+  public let config: HTTPClientConfig
+
+  private static let globalInit: Bool = {
+    curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+  }()
+
+  public init(config: HTTPClientConfig) {
+    self.config = config
+    _ = Self.globalInit
+  }
+
+  /// Sends `method path` (path with query, starting with `/`).
+  public func send(
+    method: String, path: String, body: Data? = nil, headers: [(String, String)] = []
+  ) -> Result<HTTPResponse, HTTPFailure> {
+    guard let handle = curl_easy_init() else {
+      return .failure(HTTPFailure(kind: .other, detail: "curl_easy_init failed"))
+    }
+    defer { curl_easy_cleanup(handle) }
+    let sink = ResponseSink(limit: config.maxResponseBytes)
+    let sinkPointer = Unmanaged.passRetained(sink)
+    defer { sinkPointer.release() }
+
+    var list: UnsafeMutablePointer<curl_slist>? = nil
+    defer { curl_slist_free_all(list) }
+    var allHeaders = [
+      ("Authorization", "Bearer \(config.token)"), ("Accept", "application/json"),
+      ("Expect", ""), ("User-Agent", "kds-kiosk/1"),
+    ]
+    if body != nil { allHeaders.append(("Content-Type", "application/json")) }
+    allHeaders += headers
+    for (name, value) in allHeaders {
+      list = curl_slist_append(list, "\(name): \(value)")
+    }
+
+    var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    let url = config.baseURL + path
+    let config = self.config
+    let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorBuf in
+      url.withCString { urlC in
+        kds_curl_setopt_ptr(handle, CURLOPT_URL, urlC)
+        kds_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        kds_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, config.connectTimeoutMillis)
+        kds_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, config.requestTimeoutMillis)
+        kds_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        kds_curl_setopt_off(
+          handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(config.maxResponseBytes))
+        kds_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, errorBuf.baseAddress)
+        kds_curl_setopt_ptr(handle, CURLOPT_HTTPHEADER, list)
+        kds_curl_setopt_write(handle, CURLOPT_WRITEFUNCTION, curlWriteBody)
+        kds_curl_setopt_ptr(handle, CURLOPT_WRITEDATA, sinkPointer.toOpaque())
+        kds_curl_setopt_write(handle, CURLOPT_HEADERFUNCTION, curlWriteHeader)
+        kds_curl_setopt_ptr(handle, CURLOPT_HEADERDATA, sinkPointer.toOpaque())
+        // libcurl copies string options, so the temporary C strings may go.
+        "http,https".withCString { _ = kds_curl_setopt_ptr(handle, CURLOPT_PROTOCOLS_STR, $0) }
+        if let caFile = config.caFile {
+          caFile.withCString { _ = kds_curl_setopt_ptr(handle, CURLOPT_CAINFO, $0) }
+        }
+        switch method {
+        case "GET": kds_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+        case "POST": kds_curl_setopt_long(handle, CURLOPT_POST, 1)
+        default:
+          method.withCString { _ = kds_curl_setopt_ptr(handle, CURLOPT_CUSTOMREQUEST, $0) }
+        }
+        if let body {
+          kds_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
+          body.withUnsafeBytes { raw in
+            _ = kds_curl_setopt_ptr(handle, CURLOPT_COPYPOSTFIELDS, raw.baseAddress)
+          }
+        }
+        return curl_easy_perform(handle)
+      }
+    }
+    var status = 0
+    kds_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+    let tooLarge =
+      status > 0
+      && (code == CURLE_FILESIZE_EXCEEDED || (code == CURLE_WRITE_ERROR && sink.tooLarge))
+    if code == CURLE_OK || tooLarge {
+      return .success(
+        HTTPResponse(
+          status: status, body: tooLarge ? Data() : sink.body, bodyTooLarge: tooLarge,
+          date: sink.date, retryAfter: sink.retryAfter, contentType: sink.contentType,
+          replayed: sink.replayed))
+    }
+    let detail = errorBuffer.withUnsafeBufferPointer { buf -> String in
+      let s = String(cString: buf.baseAddress!)
+      return s.isEmpty ? String(cString: curl_easy_strerror(code)) : s
+    }
+    return .failure(HTTPFailure(kind: Self.kind(of: code), detail: detail))
+  }
+
+  static func kind(of code: CURLcode) -> HTTPFailure.Kind {
+    switch code {
+    case CURLE_COULDNT_CONNECT: .refused
+    case CURLE_OPERATION_TIMEDOUT: .timeout
+    case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: .dns
+    case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM,
+      CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR,
+      CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS:
+      .tls
+    case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_PARTIAL_FILE: .reset
+    default: .other
+    }
+  }
+}
+
+/// Where libcurl writes one answer: the body (up to a limit) and the headers we use.
+final class ResponseSink {
+  let limit: Int
+  var body = Data()
+  var tooLarge = false
+  var date: Timestamp?
+  var retryAfter: String?
+  var contentType: String?
+  var replayed = false
+
+  init(limit: Int) { self.limit = limit }
+
+  func header(_ line: Substring) {
+    if line.hasPrefix("HTTP/") {
+      // A new status line (after a 100 Continue, say): forget earlier headers.
+      date = nil
+      retryAfter = nil
+      contentType = nil
+      replayed = false
+      return
+    }
+    guard let colon = line.firstIndex(of: ":") else { return }
+    let name = line[..<colon].lowercased()
+    var value = line[line.index(after: colon)...]
+    // "\r\n" is one Character: test whitespace, not single characters.
+    while let f = value.first, f.isWhitespace { value.removeFirst() }
+    while let l = value.last, l.isWhitespace { value.removeLast() }
+    switch name {
+    case "date": date = HTTPDate.parse(value)
+    case "retry-after": retryAfter = String(value)
+    case "content-type": contentType = String(value)
+    case "idempotent-replayed": replayed = value.lowercased() == "true"
+    default: break
+    }
+  }
+}
+
+private let curlWriteBody: kds_curl_write_cb = { data, size, count, user in
+  guard let data, let user else { return 0 }
+  let sink = Unmanaged<ResponseSink>.fromOpaque(user).takeUnretainedValue()
+  let n = size * count
+  if sink.body.count + n > sink.limit {
+    sink.tooLarge = true
+    return 0  // stops the transfer: CURLE_WRITE_ERROR
+  }
+  sink.body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: n)
+  return n
+}
+
+private let curlWriteHeader: kds_curl_write_cb = { data, size, count, user in
+  guard let data, let user else { return 0 }
+  let sink = Unmanaged<ResponseSink>.fromOpaque(user).takeUnretainedValue()
+  let n = size * count
+  let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(data), count: n)
+  sink.header(Substring(String(decoding: bytes, as: UTF8.self)))
+  return n
+}

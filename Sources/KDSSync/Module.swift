@@ -1,4 +1,0 @@
-/// KDSSync: see docs/architecture.md for what this module owns.
-public enum KDSSyncModule {
-  public static let name = "KDSSync"
-}

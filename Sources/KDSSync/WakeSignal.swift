@@ -1,0 +1,70 @@
+import KDSCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A self-pipe (non-blocking, close-on-exec) that one thread signals and
+/// another polls: the sync thread's wake-up (a chef acted) and the daemon's
+/// wake-up (the sync changed something).
+public final class WakeSignal: Sendable {
+  /// Poll this for POLLIN.
+  public let fd: Int32
+  let writeFD: Int32
+
+  /// The write end, for a signal handler (write(2) is async-signal-safe).
+  public var writeFDForSignals: Int32 { writeFD }
+
+  public init() {
+    var fds: [Int32] = [-1, -1]
+    let r = pipe(&fds)
+    precondition(r == 0, "pipe failed: errno \(errno)")
+    for f in fds {
+      _ = fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK)
+      _ = fcntl(f, F_SETFD, FD_CLOEXEC)
+    }
+    fd = fds[0]
+    writeFD = fds[1]
+  }
+
+  deinit {
+    close(fd)
+    close(writeFD)
+  }
+
+  /// Wakes the waiter (cheap; several signals before a wait count as one; a
+  /// full pipe already means "wake up").
+  public func signal() {
+    var one: UInt8 = 1
+    _ = write(writeFD, &one, 1)
+  }
+
+  /// Clears pending signals; true if there was any.
+  @discardableResult
+  public func drain() -> Bool {
+    var buffer = [UInt8](repeating: 0, count: 64)
+    var any = false
+    while read(fd, &buffer, buffer.count) > 0 { any = true }
+    return any
+  }
+
+  /// Waits up to `timeoutMillis` for a signal (and clears it). True if signalled.
+  @discardableResult
+  public func wait(timeoutMillis: Int) -> Bool {
+    var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    let r = poll(&p, 1, Int32(clamping: max(0, timeoutMillis)))
+    return r > 0 ? drain() : false
+  }
+}
+
+/// The device's real wall clock.
+public struct SystemClock: KioskClock {
+  public init() {}
+  public func now() -> Timestamp {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Timestamp(millis: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+  }
+}

@@ -1,0 +1,14 @@
+# Kiosk core (issue 3): the crash test runs inside the Swift suite
+# (CrashTests, 100 rounds of kill -9); `make test-crash` runs it alone with
+# more rounds. The benchmark needs the release build of kds-server,
+# kds-kiosk and kdsctl (make bench builds them).
+.PHONY: test-crash bench-kiosk
+test-crash:
+	KDS_CRASH_ROUNDS=$${KDS_CRASH_ROUNDS:-200} $(SWIFT) test $(BUILD_FLAGS) --filter KDSKioskTests.CrashTests
+
+BENCH_STEPS += bench-kiosk
+bench-kiosk:
+	$(SWIFT) build $(RELEASE_FLAGS) --product kds-kiosk
+	$(SWIFT) build $(RELEASE_FLAGS) --product kdsctl
+	$(SWIFT) build $(RELEASE_FLAGS) --product kds-server
+	$(SWIFT) run $(RELEASE_FLAGS) kds-bench kiosk
