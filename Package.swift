@@ -89,7 +89,7 @@ let package = Package(
     .executableTarget(
       name: "kdsctl",
       dependencies: [
-        "KDSCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "KDSCore", "KDSInput", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
 

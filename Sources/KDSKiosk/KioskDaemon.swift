@@ -1,7 +1,7 @@
 import KDSCore
+import KDSRender
 import KDSStore
 import KDSSync
-import KDSRender
 import Logging
 
 #if canImport(Glibc)
@@ -120,7 +120,7 @@ public final class KioskDaemon {
   public func presentNow() {
     let snapshot = core.snapshot()
     presenter.present(snapshot)
-    systemd?.status(BoardRenderer.statusText(snapshot))
+    if readyAnnounced { systemd?.status(BoardRenderer.statusText(snapshot)) }
   }
 
   /// Answers one control-socket request.

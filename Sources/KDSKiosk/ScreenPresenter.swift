@@ -87,7 +87,9 @@ public final class ScreenPresenter: BoardPresenter {
     switch output {
     case .display(let d):
       if damage.isEmpty && !d.hasPendingDamage && firstFrameShown { return }
-      let rects = damage.rects.map { DisplayRect(x: $0.x, y: $0.y, width: $0.width, height: $0.height) }
+      let rects = damage.rects.map {
+        DisplayRect(x: $0.x, y: $0.y, width: $0.width, height: $0.height)
+      }
       show(on: d, damage: framesPresented == 0 ? [fullRect] : rects)
     case .snapshot(let s, _, _, let rotation):
       if damage.isEmpty && firstFrameShown { return }
@@ -97,7 +99,8 @@ public final class ScreenPresenter: BoardPresenter {
           _ = rotation.apply(from: renderer.canvas, to: rotated, rects: damage.rects)
           written = try s.present(rotated, damage: [Rect(x: 0, y: 0, width: 1, height: 1)])
         } else {
-          written = try s.present(renderer.canvas, damage: damage.rects.isEmpty ? [fullRenderRect] : damage.rects)
+          written = try s.present(
+            renderer.canvas, damage: damage.rects.isEmpty ? [fullRenderRect] : damage.rects)
         }
         if written {
           framesPresented += 1
@@ -166,7 +169,9 @@ public final class ScreenPresenter: BoardPresenter {
     DisplayRect(x: 0, y: 0, width: renderer.width, height: renderer.height)
   }
 
-  private var fullRenderRect: Rect { Rect(x: 0, y: 0, width: renderer.width, height: renderer.height) }
+  private var fullRenderRect: Rect {
+    Rect(x: 0, y: 0, width: renderer.width, height: renderer.height)
+  }
 
   private func show(on d: any DisplayOutput, damage: [DisplayRect]) {
     let canvas = renderer.canvas

@@ -16,12 +16,33 @@ import KDSCore
 struct KDSCtl: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kdsctl", abstract: "Control a running kds-kiosk.",
-    subcommands: [Status.self, Bump.self, Start.self, Recall.self, Queue.self, Retry.self])
+    subcommands: [
+      Status.self, Bump.self, Start.self, Recall.self, Queue.self, Retry.self, Screenshot.self,
+      Config.self, LearnKeys.self,
+    ])
+
+  /// `kdsctl --socket PATH status` and `kdsctl status --socket PATH` both work:
+  /// a leading `--socket` moves behind the subcommand that takes it.
+  static func main() {
+    var args = Array(CommandLine.arguments.dropFirst())
+    var socket: [String] = []
+    if args.count >= 2, args[0] == "--socket" {
+      socket = Array(args[0...1])
+      args.removeFirst(2)
+    } else if let first = args.first, first.hasPrefix("--socket=") {
+      socket = [first]
+      args.removeFirst()
+    }
+    if !socket.isEmpty, let sub = args.first, !["config", "learn-keys"].contains(sub) {
+      args += socket
+    }
+    self.main(args)
+  }
 }
 
 struct SocketOption: ParsableArguments {
   @Option(help: "The kiosk's control socket.")
-  var socket: String = "/run/kds-kiosk.sock"
+  var socket: String = "/run/kds/kiosk.sock"
 }
 
 struct Status: ParsableCommand {
@@ -48,6 +69,22 @@ struct Status: ParsableCommand {
       print("disabled:    \(s.disabledActions.joined(separator: ", "))")
     }
     for alert in s.alerts { print("alert:       \(alert)") }
+    print("display:     \(s.display ?? "unknown")")
+    let devices = s.inputDevices ?? []
+    print("input:       \(devices.isEmpty ? "no devices" : devices.joined(separator: "; "))")
+    print("version:     \(s.version ?? "unknown")")
+  }
+}
+
+struct Screenshot: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Write the kiosk's current screen to a PNG file.")
+  @OptionGroup var options: SocketOption
+  @Argument(help: "The PNG file to write.") var file: String
+  func run() throws {
+    let path =
+      file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+    try act(options.socket, ControlRequest(cmd: "screenshot", path: path))
   }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import KDSCore
+import KDSRender
 import KDSTestSupport
 import Testing
 
@@ -76,9 +77,13 @@ import Testing
       db: dir.file("kiosk.db"), socket: dir.file("ctl.sock"), log: dir.file("kiosk.log"),
       environment: ["NOTIFY_SOCKET": notifyPath], tokenInFile: true)
     func receive() -> String {
-      var buffer = [UInt8](repeating: 0, count: 512)
-      let n = recv(fd, &buffer, buffer.count, 0)  // blocks until the datagram (30 s cap)
-      return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+      // The next message that is not a STATUS= update (those come every change).
+      while true {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = recv(fd, &buffer, buffer.count, 0)  // blocks until the datagram (30 s cap)
+        let text = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+        if !text.hasPrefix("STATUS=") { return text }
+      }
     }
     #expect(receive().hasPrefix("READY=1"))
     // The token came from --token-file: the server accepts it.
@@ -87,23 +92,142 @@ import Testing
     #expect(receive() == "STOPPING=1")
   }
 
-  @Test(arguments: ["drm", "fbdev", "auto", "snapshot:/tmp/x.png", "hdmi"])
-  func displaysNotYetAvailableAreRefused(display: String) throws {
+  /// Runs kds-kiosk to its exit; returns the status and what it wrote to stderr.
+  func runToExit(_ arguments: [String]) throws -> (Int32, String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: try Binaries.kiosk)
-    p.arguments = [
-      "--server", "http://127.0.0.1:9", "--station", "grill", "--token", "t", "--db",
-      "/tmp/unused.db",
-      "--display", display,
-    ]
+    p.arguments = arguments
     let err = Pipe()
     p.standardError = err
     p.standardOutput = FileHandle.nullDevice
     try p.run()
     let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     p.waitUntilExit()
-    #expect(p.terminationStatus != 0)
-    #expect(text.contains("--display"))
+    return (p.terminationStatus, text)
+  }
+
+  @Test func unusableDisplaysAreRefusedWithTheReason() throws {
+    let base = [
+      "--server", "http://127.0.0.1:9", "--station", "grill", "--token", "t", "--db",
+      NSTemporaryDirectory() + "kds-unused-\(getpid()).db", "--control-socket",
+      NSTemporaryDirectory() + "kds-unused-\(getpid()).sock",
+    ]
+    let (badCode, badText) = try runToExit(base + ["--display", "hdmi"])
+    #expect(badCode == 2)
+    #expect(badText.contains("display") && badText.contains("hdmi"), "\(badText)")
+    let (drmCode, drmText) = try runToExit(base + ["--display", "drm:/nonexistent/card9"])
+    #expect(drmCode == 2)
+    #expect(drmText.contains("/nonexistent/card9"), "\(drmText)")
+    #expect(!drmText.contains("Fatal error"))
+    let hasDevices =
+      FileManager.default.fileExists(atPath: "/dev/dri")
+      || FileManager.default.fileExists(atPath: "/dev/fb0")
+    if !hasDevices {
+      // This machine has neither: auto says what it tried and why each failed.
+      let (autoCode, autoText) = try runToExit(base + ["--display", "auto"])
+      #expect(autoCode == 2)
+      #expect(autoText.contains("no usable display") && autoText.contains("drm"), "\(autoText)")
+      #expect(autoText.contains("fbdev"), "\(autoText)")
+    }
+  }
+
+  @Test func badConfigurationNamesFileAndLine() throws {
+    let dir = TempDir()
+    let conf = dir.file("kiosk.conf")
+    let boot = dir.file("kds.txt")
+    try "station = grill\nserver = http://127.0.0.1:9\ntoken = t\n".write(
+      toFile: conf, atomically: true, encoding: .utf8)
+    try "# installer's overrides\nrotation = 45\n".write(
+      toFile: boot, atomically: true, encoding: .utf8)
+    let (code, text) = try runToExit(["--config", conf, "--boot-config", boot, "--display", "none"])
+    #expect(code == 2)
+    #expect(text.contains("\(boot):2") && text.contains("rotation"), "\(text)")
+    try "map.default.KEY_NOPE = bump\n".write(toFile: boot, atomically: true, encoding: .utf8)
+    let (code2, text2) = try runToExit([
+      "--config", conf, "--boot-config", boot, "--display", "none",
+    ])
+    #expect(code2 == 2)
+    #expect(text2.contains("\(boot):1") && text2.contains("KEY_NOPE"), "\(text2)")
+  }
+
+  @Test func screenDaemonDrawsTellsSystemdAndTakesScreenshots() async throws {
+    let r = try Restaurant()
+    let ids = try await r.sendTickets(count: 4)
+    let dir = TempDir()
+    let notify = try NotifySocket()
+    let screen = dir.file("screen.png")
+    let kiosk = try KioskProcess(
+      server: r.server.baseURL, token: try r.token("k", stations: ["grill"]),
+      db: dir.file("kiosk.db"), socket: dir.file("ctl.sock"), log: dir.file("kiosk.log"),
+      extra: [
+        "--sync-interval", "0.2", "--request-timeout", "1", "--size", "800x480", "--fonts",
+        TestPaths.repoRoot + "/Fonts",
+      ],
+      environment: ["NOTIFY_SOCKET": notify.path], display: "snapshot:" + screen)
+    defer { _ = kiosk.terminate() }
+    // READY=1 comes only once the first frame is on the "screen".
+    var ready = false
+    var statuses: [String] = []
+    for _ in 0..<20 {
+      guard let message = notify.receive(timeout: 30) else { break }
+      statuses.append(message)
+      if message.hasPrefix("READY=1") {
+        ready = true
+        #expect(FileManager.default.fileExists(atPath: screen))
+        break
+      }
+    }
+    #expect(ready, "\(statuses)")
+    let first = try PNG.read(screen)
+    #expect(first.width == 800 && first.height == 480)
+    #expect(waitFor("tickets drawn") { (try? kiosk.status().tickets) == 4 })
+    let status = try kiosk.status()
+    #expect(status.display?.hasPrefix("snapshot") == true)
+    // STATUS= carries the banner's words for `systemctl status`.
+    var sawConnected = statuses.contains { $0.contains("Connected") }
+    for _ in 0..<20 where !sawConnected {
+      guard let m = notify.receive(timeout: 10) else { break }
+      sawConnected = m.contains("STATUS=Connected")
+    }
+    #expect(sawConnected)
+
+    let shot = dir.file("shot.png")
+    let (code, out) = try KioskProcess.ctl(kiosk.socketPath, ["screenshot", shot])
+    #expect(code == 0, "\(out)")
+    let before = try PNG.read(shot)
+    #expect(before.width == 800 && before.height == 480)
+    // A bump takes a card off: the next screenshot differs.
+    #expect(try KioskProcess.ctl(kiosk.socketPath, ["bump", ids[0]]).0 == 0)
+    let changed = waitFor("screen changed") {
+      _ = try? KioskProcess.ctl(kiosk.socketPath, ["screenshot", shot])
+      guard let after = try? PNG.read(shot) else { return false }
+      return after.pixels != before.pixels && (try? kiosk.status().tickets) == 3
+    }
+    #expect(changed)
+    #expect(kiosk.terminate() == 0)
+  }
+
+  @Test func hangupReloadsTheConfigurationOrKeepsTheRunningOne() async throws {
+    let r = try Restaurant()
+    let dir = TempDir()
+    let conf = dir.file("kiosk.conf")
+    try "sla_orange_after = 120\nsla_red_after = 240\n".write(
+      toFile: conf, atomically: true, encoding: .utf8)
+    let kiosk = try KioskProcess(
+      server: r.server.baseURL, token: try r.token("k", stations: ["grill"]),
+      db: dir.file("kiosk.db"), socket: dir.file("ctl.sock"), log: dir.file("kiosk.log"),
+      extra: ["--config", conf, "--sync-interval", "0.2"])
+    try kiosk.waitReady()
+    try "sla_orange_after = 60\nsla_red_after = 90\n".write(
+      toFile: conf, atomically: true, encoding: .utf8)
+    kill(kiosk.pid, SIGHUP)
+    #expect(waitFor("reloaded") { kiosk.log.contains("configuration reloaded") })
+    try "sla_orange_after = sixty\n".write(toFile: conf, atomically: true, encoding: .utf8)
+    kill(kiosk.pid, SIGHUP)
+    #expect(waitFor("refused") { kiosk.log.contains("NOT reloaded") })
+    #expect(kiosk.log.contains("\(conf):1"))
+    #expect((try? kiosk.status().connection) != nil)  // still running
+    #expect(kiosk.terminate() == 0)
   }
 }
 

@@ -21,7 +21,7 @@ final class KioskProcess: @unchecked Sendable {
     server: String, token: String, db: String, socket: String, log: String,
     station: String = "grill",
     extra: [String] = ["--sync-interval", "0.2", "--request-timeout", "1"],
-    environment: [String: String] = [:], tokenInFile: Bool = false
+    environment: [String: String] = [:], tokenInFile: Bool = false, display: String = "none"
   ) throws {
     socketPath = socket
     logPath = log
@@ -29,7 +29,7 @@ final class KioskProcess: @unchecked Sendable {
     process.executableURL = URL(fileURLWithPath: try Binaries.kiosk)
     process.arguments =
       [
-        "--server", server, "--station", station, "--db", db, "--display", "none",
+        "--server", server, "--station", station, "--db", db, "--display", display,
         "--control-socket", socket,
       ] + extra
     if tokenInFile {

@@ -47,14 +47,14 @@ public struct KioskConfiguration: Hashable, Sendable {
     ("rotation", "0, 90, 180 or 270"),
     ("zoom", "a number from 0.5 to 3"),
     ("mode", "WxH or WxH@Hz, e.g. 1920x1080@60"),
-    ("sync_interval", "seconds between polls, 1 to 300"),
-    ("request_timeout", "seconds, 1 to 120"),
+    ("sync_interval", "seconds between polls, 0.1 to 300"),
+    ("request_timeout", "seconds, 0.1 to 120"),
     ("database", "an absolute path"),
     ("control_socket", "an absolute path"),
     ("ca_file", "an absolute path to a PEM file"),
     ("sla_orange_after", "seconds, 1 to 86400"),
     ("sla_red_after", "seconds, 1 to 86400, more than sla_orange_after"),
-    ("log_level", "debug, info, warning or error"),
+    ("log_level", "trace, debug, info, notice, warning, error or critical"),
   ]
 }
 
@@ -183,8 +183,8 @@ extension KioskConfiguration {
     case "mode":
       guard Self.isMode(value) else { throw fail() }
       mode = value
-    case "sync_interval": syncInterval = try number(1...300)
-    case "request_timeout": requestTimeout = try number(1...120)
+    case "sync_interval": syncInterval = try number(0.1...300)
+    case "request_timeout": requestTimeout = try number(0.1...120)
     case "database": database = try absolutePath()
     case "control_socket": controlSocket = try absolutePath()
     case "ca_file": caFile = try absolutePath()
@@ -200,7 +200,8 @@ extension KioskConfiguration {
       }
       thresholds.redAfter = v
     case "log_level":
-      guard ["debug", "info", "warning", "error"].contains(value) else { throw fail() }
+      guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value)
+      else { throw fail() }
       logLevel = value
     default:
       throw ConfigError(
