@@ -38,7 +38,9 @@ public final class ServerStore: Sendable {
     try pool.writeWithoutTransaction { db in
       try db.execute(sql: "PRAGMA synchronous = FULL")
       let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
-      guard level == 2 else { throw DatabaseError(message: "synchronous is \(level ?? -1), not FULL") }
+      guard level == 2 else {
+        throw DatabaseError(message: "synchronous is \(level ?? -1), not FULL")
+      }
     }
     try Self.migrator.migrate(pool)
     let hwm = try pool.read { db in
