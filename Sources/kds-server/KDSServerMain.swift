@@ -42,8 +42,15 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Port to bind; 0 lets the OS choose (the listening line tells which).")
   var port = 8080
 
-  @Flag(help: "Seed the demo stations and generate live orders; prints demo tokens.")
+  @Flag(help: "Seed the demo stations and generate live orders.")
   var demo = false
+
+  @Option(
+    name: .customLong("demo-tokens"),
+    help:
+      "With --demo: create a token per demo station and the POS, and write them to this file (mode 0600)."
+  )
+  var demoTokens: String?
 
   @Option(name: .customLong("demo-rate"), help: "Demo orders per minute.")
   var demoRate: Double = 4
@@ -122,15 +129,33 @@ struct Serve: AsyncParsableCommand {
     }
     if demo {
       try await DemoMenu.seed(service.store)
-      // Tokens for the demo kiosks (one per station) and the POS, printed
-      // before the listening line so a script reads them first.
+    }
+    if let demoTokens {
+      // Tokens for the demo kiosks (one per station) and the POS, in a file
+      // only this user can read: never on stdout, which journald keeps.
+      var lines = ""
       for station in DemoMenu.stations {
         let token = try await DeviceTokens.create(
           in: service.store, device: "demo-\(station)", stations: [station])
-        emitLine("kds-server demo token \(station) \(token)")
+        lines += "kds-server demo token \(station) \(token)\n"
       }
       let pos = try await DeviceTokens.create(in: service.store, device: "demo-pos", stations: [])
-      emitLine("kds-server demo token pos \(pos)")
+      lines += "kds-server demo token pos \(pos)\n"
+      let fd = open(demoTokens, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+      guard fd >= 0 else {
+        logger.critical("cannot write --demo-tokens \(demoTokens)")
+        throw ExitCode(1)
+      }
+      fchmod(fd, 0o600)
+      let bytes = Array(lines.utf8)
+      let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+      fsync(fd)
+      close(fd)
+      guard written == bytes.count else {
+        logger.critical("cannot write --demo-tokens \(demoTokens)")
+        throw ExitCode(1)
+      }
+      logger.info("demo tokens written to \(demoTokens)")
     }
     logger.info(
       "starting db=\(db) host=\(host) port=\(port) demo=\(demo) rate_limit=\(rateLimit) burst=\(rateBurst)"

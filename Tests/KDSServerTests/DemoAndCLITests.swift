@@ -5,12 +5,20 @@ import Testing
 
 @Suite("Demo mode and the token command")
 struct DemoAndCLITests {
-  /// `--demo` prints a token per station and a POS token before the
-  /// listening line, and generates live orders through the POS logic.
-  @Test func demoPrintsTokensAndGeneratesTraffic() async throws {
+  /// `--demo --demo-tokens FILE` writes a token per station and a POS token
+  /// to a file only its user reads (never to stdout or the log), and
+  /// generates live orders through the POS logic.
+  @Test func demoWritesTokensToAPrivateFileAndGeneratesTraffic() async throws {
     let server = try ServerProcess(arguments: ["--demo", "--demo-rate", "1200"])
     let tokens = server.demoTokens
     #expect(Set(tokens.keys) == ["grill", "hot", "cold", "bar", "fry", "pos"])
+    let attributes = try FileManager.default.attributesOfItem(
+      atPath: server.directory + "/demo-tokens")
+    #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    for token in tokens.values {
+      #expect(!server.startupLines.joined().contains(token))
+      #expect(!server.log().contains(token))
+    }
     let pos = server.client(token: tokens["pos"])
     // The seeded menu.
     let menu = try await pos.get("/pos/menu")

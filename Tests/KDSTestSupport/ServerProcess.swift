@@ -68,11 +68,12 @@ public final class ServerProcess: @unchecked Sendable {
   public private(set) var startupLines: [String] = []
   public let binary: String
 
-  /// With `--demo`: the tokens the server printed, by station (`grill`, `hot`,
-  /// `cold`, `bar`, `fry`) and `pos`.
+  /// With `--demo`: the tokens the server wrote to its `--demo-tokens` file,
+  /// by station (`grill`, `hot`, `cold`, `bar`, `fry`) and `pos`.
   public var demoTokens: [String: String] {
     var tokens: [String: String] = [:]
-    for line in startupLines where line.hasPrefix("kds-server demo token ") {
+    let text = (try? String(contentsOfFile: directory + "/demo-tokens", encoding: .utf8)) ?? ""
+    for line in text.split(separator: "\n") where line.hasPrefix("kds-server demo token ") {
       let parts = line.split(separator: " ")
       if parts.count == 5 { tokens[String(parts[3])] = String(parts[4]) }
     }
@@ -100,7 +101,9 @@ public final class ServerProcess: @unchecked Sendable {
     self.dbPath = dbPath ?? dir + "/kds.db"
     logPath = dir + "/server.log"
     _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-    extraArguments = arguments
+    extraArguments =
+      arguments.contains("--demo") && !arguments.contains("--demo-tokens")
+      ? arguments + ["--demo-tokens", dir + "/demo-tokens"] : arguments
     self.port = port
     self.startTimeout = startTimeout
     try start()
