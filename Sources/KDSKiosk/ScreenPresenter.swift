@@ -158,9 +158,14 @@ public final class ScreenPresenter: BoardPresenter {
     }
   }
 
-  /// Closes the output (restores the saved CRTC on DRM).
+  /// The terminal held in graphics mode while this screen draws, if any.
+  public var console: ConsoleMode?
+
+  /// Closes the output (restores the saved CRTC on DRM) and gives the
+  /// terminal back its text mode.
   public func close() {
     if case .display(let d) = output { d.close() }
+    console?.restore()
   }
 
   // MARK: internals

@@ -274,6 +274,11 @@ struct RunCommand: ParsableCommand {
     }
     let screen = try ScreenPresenter(
       output: output, fontsDirectory: fonts, logger: Logger(label: "kds.screen"))
+    if case .display = output {
+      // Under systemd, standard input is the kiosk's terminal (tty1).
+      screen.console = ConsoleMode(fd: 0)
+      if screen.console != nil { logger.notice("console: graphics mode (no text or cursor)") }
+    }
     logger.notice("screen: \(screen.description)")
     return screen
   }
