@@ -163,7 +163,8 @@ import Testing
         "--sync-interval", "0.2", "--request-timeout", "1", "--size", "800x480", "--fonts",
         TestPaths.repoRoot + "/Fonts",
       ],
-      environment: ["NOTIFY_SOCKET": notify.path], display: "snapshot:" + screen)
+      environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"],
+      display: "snapshot:" + screen)
     defer { _ = kiosk.terminate() }
     // READY=1 comes only once the first frame is on the "screen".
     var ready = false
@@ -190,6 +191,13 @@ import Testing
       sawConnected = m.contains("STATUS=Connected")
     }
     #expect(sawConnected)
+    // WATCHDOG=1 from the render loop, at half the interval systemd asked for.
+    var sawWatchdog = statuses.contains("WATCHDOG=1")
+    for _ in 0..<40 where !sawWatchdog {
+      guard let m = notify.receive(timeout: 10) else { break }
+      sawWatchdog = m == "WATCHDOG=1"
+    }
+    #expect(sawWatchdog)
 
     let shot = dir.file("shot.png")
     let (code, out) = try KioskProcess.ctl(kiosk.socketPath, ["screenshot", shot])
