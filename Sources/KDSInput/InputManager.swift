@@ -311,13 +311,17 @@ public final class InputManager {
         if rc == Int32(LIBEVDEV_READ_STATUS_SYNC.rawValue) {
           if flags == LIBEVDEV_READ_FLAG_NORMAL.rawValue {
             // SYN_DROPPED: the kernel's buffer overflowed. Pull the device's
-            // state back with sync mode; lost key presses are not replayed.
+            // state back with sync mode; presses and releases lost whole in
+            // the gap are not replayed.
             logger.warning("input: \(info.path): events dropped, resynchronising")
             recognizer?.dropped()
             flags = LIBEVDEV_READ_FLAG_SYNC.rawValue
             continue
           }
-          if ev.type == UInt16(EV_KEY) { continue }
+          // A key that is down now and was up before the gap was pressed
+          // and not yet reported: it counts as a press (a chef holding the
+          // bump key). Releases only restore state.
+          if ev.type == UInt16(EV_KEY) && (ev.value != 1 || recognizer != nil) { continue }
         }
         handle(ev, time: time, into: &out, reportRawKeys: reportRawKeys)
       }
