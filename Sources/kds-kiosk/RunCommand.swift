@@ -146,7 +146,6 @@ struct RunCommand: ParsableCommand {
   }
 
   func run() throws {
-    let early = Logger(label: "kds.kiosk")
     let c: KioskConfiguration
     do {
       c = try loadConfiguration()
@@ -162,14 +161,11 @@ struct RunCommand: ParsableCommand {
       return handler
     }
     let logger = Logger(label: "kds.kiosk")
-    _ = early
     let inputConfig: InputConfig
     do {
       inputConfig = try InputConfig(parsing: c.inputText)
     } catch let e as InputConfigError {
-      let source =
-        c.inputLines.indices.contains(e.line - 1) ? "\(c.inputLines[e.line - 1].source)" : "input"
-      logger.critical("configuration: \(source): \(e.message)")
+      logger.critical("configuration: \(c.inputSource(ofLine: e.line)): \(e.message)")
       throw ExitCode(2)
     }
 
@@ -230,7 +226,13 @@ struct RunCommand: ParsableCommand {
       guard let daemon else { return "no daemon" }
       do {
         let fresh = try loadConfiguration()
-        let freshInput = try InputConfig(parsing: fresh.inputText)
+        let freshInput: InputConfig
+        do {
+          freshInput = try InputConfig(parsing: fresh.inputText)
+        } catch let e as InputConfigError {
+          throw ConfigError(
+            ConfigSource(file: fresh.inputSource(ofLine: e.line), line: 0), e.message)
+        }
         daemon.core.thresholds = fresh.thresholds
         daemon.core.zoom = fresh.zoom
         daemon.input?.manager.config = freshInput
@@ -303,13 +305,10 @@ func parseSize(_ text: String) -> (Int, Int)? {
   return (w, h)
 }
 
-/// A file's text, or nil when it cannot be read. A byte-order mark (Windows
-/// editors add one) is dropped.
+/// A file's text, or nil when it cannot be read.
 func readTextFile(_ path: String) -> String? {
   guard let data = FileManager.default.contents(atPath: path) else { return nil }
-  var text = String(decoding: data, as: UTF8.self)
-  if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-  return text
+  return String(decoding: data, as: UTF8.self)
 }
 
 /// A path made absolute against the working directory.

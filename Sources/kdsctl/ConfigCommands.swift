@@ -32,10 +32,8 @@ struct Config: ParsableCommand {
           print("\(file): cannot read")
           throw ExitCode(1)
         }
-        var text = String(decoding: data, as: UTF8.self)
-        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         do {
-          try config.apply(text: text, fileName: file)
+          try config.apply(text: String(decoding: data, as: UTF8.self), fileName: file)
         } catch {
           print("\(error)")
           throw ExitCode(1)
@@ -44,10 +42,7 @@ struct Config: ParsableCommand {
       do {
         _ = try InputConfig(parsing: config.inputText)
       } catch let e as InputConfigError {
-        let line =
-          config.inputLines.indices.contains(e.line - 1)
-          ? "\(config.inputLines[e.line - 1].source)" : "input"
-        print("\(line): \(e.message)")
+        print("\(config.inputSource(ofLine: e.line)): \(e.message)")
         throw ExitCode(1)
       }
       var missing: [String] = []

@@ -55,6 +55,15 @@ import Testing
     }
   }
 
+  @Test func byteOrderMarkAndInputLineSources() throws {
+    var config = KioskConfiguration()
+    try config.apply(
+      text: "\u{FEFF}station = grill\nmap.default.KEY_F1 = bump\n", fileName: "kds.txt")
+    #expect(config.station == "grill")
+    #expect(config.inputSource(ofLine: 1) == "kds.txt:2")
+    #expect(config.inputSource(ofLine: 9) == "input settings")
+  }
+
   @Test func missingEssentialsAreNamed() {
     let config = KioskConfiguration()
     #expect(throws: ConfigError.self) { try config.validateForRun() }

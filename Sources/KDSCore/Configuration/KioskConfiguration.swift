@@ -101,6 +101,8 @@ extension KioskConfiguration {
   /// Applies the lines of one file (or of `kds.txt`) on top of this configuration.
   /// Throws on the first bad line; `fileName` is used in messages.
   public mutating func apply(text: String, fileName: String) throws(ConfigError) {
+    var text = Substring(text)
+    if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // Windows editors add a BOM
     var lineNumber = 0
     // "\r\n" is one Character in Swift: files edited on Windows split here too.
     let lines = text.split(
@@ -231,6 +233,11 @@ extension KioskConfiguration {
   /// `inputLines[N - 1]`, so its errors can be traced back to file and line.
   public var inputText: String {
     inputLines.map { "\($0.key) = \($0.value)" }.joined(separator: "\n")
+  }
+
+  /// Where line `line` of `inputText` came from (`kds.txt:7`), for messages.
+  public func inputSource(ofLine line: Int) -> String {
+    inputLines.indices.contains(line - 1) ? "\(inputLines[line - 1].source)" : "input settings"
   }
 
   static func isMode(_ s: String) -> Bool {
