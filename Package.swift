@@ -44,10 +44,15 @@ let package = Package(
       name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
       providers: [.apt(["zlib1g-dev"])]),
 
+    // MARK: small shared modules: pure (geometry, time) and thin over libc (system)
+    .target(name: "KDSGeometry", swiftSettings: strict),
+    .target(name: "KDSTime", swiftSettings: strict),
+    .target(name: "KDSSystem", swiftSettings: strict),
+
     // MARK: kiosk modules, from the inside out (no SwiftNIO in any of them)
     .target(
       name: "KDSCore",
-      dependencies: [],
+      dependencies: ["KDSTime"],
       swiftSettings: strict),
     .target(
       name: "KDSStore",
@@ -97,6 +102,7 @@ let package = Package(
     .target(
       name: "KDSServer",
       dependencies: [
+        "KDSTime", "KDSSystem",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Crypto", package: "swift-crypto"),
@@ -128,8 +134,12 @@ let package = Package(
     .testTarget(
       name: "KDSServerTests",
       dependencies: [
-        "KDSServer", "KDSTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        "KDSServer", "KDSTime", "KDSTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
       ],
+      swiftSettings: strict),
+    .testTarget(
+      name: "KDSBaseTests",
+      dependencies: ["KDSGeometry", "KDSTime", "KDSSystem"],
       swiftSettings: strict),
     .testTarget(
       name: "KDSCoreTests",

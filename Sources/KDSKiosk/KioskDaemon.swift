@@ -76,7 +76,7 @@ public final class KioskDaemon {
 
   public init(
     configuration: KioskDaemonOptions, presenter: any BoardPresenter = NullPresenter(),
-    clock: any KioskClock = SystemClock(), logger: Logger = Logger(label: "kds.kiosk")
+    clock: any KioskClock = WallClock(), logger: Logger = Logger(label: "kds.kiosk")
   ) throws {
     self.configuration = configuration
     self.presenter = presenter
@@ -171,8 +171,8 @@ public final class KioskDaemon {
     )
     presentNow()
     if screen == nil { announceReady() }
-    var lastWatchdog = SystemClock().now()
-    var lastSecond = SystemClock().now().millis / 1000
+    var lastWatchdog = WallClock().now()
+    var lastSecond = WallClock().now().millis / 1000
     while !stopRequested {
       var fds: [pollfd] = [
         pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0),
@@ -182,7 +182,7 @@ public final class KioskDaemon {
       fds += controlFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
       let sourceFDs = sources.map(\.fd)
       fds += sourceFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-      let nowMillis = SystemClock().now().millis
+      let nowMillis = WallClock().now().millis
       let timeout = Int32(1000 - nowMillis % 1000)
       let r = poll(&fds, nfds_t(fds.count), timeout)
       if r < 0 && errno != EINTR {
@@ -214,7 +214,7 @@ public final class KioskDaemon {
         sources.first { $0.fd == fd }?.handler()
         changed = true
       }
-      let now = SystemClock().now()
+      let now = WallClock().now()
       if let systemd, let interval = systemd.watchdogIntervalMillis,
         now.millis(since: lastWatchdog) >= interval
       {

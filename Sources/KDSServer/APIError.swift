@@ -1,3 +1,4 @@
+import KDSTime
 import Synchronization
 
 /// An answer the API gives instead of the normal one. Its body is the
@@ -49,7 +50,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
       409, message, conflictType: "INVALID_STATE_TRANSITION",
       currentState: .object([
         ("id", .string(id)), ("status", .string(status)),
-        ("updatedAt", .string(ServerTime.format(millis: updatedAt))),
+        ("updatedAt", .string(RFC3339.format(millis: updatedAt))),
       ]))
   }
 }

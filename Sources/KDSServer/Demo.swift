@@ -1,4 +1,5 @@
 import GRDB
+import KDSSystem
 
 /// The demo menu (the model of Tests/Fixtures/menu.json, compiled in).
 public enum DemoMenu {
@@ -137,7 +138,7 @@ struct DemoTraffic: Sendable {
     )
     // The expo clears a ticket nobody bumped for 12 minutes, and the cashier
     // closes an order whose food is all out.
-    let stale = ServerTime.wallMillis() - 12 * 60_000
+    let stale = SystemClock.wallMillis() - 12 * 60_000
     let oldTicket = try await service.store.pool.read { db in
       try String.fetchOne(
         db,

@@ -1,4 +1,5 @@
 import Hummingbird
+import KDSSystem
 import Logging
 
 #if canImport(FoundationEssentials)
@@ -53,7 +54,7 @@ struct KDSMiddleware: RouterMiddleware {
     _ request: Request, context: Context, note: RequestNote,
     next: (Request, Context) async throws -> Response
   ) async throws -> Response {
-    let started = ServerTime.monotonicNanos()
+    let started = SystemClock.monotonicNanoseconds()
     var context = context
     var response: Response
     var device = "-"
@@ -78,7 +79,7 @@ struct KDSMiddleware: RouterMiddleware {
       response = APIError(500, "Internal server error").response.hummingbird
     }
     if service.options.logRequests {
-      let ms = Double(ServerTime.monotonicNanos() - started) / 1e6
+      let ms = Double(SystemClock.monotonicNanoseconds() - started) / 1e6
       var line =
         "request \(request.method) \(request.uri.path) status=\(response.status.code) device=\(device) ms=\(format3(ms))"
       if response.headers[HTTPFields.Element.Name("Idempotent-Replayed")!] != nil {

@@ -1,5 +1,6 @@
 import Crypto
 import GRDB
+import KDSSystem
 import Synchronization
 
 /// An idempotency key claimed by a request: its scope (device token, method,
@@ -134,7 +135,7 @@ final class Idempotency: Sendable {
     _ claim: IdempotencyClaim?, _ effect: @escaping @Sendable (Database) throws -> WriteOutcome
   ) async throws -> APIResponse {
     let outcome = try await store.write { db -> WriteOutcome in
-      let now = ServerTime.wallMillis()
+      let now = SystemClock.wallMillis()
       if let claim, let stored = try self.lookup(db, claim, now: now) {
         return WriteOutcome(response: stored)
       }
@@ -160,7 +161,7 @@ final class Idempotency: Sendable {
   /// Stores an answer produced outside a write (a 422 from validation).
   func storeLate(_ claim: IdempotencyClaim, _ response: APIResponse) async throws {
     try await store.write { db in
-      let now = ServerTime.wallMillis()
+      let now = SystemClock.wallMillis()
       if try self.lookup(db, claim, now: now) == nil {
         try self.save(db, claim, response, now: now)
       }
@@ -172,7 +173,7 @@ final class Idempotency: Sendable {
     try await store.write { db in
       try db.execute(
         sql: "DELETE FROM idempotency_keys WHERE expires_at <= ?",
-        arguments: [ServerTime.wallMillis()])
+        arguments: [SystemClock.wallMillis()])
       return db.changesCount
     }
   }

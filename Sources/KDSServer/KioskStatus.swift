@@ -1,4 +1,5 @@
 import GRDB
+import KDSTime
 import Synchronization
 
 /// What a kiosk says about itself on every poll (`GET /kds/queue`), in
@@ -130,7 +131,7 @@ extension KDSService {
         ("device", .string(r.device)),
         ("stations", .array(r.stations.map(JSONValue.string))),
         ("state", .string(r.state)),
-        ("lastSeenAt", r.report.map { .string(ServerTime.format(millis: $0.seenAt)) } ?? .null),
+        ("lastSeenAt", r.report.map { .string(RFC3339.format(millis: $0.seenAt)) } ?? .null),
         ("secondsSinceLastSeen", r.secondsSinceSeen.map { .int($0) } ?? .null),
         ("station", opt(r.report?.station)),
         ("version", opt(r.report?.version)),
@@ -143,7 +144,7 @@ extension KDSService {
     return APIResponse(
       status: 200,
       json: .object([
-        ("generatedAt", .string(ServerTime.format(millis: now))), ("kiosks", .array(kiosks)),
+        ("generatedAt", .string(RFC3339.format(millis: now))), ("kiosks", .array(kiosks)),
       ]))
   }
 
@@ -159,7 +160,7 @@ extension KDSService {
       .connected{color:#3fcf6a}.reconnecting{color:#f0b400}.offline,.never{color:#ff5a4f}
       .n{text-align:right;font-variant-numeric:tabular-nums}
       </style></head><body><h1>Kitchen screens</h1>
-      <p>As of \(escapeHTML(ServerTime.format(millis: now))). A screen silent for \(kiosks.silenceLimitMillis / 1000) s shows as offline.</p>
+      <p>As of \(escapeHTML(RFC3339.format(millis: now))). A screen silent for \(kiosks.silenceLimitMillis / 1000) s shows as offline.</p>
       <table><tr><th>Screen</th><th>Station</th><th>State</th><th>Last sync</th>
       <th>Screen says</th><th class="n">Queued</th><th class="n">Failed</th><th>Display</th><th>Version</th></tr>
       """

@@ -1,4 +1,6 @@
 import GRDB
+import KDSSystem
+import KDSTime
 
 /// A ticket whose `updatedAt` a write changed (for the station high-water marks).
 struct TicketTouch: Sendable {
@@ -74,7 +76,7 @@ struct TicketRow: Sendable {
     }
     func stamp(_ ms: Int64) {
       out.append(UInt8(ascii: "\""))
-      ServerTime.appendFormatted(millis: ms, to: &out)
+      RFC3339.append(millis: ms, to: &out)
       out.append(UInt8(ascii: "\""))
     }
     out.append(UInt8(ascii: "{"))
@@ -127,7 +129,7 @@ struct TicketRow: Sendable {
   var currentState: JSONValue {
     .object([
       ("id", .string(id)), ("status", .string(status)),
-      ("updatedAt", .string(ServerTime.format(millis: updatedAt))),
+      ("updatedAt", .string(RFC3339.format(millis: updatedAt))),
     ])
   }
 }
@@ -222,15 +224,15 @@ struct OrderRow: Sendable {
       ("items", .array(items)),
     ]
     if let payment { members.append(("payment", payment)) }
-    members.append(("createdAt", .string(ServerTime.format(millis: createdAt))))
-    members.append(("updatedAt", .string(ServerTime.format(millis: updatedAt))))
+    members.append(("createdAt", .string(RFC3339.format(millis: createdAt))))
+    members.append(("updatedAt", .string(RFC3339.format(millis: updatedAt))))
     return .object(members)
   }
 
   var currentState: JSONValue {
     .object([
       ("id", .string(id)), ("status", .string(status)),
-      ("updatedAt", .string(ServerTime.format(millis: updatedAt))),
+      ("updatedAt", .string(RFC3339.format(millis: updatedAt))),
     ])
   }
 
@@ -345,8 +347,8 @@ struct Kitchen: Sendable {
     try requireOpen(order, "modify")
     if clientUpdatedAt < order.updatedAt {
       throw APIError.stateConflict(
-        "Order \(order.id) was modified at \(ServerTime.format(millis: order.updatedAt)), after "
-          + "the client's updatedAt \(ServerTime.format(millis: clientUpdatedAt))",
+        "Order \(order.id) was modified at \(RFC3339.format(millis: order.updatedAt)), after "
+          + "the client's updatedAt \(RFC3339.format(millis: clientUpdatedAt))",
         id: order.id, status: order.status, updatedAt: order.updatedAt)
     }
     if let newItems {
@@ -428,7 +430,7 @@ struct Kitchen: Sendable {
     var out: [UInt8] = Array("{\"order\":".utf8)
     order.json.write(to: &out, sorted: false)
     out.append(contentsOf: ",\"tickets\":[".utf8)
-    let now = ServerTime.wallMillis()
+    let now = SystemClock.wallMillis()
     for (n, t) in tickets.enumerated() {
       if n > 0 { out.append(UInt8(ascii: ",")) }
       t.write(to: &out, now: now, sla: sla)
@@ -472,7 +474,7 @@ struct Kitchen: Sendable {
     order.status = "CLOSED"
     order.payment = .object([
       ("method", .string("CASH")), ("amount", amount),
-      ("paidAt", .string(ServerTime.format(millis: now))),
+      ("paidAt", .string(RFC3339.format(millis: now))),
     ])
     order.updatedAt = now
     try order.save(db, insert: false)
@@ -567,7 +569,8 @@ struct Kitchen: Sendable {
       touched.append(TicketTouch(station: ticket.station, updatedAt: stamp))
     }
     return WriteOutcome(
-      response: APIResponse(status: 200, body: ticket.json(now: ServerTime.wallMillis(), sla: sla)),
+      response: APIResponse(
+        status: 200, body: ticket.json(now: SystemClock.wallMillis(), sla: sla)),
       touched: touched)
   }
 }

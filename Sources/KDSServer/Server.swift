@@ -1,5 +1,7 @@
 import GRDB
 import Hummingbird
+import KDSSystem
+import KDSTime
 import Logging
 
 /// How to run the server (the flags of `kds-server serve`).
@@ -129,7 +131,7 @@ public final class KDSService: Sendable {
       guard call.token.isUnrestricted else {
         throw APIError(403, "The status page needs a manager token (one without a station limit)")
       }
-      let now = ServerTime.wallMillis()
+      let now = SystemClock.wallMillis()
       return call.route.path == "/status"
         ? try await statusHTML(now: now) : try await statusJSON(now: now)
     case ("GET", "/pos/menu"):
@@ -150,7 +152,7 @@ public final class KDSService: Sendable {
       try requirePOS(call)
       let since = try Validation.timestamp(
         call.query["since"].map(JSONValue.string), "since", required: false)
-      let floor = since ?? (ServerTime.wallMillis() - Int64(options.retentionHours * 3_600_000))
+      let floor = since ?? (SystemClock.wallMillis() - Int64(options.retentionHours * 3_600_000))
       let orders = try await store.pool.read { db in
         try Row.fetchAll(
           db,
@@ -215,14 +217,14 @@ public final class KDSService: Sendable {
       throw APIError(403, "This device may not read the queue of station \(station)")
     }
     kiosks.record(
-      KioskReport(device: call.token.device, station: station, seenAt: ServerTime.wallMillis()) {
+      KioskReport(device: call.token.device, station: station, seenAt: SystemClock.wallMillis()) {
         call.kioskHeaders[$0]
       })
     var since: Int64? = nil
     if let raw = call.query["since"] {
       // An unencoded '+' of an offset arrives as a space.
       let text = String(raw.map { $0 == " " ? "+" : $0 })
-      guard let ms = ServerTime.parse(text) else {
+      guard let ms = RFC3339.parse(text) else {
         throw APIError.invalid(
           "since", "must be an RFC 3339 timestamp such as 2025-11-21T14:35:00.123Z")
       }
@@ -232,12 +234,12 @@ public final class KDSService: Sendable {
     if let since, since >= (store.highWater(station: station) ?? Int64.min) {
       return empty
     }
-    let floor = since ?? (ServerTime.wallMillis() - Int64(options.retentionHours * 3_600_000))
+    let floor = since ?? (SystemClock.wallMillis() - Int64(options.retentionHours * 3_600_000))
     let op = since == nil ? ">=" : ">"
     let sla = kitchen.sla
     let body = try await store.pool.read { db -> [UInt8] in
       var out: [UInt8] = [UInt8(ascii: "[")]
-      let now = ServerTime.wallMillis()
+      let now = SystemClock.wallMillis()
       let rows = try Row.fetchCursor(
         db,
         sql:
@@ -303,7 +305,7 @@ public final class KDSService: Sendable {
     let scope = claim.scope
     await idempotency.acquire(scope)
     defer { idempotency.release(scope) }
-    let now = ServerTime.wallMillis()
+    let now = SystemClock.wallMillis()
     let idem = idempotency
     if let stored = try await store.pool.read({ db in try idem.lookup(db, claim, now: now) }) {
       return stored

@@ -1,4 +1,5 @@
 import GRDB
+import KDSSystem
 import Synchronization
 
 /// The server's SQLite database: a GRDB `DatabasePool` in WAL mode.
@@ -164,7 +165,7 @@ final class StampClock: Sendable {
 
   func next(_ db: Database) throws -> Int64 {
     let stamp = last.withLock { last in
-      last = max(ServerTime.wallMillis(), last + 1)
+      last = max(SystemClock.wallMillis(), last + 1)
       return last
     }
     try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'clock'", arguments: [stamp])

@@ -1,5 +1,6 @@
 import Crypto
 import GRDB
+import KDSSystem
 import Synchronization
 
 /// A device's token, as the server knows it (never the token itself: only
@@ -54,7 +55,7 @@ public enum DeviceTokens {
     try await store.write { db in
       try db.execute(
         sql: "INSERT INTO tokens (hash, device, stations, created_at) VALUES (?, ?, ?, ?)",
-        arguments: [hash, device, list, ServerTime.wallMillis()])
+        arguments: [hash, device, list, SystemClock.wallMillis()])
     }
     return token
   }
@@ -128,7 +129,7 @@ final class RateLimiter: Sendable {
 
   /// Nil when allowed; otherwise the whole seconds to wait (Retry-After).
   func check(tokenID: Int64) -> Int? {
-    let now = ServerTime.monotonicNanos()
+    let now = SystemClock.monotonicNanoseconds()
     return buckets.withLock { map -> Int? in
       var b = map[tokenID] ?? Bucket(tokens: burst, last: now)
       b.tokens = min(burst, b.tokens + Double(now &- b.last) / 1e9 * rate)
@@ -150,7 +151,7 @@ final class RateLimiter: Sendable {
 enum ULID {
   private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 
-  static func make(millis: Int64 = ServerTime.wallMillis()) -> String {
+  static func make(millis: Int64 = SystemClock.wallMillis()) -> String {
     var rng = SystemRandomNumberGenerator()
     let high = UInt64(max(0, millis)) & 0xFFFF_FFFF_FFFF
     let randHigh = UInt64(rng.next() & 0xFFFF)  // 16 bits

@@ -1,3 +1,5 @@
+import KDSTime
+
 /// Reading request bodies into typed inputs. Every problem is a 422 that
 /// names the field (`items[2].quantity: must be an integer from 1 to 999`).
 enum Validation {
@@ -62,7 +64,7 @@ enum Validation {
       if required { throw APIError.invalid(field, "is required") }
       return nil
     }
-    guard case .string(let s) = v, let ms = ServerTime.parse(s) else {
+    guard case .string(let s) = v, let ms = RFC3339.parse(s) else {
       throw APIError.invalid(
         field, "must be an RFC 3339 timestamp such as 2025-11-21T14:35:00.123Z")
     }

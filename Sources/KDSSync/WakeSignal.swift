@@ -59,8 +59,8 @@ public final class WakeSignal: Sendable {
   }
 }
 
-/// The device's real wall clock.
-public struct SystemClock: KioskClock {
+/// The device's real wall clock, as a `KioskClock`.
+public struct WallClock: KioskClock {
   public init() {}
   public func now() -> Timestamp {
     var ts = timespec()

@@ -1,6 +1,7 @@
 import Foundation
 import KDSServer
 import KDSTestSupport
+import KDSTime
 import Synchronization
 import Testing
 
@@ -59,7 +60,7 @@ struct DurabilityTests {
     try f.server.start()
     let (pos, grill) = f.clients()
     let order = try await placeOrder(pos)
-    let since = ServerTime.format(millis: ahead)
+    let since = RFC3339.format(millis: ahead)
     let later = try await grill.get("/kds/queue?station=grill&since=\(since)")
     #expect(later.array?.map { $0["id"] as! String } == [order.tickets["grill"]!])
     let stamp = try #require(later.array?.first?["updatedAt"] as? String)

@@ -1,4 +1,5 @@
 import KDSServer
+import KDSTime
 import Testing
 
 @Suite("JSON and timestamps (unit)")
@@ -28,14 +29,14 @@ struct JSONTests {
   }
 
   @Test func timestampsParseAnyRFC3339AndFormatWithThreeDigits() {
-    #expect(ServerTime.parse("2025-11-21T14:35:00Z") == 1_763_735_700_000)
-    #expect(ServerTime.parse("2025-11-21T14:35:00.123Z") == 1_763_735_700_123)
-    #expect(ServerTime.parse("2025-11-21T14:35:00.1239Z") == 1_763_735_700_123)
-    #expect(ServerTime.parse("2025-11-21T17:35:00.5+03:00") == 1_763_735_700_500)
-    #expect(ServerTime.parse("2025-11-21") == nil)
-    #expect(ServerTime.parse("yesterday") == nil)
-    #expect(ServerTime.format(millis: 1_763_735_700_000) == "2025-11-21T14:35:00.000Z")
-    #expect(ServerTime.format(millis: 1_763_735_700_123) == "2025-11-21T14:35:00.123Z")
-    #expect(ServerTime.format(millis: 0) == "1970-01-01T00:00:00.000Z")
+    #expect(RFC3339.parse("2025-11-21T14:35:00Z") == 1_763_735_700_000)
+    #expect(RFC3339.parse("2025-11-21T14:35:00.123Z") == 1_763_735_700_123)
+    #expect(RFC3339.parse("2025-11-21T14:35:00.1239Z") == 1_763_735_700_123)
+    #expect(RFC3339.parse("2025-11-21T17:35:00.5+03:00") == 1_763_735_700_500)
+    #expect(RFC3339.parse("2025-11-21") == nil)
+    #expect(RFC3339.parse("yesterday") == nil)
+    #expect(RFC3339.format(millis: 1_763_735_700_000) == "2025-11-21T14:35:00.000Z")
+    #expect(RFC3339.format(millis: 1_763_735_700_123) == "2025-11-21T14:35:00.123Z")
+    #expect(RFC3339.format(millis: 0) == "1970-01-01T00:00:00.000Z")
   }
 }
