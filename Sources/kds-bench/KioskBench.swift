@@ -36,8 +36,7 @@ struct KioskBench: AsyncParsableCommand {
   // MARK: applying an answer
 
   func applyBenchmark() throws {
-    let dir = NSTemporaryDirectory() + "kds-bench-kiosk-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = try scratchFolder("kiosk")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let store = try KioskStore(path: dir + "/kiosk.db")
     var samples: [Double] = []
@@ -77,8 +76,7 @@ struct KioskBench: AsyncParsableCommand {
   func daemonBenchmark() throws {
     let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
       .deletingLastPathComponent().path
-    let dir = NSTemporaryDirectory() + "kds-bench-kiosk-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = try scratchFolder("kiosk")
     defer { try? FileManager.default.removeItem(atPath: dir) }
 
     // A real server on 127.0.0.1, port chosen by the OS.

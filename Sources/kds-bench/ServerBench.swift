@@ -24,8 +24,7 @@ struct ServerBench: AsyncParsableCommand {
   var seconds: Double = 5
 
   func run() async throws {
-    let dir = NSTemporaryDirectory() + "kds-bench-server-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = try scratchFolder("server")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var options = ServerOptions(databasePath: dir + "/bench.db")
     options.host = "127.0.0.1"
@@ -221,6 +220,13 @@ struct ServerBench: AsyncParsableCommand {
       count: all.count, failures: results.failures, rate: Double(all.count) / elapsed,
       p50Ms: pct(0.50), p99Ms: pct(0.99))
   }
+}
+
+/// A new folder for one benchmark's files (the caller removes it).
+func scratchFolder(_ bench: String) throws -> String {
+  let dir = NSTemporaryDirectory() + "kds-bench-\(bench)-" + UUID().uuidString
+  try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  return dir
 }
 
 /// Prints a line at once (unbuffered), so figures and log lines stay in order.
