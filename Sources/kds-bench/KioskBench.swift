@@ -114,7 +114,7 @@ struct KioskBench: AsyncParsableCommand {
     // Tickets for the kiosk to cache, through the POS endpoints.
     let client = CurlHTTPClient(config: HTTPClientConfig(baseURL: baseURL!, token: pos))
     for i in 0..<tickets { try createTicket(client, index: i) }
-    let burstEnded = Date()
+    let burstEnded = SystemClock.monotonicMillis()
 
     let kiosk = Process()
     kiosk.executableURL = URL(fileURLWithPath: kioskBinary ?? bin + "/kds-kiosk")
@@ -138,8 +138,8 @@ struct KioskBench: AsyncParsableCommand {
     }
     func waitCached(_ n: Int) throws {
       // A bounded wait for a condition (the kiosk's own status).
-      let deadline = Date().addingTimeInterval(90)
-      while Date() < deadline {
+      let deadline = SystemClock.monotonicMillis() + 90_000
+      while SystemClock.monotonicMillis() < deadline {
         if cachedTickets() >= n { return }
         usleep(200_000)
       }
@@ -150,11 +150,11 @@ struct KioskBench: AsyncParsableCommand {
     let pid = kiosk.processIdentifier
     func measureCPU() throws -> Double {
       let cpu0 = try Self.cpuNanoseconds(pid)
-      let t0 = Date()
+      let t0 = SystemClock.monotonicNanoseconds()
       // The measurement window, not a synchronisation.
       Thread.sleep(forTimeInterval: Double(cpuSeconds))
       let cpu1 = try Self.cpuNanoseconds(pid)
-      return Double(cpu1 - cpu0) / 1e9 / Date().timeIntervalSince(t0) * 100
+      return Double(cpu1 - cpu0) / Double(SystemClock.monotonicNanoseconds() - t0) * 100
     }
     // Worst case: every cached ticket changed within the last 30 s before the
     // kitchen went quiet, so each poll (since = newest updatedAt - 30 s
@@ -165,7 +165,7 @@ struct KioskBench: AsyncParsableCommand {
       worst, "% of a core", target: 0.5)
     // The usual idle: the newest change is alone in the overlap window, so
     // it is made more than 30 s after the burst.
-    let settle = 31 - Date().timeIntervalSince(burstEnded)
+    let settle = 31 - Double(SystemClock.monotonicMillis() - burstEnded) / 1000
     if settle > 0 { Thread.sleep(forTimeInterval: settle) }
     try createTicket(client, index: tickets)
     try waitCached(tickets + 1)
