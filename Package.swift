@@ -48,6 +48,11 @@ let package = Package(
     .target(name: "KDSGeometry", swiftSettings: strict),
     .target(name: "KDSTime", swiftSettings: strict),
     .target(name: "KDSSystem", swiftSettings: strict),
+    // The SQLite set-up the server and the kiosk share (WAL, synchronous, migrations)
+    .target(
+      name: "KDSDatabase",
+      dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+      swiftSettings: strict),
 
     // MARK: kiosk modules, from the inside out (no SwiftNIO in any of them)
     .target(
@@ -56,7 +61,7 @@ let package = Package(
       swiftSettings: strict),
     .target(
       name: "KDSStore",
-      dependencies: ["KDSCore", .product(name: "GRDB", package: "GRDB.swift")],
+      dependencies: ["KDSCore", "KDSDatabase", .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: strict),
     .target(
       name: "KDSSync",
@@ -102,7 +107,7 @@ let package = Package(
     .target(
       name: "KDSServer",
       dependencies: [
-        "KDSTime", "KDSSystem",
+        "KDSTime", "KDSSystem", "KDSDatabase",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Crypto", package: "swift-crypto"),
@@ -120,7 +125,7 @@ let package = Package(
     .executableTarget(
       name: "kds-bench",
       dependencies: [
-        "KDSServer", "KDSCore", "KDSStore", "KDSSync", "KDSRender",
+        "KDSServer", "KDSCore", "KDSStore", "KDSSync", "KDSRender", "KDSSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
@@ -136,6 +141,10 @@ let package = Package(
       dependencies: [
         "KDSServer", "KDSTime", "KDSTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
       ],
+      swiftSettings: strict),
+    .testTarget(
+      name: "KDSDatabaseTests",
+      dependencies: ["KDSDatabase", .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: strict),
     .testTarget(
       name: "KDSBaseTests",

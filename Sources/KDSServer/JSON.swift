@@ -217,11 +217,7 @@ private struct JSONParser {
     i += 1
     var members: [(String, JSONValue)] = []
     skipWhitespace()
-    if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
-      i += 1
-      depth -= 1
-      return .object(members)
-    }
+    if closes(UInt8(ascii: "}")) { return .object(members) }
     while true {
       skipWhitespace()
       guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
@@ -232,18 +228,7 @@ private struct JSONParser {
       skipWhitespace()
       let value = try parseValue()
       members.append((key, value))
-      skipWhitespace()
-      guard i < bytes.count else { throw fail("unterminated object") }
-      if bytes[i] == UInt8(ascii: ",") {
-        i += 1
-        continue
-      }
-      if bytes[i] == UInt8(ascii: "}") {
-        i += 1
-        depth -= 1
-        return .object(members)
-      }
-      throw fail("expected ',' or '}'")
+      if try nextOrEnd(UInt8(ascii: "}"), "object") { return .object(members) }
     }
   }
 
@@ -252,27 +237,33 @@ private struct JSONParser {
     i += 1
     var items: [JSONValue] = []
     skipWhitespace()
-    if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
-      i += 1
-      depth -= 1
-      return .array(items)
-    }
+    if closes(UInt8(ascii: "]")) { return .array(items) }
     while true {
       skipWhitespace()
       items.append(try parseValue())
-      skipWhitespace()
-      guard i < bytes.count else { throw fail("unterminated array") }
-      if bytes[i] == UInt8(ascii: ",") {
-        i += 1
-        continue
-      }
-      if bytes[i] == UInt8(ascii: "]") {
-        i += 1
-        depth -= 1
-        return .array(items)
-      }
-      throw fail("expected ',' or ']'")
+      if try nextOrEnd(UInt8(ascii: "]"), "array") { return .array(items) }
     }
+  }
+
+  /// At `close`: steps over it and leaves the container (true).
+  mutating func closes(_ close: UInt8) -> Bool {
+    guard i < bytes.count, bytes[i] == close else { return false }
+    i += 1
+    depth -= 1
+    return true
+  }
+
+  /// After a member of an object or array: steps over a ',' (false, another
+  /// member follows) or over `close` (true, the container ends).
+  mutating func nextOrEnd(_ close: UInt8, _ container: String) throws(JSONParseError) -> Bool {
+    skipWhitespace()
+    guard i < bytes.count else { throw fail("unterminated \(container)") }
+    if bytes[i] == UInt8(ascii: ",") {
+      i += 1
+      return false
+    }
+    if closes(close) { return true }
+    throw fail("expected ',' or '\(Character(Unicode.Scalar(close)))'")
   }
 
   mutating func hex4() throws(JSONParseError) -> UInt32 {

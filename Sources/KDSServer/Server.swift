@@ -174,25 +174,17 @@ public final class KDSService: Sendable {
       let input = try Kitchen.parseNewOrder(call.body)
       return try await idempotency.perform(call.claim) { db in try kitchen.createOrder(db, input) }
     case ("PATCH", "/pos/orders/{id}"):
-      try requirePOS(call)
-      return try await idempotency.perform(call.claim) { db in
+      return try await posWrite(call) { db in
         try kitchen.patchOrder(db, id: call.id, body: call.body)
       }
     case ("POST", "/pos/orders/{id}/send-to-kitchen"):
-      try requirePOS(call)
-      return try await idempotency.perform(call.claim) { db in
-        try kitchen.sendToKitchen(db, id: call.id)
-      }
+      return try await posWrite(call) { db in try kitchen.sendToKitchen(db, id: call.id) }
     case ("POST", "/pos/orders/{id}/close"):
-      try requirePOS(call)
-      return try await idempotency.perform(call.claim) { db in
+      return try await posWrite(call) { db in
         try kitchen.closeOrder(db, id: call.id, body: call.body)
       }
     case ("POST", "/pos/orders/{id}/cancel"):
-      try requirePOS(call)
-      return try await idempotency.perform(call.claim) { db in
-        try kitchen.cancelOrder(db, id: call.id)
-      }
+      return try await posWrite(call) { db in try kitchen.cancelOrder(db, id: call.id) }
     case ("POST", "/kds/tickets/{id}/mark-ready"), ("POST", "/kds/tickets/{id}/start"),
       ("POST", "/kds/tickets/{id}/recall"):
       let action = Kitchen.TicketAction(
@@ -204,6 +196,14 @@ public final class KDSService: Sendable {
     default:
       throw APIError(404, "No route for \(call.route)")
     }
+  }
+
+  /// A POS write: the caller must be a POS; one run per idempotency key.
+  func posWrite(_ call: Call, _ effect: @escaping @Sendable (Database) throws -> WriteOutcome)
+    async throws -> APIResponse
+  {
+    try requirePOS(call)
+    return try await idempotency.perform(call.claim, effect)
   }
 
   func queue(_ call: Call) async throws -> APIResponse {
@@ -238,20 +238,15 @@ public final class KDSService: Sendable {
     let op = since == nil ? ">=" : ">"
     let sla = kitchen.sla
     let body = try await store.pool.read { db -> [UInt8] in
-      var out: [UInt8] = [UInt8(ascii: "[")]
-      let now = SystemClock.wallMillis()
+      var out: [UInt8] = []
       let rows = try Row.fetchCursor(
         db,
         sql:
           "SELECT \(TicketRow.columns) FROM tickets WHERE station = ? AND updated_at \(op) ? ORDER BY updated_at",
         arguments: [station, floor])
-      var first = true
-      while let row = try rows.next() {
-        if !first { out.append(UInt8(ascii: ",")) }
-        first = false
-        TicketRow(row: row).write(to: &out, now: now, sla: sla)
+      try TicketRow.writeArray(to: &out, now: SystemClock.wallMillis(), sla: sla) {
+        try rows.next().map(TicketRow.init(row:))
       }
-      out.append(UInt8(ascii: "]"))
       return out
     }
     return APIResponse(status: 200, body: body)

@@ -1,4 +1,5 @@
 import GRDB
+import KDSDatabase
 import KDSSystem
 import Synchronization
 
@@ -24,26 +25,9 @@ public final class ServerStore: Sendable {
   let stationHighWater = Mutex<[String: Int64]>([:])
 
   public init(path: String) throws {
-    var config = Configuration()
-    config.journalMode = .wal
-    config.busyMode = .timeout(10)
-    config.prepareDatabase { db in
-      try db.execute(sql: "PRAGMA synchronous = FULL")
-      try db.execute(sql: "PRAGMA foreign_keys = ON")
-    }
-    pool = try DatabasePool(path: path, configuration: config)
-    // GRDB's DatabasePool sets `synchronous = NORMAL` on its writer when it
-    // enables WAL, after prepareDatabase: with NORMAL a power cut can lose
-    // commits already answered. Every acknowledged write must survive, so the
-    // writer goes back to FULL (fsync at each commit) here, and is checked.
-    try pool.writeWithoutTransaction { db in
-      try db.execute(sql: "PRAGMA synchronous = FULL")
-      let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
-      guard level == 2 else {
-        throw DatabaseError(message: "synchronous is \(level ?? -1), not FULL")
-      }
-    }
-    try Self.migrator.migrate(pool)
+    pool = try DatabaseFile.openPool(
+      path: path, options: .init(synchronous: .full, busyTimeoutSeconds: 10),
+      migrator: Self.migrator)
     let hwm = try pool.read { db in
       try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'clock'") ?? 0
     }

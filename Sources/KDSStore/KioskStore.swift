@@ -1,5 +1,6 @@
 import GRDB
 import KDSCore
+import KDSDatabase
 
 #if canImport(FoundationEssentials)
   import FoundationEssentials
@@ -53,16 +54,11 @@ public final class KioskStore: Sendable {
   /// sending them again is safe.
   public init(path: String) throws {
     self.path = path
-    var config = Configuration()
-    config.journalMode = .wal
-    config.busyMode = .timeout(5)
-    config.prepareDatabase { db in
-      try db.execute(sql: "PRAGMA synchronous = NORMAL")
-      // A kiosk's database is small: a 1 MB page cache keeps the daemon lean.
-      try db.execute(sql: "PRAGMA cache_size = -1024")
-    }
-    db = try DatabaseQueue(path: path, configuration: config)
-    try Self.migrator.migrate(db)
+    // NORMAL: the cache can be fetched again; `enqueue` commits with FULL.
+    // A kiosk's database is small: a 1 MB page cache keeps the daemon lean.
+    db = try DatabaseFile.openQueue(
+      path: path, options: .init(synchronous: .normal, busyTimeoutSeconds: 5, cacheKiB: 1024),
+      migrator: Self.migrator)
     try db.write { db in
       try db.execute(sql: "UPDATE operations SET state = 'pending' WHERE state = 'in-flight'")
     }

@@ -3,6 +3,7 @@ import Foundation
 import KDSCore
 import KDSStore
 import KDSSync
+import KDSSystem
 
 /// `kds-bench kiosk`: applying a 500-ticket answer to the cache, CPU of idle
 /// 5-second polling, and resident memory of a headless kiosk with 1,000
@@ -35,19 +36,18 @@ struct KioskBench: AsyncParsableCommand {
   // MARK: applying an answer
 
   func applyBenchmark() throws {
-    let dir = NSTemporaryDirectory() + "kds-bench-kiosk-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = try scratchFolder("kiosk")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let store = try KioskStore(path: dir + "/kiosk.db")
     var samples: [Double] = []
     for round in 0..<11 {
       let answer = Self.answer(
         count: 500, updatedBase: 1_764_000_000_000 + Int64(round) * 1_000_000)
-      let start = DispatchTime.now().uptimeNanoseconds
+      let start = SystemClock.monotonicNanoseconds()
       let batch = try TicketBatch.decode(answer)
       let cursor = batch.tickets.map(\.updatedAt).max()
       let applied = try store.apply(tickets: batch.tickets, cursor: cursor)
-      let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+      let ms = Double(SystemClock.monotonicNanoseconds() - start) / 1e6
       precondition(applied.changed.count == 500)
       if round > 0 { samples.append(ms) }  // the first round warms up
     }
@@ -76,8 +76,7 @@ struct KioskBench: AsyncParsableCommand {
   func daemonBenchmark() throws {
     let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
       .deletingLastPathComponent().path
-    let dir = NSTemporaryDirectory() + "kds-bench-kiosk-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = try scratchFolder("kiosk")
     defer { try? FileManager.default.removeItem(atPath: dir) }
 
     // A real server on 127.0.0.1, port chosen by the OS.
@@ -115,7 +114,7 @@ struct KioskBench: AsyncParsableCommand {
     // Tickets for the kiosk to cache, through the POS endpoints.
     let client = CurlHTTPClient(config: HTTPClientConfig(baseURL: baseURL!, token: pos))
     for i in 0..<tickets { try createTicket(client, index: i) }
-    let burstEnded = Date()
+    let burstEnded = SystemClock.monotonicMillis()
 
     let kiosk = Process()
     kiosk.executableURL = URL(fileURLWithPath: kioskBinary ?? bin + "/kds-kiosk")
@@ -139,8 +138,8 @@ struct KioskBench: AsyncParsableCommand {
     }
     func waitCached(_ n: Int) throws {
       // A bounded wait for a condition (the kiosk's own status).
-      let deadline = Date().addingTimeInterval(90)
-      while Date() < deadline {
+      let deadline = SystemClock.monotonicMillis() + 90_000
+      while SystemClock.monotonicMillis() < deadline {
         if cachedTickets() >= n { return }
         usleep(200_000)
       }
@@ -151,11 +150,11 @@ struct KioskBench: AsyncParsableCommand {
     let pid = kiosk.processIdentifier
     func measureCPU() throws -> Double {
       let cpu0 = try Self.cpuNanoseconds(pid)
-      let t0 = Date()
+      let t0 = SystemClock.monotonicNanoseconds()
       // The measurement window, not a synchronisation.
       Thread.sleep(forTimeInterval: Double(cpuSeconds))
       let cpu1 = try Self.cpuNanoseconds(pid)
-      return Double(cpu1 - cpu0) / 1e9 / Date().timeIntervalSince(t0) * 100
+      return Double(cpu1 - cpu0) / Double(SystemClock.monotonicNanoseconds() - t0) * 100
     }
     // Worst case: every cached ticket changed within the last 30 s before the
     // kitchen went quiet, so each poll (since = newest updatedAt - 30 s
@@ -166,7 +165,7 @@ struct KioskBench: AsyncParsableCommand {
       worst, "% of a core", target: 0.5)
     // The usual idle: the newest change is alone in the overlap window, so
     // it is made more than 30 s after the burst.
-    let settle = 31 - Date().timeIntervalSince(burstEnded)
+    let settle = 31 - Double(SystemClock.monotonicMillis() - burstEnded) / 1000
     if settle > 0 { Thread.sleep(forTimeInterval: settle) }
     try createTicket(client, index: tickets)
     try waitCached(tickets + 1)

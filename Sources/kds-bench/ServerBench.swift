@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KDSServer
+import KDSSystem
 
 #if canImport(Glibc)
   import Glibc
@@ -23,8 +24,7 @@ struct ServerBench: AsyncParsableCommand {
   var seconds: Double = 5
 
   func run() async throws {
-    let dir = NSTemporaryDirectory() + "kds-bench-server-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = try scratchFolder("server")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var options = ServerOptions(databasePath: dir + "/bench.db")
     options.host = "127.0.0.1"
@@ -179,7 +179,7 @@ struct ServerBench: AsyncParsableCommand {
   ) throws -> LoadResult {
     let results = LoadCollector()
     let group = DispatchGroup()
-    let start = DispatchTime.now().uptimeNanoseconds
+    let start = SystemClock.monotonicNanoseconds()
     let end = start + UInt64(seconds * 1e9)
     for client in 0..<clients {
       group.enter()
@@ -191,11 +191,11 @@ struct ServerBench: AsyncParsableCommand {
         do {
           let conn = try KeepAliveConnection(port: port)
           var n = 0
-          while DispatchTime.now().uptimeNanoseconds < end {
+          while SystemClock.monotonicNanoseconds() < end {
             let request = makeRequest(client, n)
-            let t0 = DispatchTime.now().uptimeNanoseconds
+            let t0 = SystemClock.monotonicNanoseconds()
             let answer = try conn.roundTrip(request, keepBody: false)
-            latencies.append(DispatchTime.now().uptimeNanoseconds - t0)
+            latencies.append(SystemClock.monotonicNanoseconds() - t0)
             if !(200..<300).contains(answer.status) { failures += 1 }
             n += 1
           }
@@ -208,7 +208,7 @@ struct ServerBench: AsyncParsableCommand {
       thread.start()
     }
     group.wait()
-    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    let elapsed = Double(SystemClock.monotonicNanoseconds() - start) / 1e9
     if let e = results.firstError { throw CleanExit.message("load client failed: \(e)") }
     var all = results.latencies
     all.sort()
@@ -220,6 +220,13 @@ struct ServerBench: AsyncParsableCommand {
       count: all.count, failures: results.failures, rate: Double(all.count) / elapsed,
       p50Ms: pct(0.50), p99Ms: pct(0.99))
   }
+}
+
+/// A new folder for one benchmark's files (the caller removes it).
+func scratchFolder(_ bench: String) throws -> String {
+  let dir = NSTemporaryDirectory() + "kds-bench-\(bench)-" + UUID().uuidString
+  try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  return dir
 }
 
 /// Prints a line at once (unbuffered), so figures and log lines stay in order.
@@ -279,7 +286,7 @@ final class KeepAliveConnection {
 
   init(port: Int) throws {
     fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+    guard fd >= 0 else { throw SystemError("socket") }
     var one: Int32 = 1
     setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     var addr = sockaddr_in()
@@ -292,8 +299,9 @@ final class KeepAliveConnection {
       }
     }
     guard rc == 0 else {
+      let code = errno
       close(fd)
-      throw Failure(description: "connect: errno \(errno)")
+      throw SystemError("connect to 127.0.0.1:\(port)", code: code)
     }
   }
 
@@ -305,15 +313,14 @@ final class KeepAliveConnection {
       let n = request[sent...].withUnsafeBytes {
         Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
       }
-      guard n > 0 else { throw Failure(description: "send: errno \(errno)") }
+      guard n > 0 else { throw SystemError("send") }
       sent += n
     }
     while true {
       if let answer = try takeAnswer(keepBody: keepBody) { return answer }
       let n = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-      guard n > 0 else {
-        throw Failure(description: "connection closed (recv \(n), errno \(errno))")
-      }
+      if n < 0 { throw SystemError("recv") }
+      guard n > 0 else { throw Failure(description: "connection closed by the server") }
       buffer.append(contentsOf: scratch[0..<n])
     }
   }

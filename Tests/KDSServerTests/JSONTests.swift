@@ -28,6 +28,23 @@ struct JSONTests {
     }
   }
 
+  /// Where a container goes wrong, and what the error says.
+  @Test func containerErrorsNameTheProblem() throws {
+    let cases: [(String, String, Int)] = [
+      ("[1 2]", "expected ',' or ']'", 3), (#"{"a":1 "b":2}"#, "expected ',' or '}'", 7),
+      ("[1", "unterminated array", 2), (#"{"a":1"#, "unterminated object", 6),
+    ]
+    for (text, reason, offset) in cases {
+      let error = #expect(throws: JSONParseError.self, "\(text)") { try JSONValue.parse(text) }
+      #expect(error?.reason == reason, "\(text)")
+      #expect(error?.offset == offset, "\(text)")
+    }
+    #expect(try JSONValue.parse(" [ ] ") == .array([]))
+    #expect(
+      try JSONValue.parse(#"{ "a" : [ ] , "b" : { } }"#)
+        == .object([("a", .array([])), ("b", .object([]))]))
+  }
+
   @Test func timestampsParseAnyRFC3339AndFormatWithThreeDigits() {
     #expect(RFC3339.parse("2025-11-21T14:35:00Z") == 1_763_735_700_000)
     #expect(RFC3339.parse("2025-11-21T14:35:00.123Z") == 1_763_735_700_123)

@@ -1,0 +1,69 @@
+import GRDB
+import KDSSystem
+
+/// The kiosks' writes: start, mark ready and recall a ticket.
+extension Kitchen {
+  enum TicketAction: String, Sendable {
+    case markReady = "mark-ready"
+    case start
+    case recall
+  }
+
+  func ticketAction(
+    _ db: Database, id: String, action: TicketAction, body: JSONValue, token: DeviceToken
+  ) throws -> WriteOutcome {
+    _ = try Validation.object(body)
+    var readyAt: Int64? = nil
+    if action == .markReady {
+      readyAt = try Validation.timestamp(body["readyAt"], "readyAt", required: false)
+    }
+    guard var ticket = try TicketRow.fetch(db, id: id) else {
+      throw APIError.notFound("Ticket \(id) not found")
+    }
+    guard token.allows(station: ticket.station) else {
+      throw APIError(403, "This device may not change tickets of station \(ticket.station)")
+    }
+    let target: String
+    let noOp: Bool
+    switch (action, ticket.status) {
+    case (.markReady, "READY"), (.start, "IN_PROGRESS"):
+      target = ticket.status
+      noOp = true
+    case (.markReady, "QUEUED"), (.markReady, "IN_PROGRESS"):
+      target = "READY"
+      noOp = false
+    case (.start, "QUEUED"), (.recall, "READY"):
+      target = "IN_PROGRESS"
+      noOp = false
+    default:
+      let verb: String
+      switch action {
+      case .markReady: verb = "mark ready"
+      case .start: verb = "start"
+      case .recall: verb = "recall"
+      }
+      throw APIError.stateConflict(
+        "Cannot \(verb) ticket in status \(ticket.status)", id: ticket.id, status: ticket.status,
+        updatedAt: ticket.updatedAt)
+    }
+    var touched: [TicketTouch] = []
+    if !noOp {
+      let stamp = try clock.next(db)
+      ticket.status = target
+      ticket.updatedAt = stamp
+      if target == "READY" {
+        ticket.readyAt = readyAt ?? stamp
+      } else if action == .recall {
+        ticket.readyAt = nil
+      }
+      try db.execute(
+        sql: "UPDATE tickets SET status = ?, updated_at = ?, ready_at = ? WHERE id = ?",
+        arguments: [ticket.status, stamp, ticket.readyAt, ticket.id])
+      touched.append(TicketTouch(station: ticket.station, updatedAt: stamp))
+    }
+    return WriteOutcome(
+      response: APIResponse(
+        status: 200, body: ticket.json(now: SystemClock.wallMillis(), sla: sla)),
+      touched: touched)
+  }
+}
