@@ -49,65 +49,19 @@ line, and the last lines of the serial console, then exits 1.
 import argparse
 import os
 import re
-import shlex
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qemu_driver import Monitor, QemuError, connect_unix, free_port, write_png  # noqa: E402
 
 
-class StepError(Exception):
+class StepError(QemuError):
     pass
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def read_ppm(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    fields = []
-    pos = 0
-    while len(fields) < 4:
-        while data[pos : pos + 1].isspace():
-            pos += 1
-        if data[pos : pos + 1] == b"#":
-            pos = data.index(b"\n", pos) + 1
-            continue
-        end = pos
-        while not data[end : end + 1].isspace():
-            end += 1
-        fields.append(data[pos:end])
-        pos = end
-    pos += 1
-    if fields[0] != b"P6" or int(fields[3]) != 255:
-        raise StepError(f"{path}: not an 8-bit P6 PPM")
-    w, h = int(fields[1]), int(fields[2])
-    return w, h, data[pos : pos + w * h * 3]
-
-
-def write_png(path, w, h, rgb):
-    def chunk(kind, body):
-        c = struct.pack(">I", len(body)) + kind + body
-        return c + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    stride = w * 3
-    raw = b"".join(b"\x00" + rgb[y * stride : (y + 1) * stride] for y in range(h))
-    png = b"\x89PNG\r\n\x1a\n"
-    png += chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    png += chunk(b"IDAT", zlib.compress(raw, 6))
-    png += chunk(b"IEND", b"")
-    with open(path, "wb") as f:
-        f.write(png)
 
 
 class Guest:
@@ -135,25 +89,9 @@ class Guest:
             f",hostfwd=tcp:127.0.0.1:{self.cmdport}-:7000",
         ]
         self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
-        self.serial = self._connect(self.serial_path)
+        self.serial = connect_unix(self.serial_path, self.qemu)
         threading.Thread(target=self._reader, daemon=True).start()
-        self.monitor = self._connect(self.monitor_path)
-        self._monitor_read()
-
-    def _connect(self, path):
-        deadline = time.monotonic() + 30
-        while True:
-            if self.qemu.poll() is not None:
-                raise StepError(f"qemu exited with status {self.qemu.returncode}")
-            try:
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.connect(path)
-                return s
-            except OSError:
-                s.close()
-                if time.monotonic() > deadline:
-                    raise StepError(f"qemu did not open {path}")
-                time.sleep(0.05)  # waiting for QEMU to create its socket (bounded)
+        self.monitor = Monitor(self.monitor_path, self.qemu)
 
     def _reader(self):
         while True:
@@ -233,29 +171,9 @@ class Guest:
             self.cond.notify_all()
         return int(m.group(1))
 
-    def _monitor_read(self):
-        buf = b""
-        while not buf.endswith(b"(qemu) "):
-            data = self.monitor.recv(65536)
-            if not data:
-                raise StepError("QEMU monitor closed")
-            buf += data
-        return buf.decode("utf-8", "replace")
-
-    def monitor_cmd(self, command):
-        self.monitor.sendall(command.encode() + b"\n")
-        return self._monitor_read()
-
     def stop(self):
-        try:
-            self.monitor_cmd("quit")
-        except Exception:
-            pass
-        try:
-            self.qemu.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.qemu.kill()
-            self.qemu.wait()
+        self.monitor.quit()
+        self.monitor.close()
         self.log.close()
 
 
@@ -314,22 +232,13 @@ class Runner:
                 continue
             try:
                 self.step(verb, expand(rest, self.env))
-            except StepError as e:
+            except QemuError as e:
                 raise StepError(f"{path}:{n}: `{line}`: {e}") from None
             i += 1
 
     def grab(self):
         self.seq += 1
-        ppm = os.path.join(self.g.workdir, f"shot-{self.seq}.ppm")
-        self.g.monitor_cmd(f"screendump {ppm}")
-        deadline = time.monotonic() + 30
-        while not (os.path.exists(ppm) and os.path.getsize(ppm) > 0):
-            if time.monotonic() > deadline:
-                raise StepError("screendump wrote no file")
-            time.sleep(0.05)  # bounded wait for QEMU to finish the file
-        shot = read_ppm(ppm)
-        os.remove(ppm)
-        return shot
+        return self.g.monitor.screendump(os.path.join(self.g.workdir, f"shot-{self.seq}.ppm"))
 
     def save_shot(self, name, shot):
         self.shots += 1
@@ -431,7 +340,7 @@ class Runner:
             if len(self.images) < 2 or self.images[-1] == self.images[-2]:
                 raise StepError("the screen did not change between the last two screenshots")
         elif verb == "sendkey":
-            g.monitor_cmd(f"sendkey {rest}")
+            g.monitor.command(f"sendkey {rest}")
         elif verb == "host":
             r = subprocess.run(["bash", "-c", rest], env=self.env)
             if r.returncode != 0:
@@ -466,7 +375,7 @@ def main():
             print(f"test-qemu: guest up after {time.monotonic() - started:.1f} s", flush=True)
             runner = Runner(guest, args.artifacts, env)
             runner.run(steps)
-        except StepError as e:
+        except QemuError as e:
             print(f"test-qemu: FAILED: {e}", file=sys.stderr)
             if guest:
                 with guest.cond:
