@@ -23,7 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "qemu"))
-from qemu_driver import Monitor, connect_unix, write_png  # noqa: E402
+from qemu_driver import Monitor, QemuError, SerialConsole, connect_unix, write_png  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -78,13 +78,15 @@ class Guest:
         self.serial_log = os.path.join(self.dir, f"serial0-boot{boot}.log")
         self.shell_log = os.path.join(self.dir, f"shell-boot{boot}.log")
         self.mon_path = os.path.join(self.dir, "monitor.sock")
+        self.serial_path = os.path.join(self.dir, "serial0.sock")
         self.shell_path = os.path.join(self.dir, "shell.sock")
-        for p in (self.mon_path, self.shell_path, self.serial_log):
+        for p in (self.mon_path, self.serial_path, self.shell_path, self.serial_log):
             if os.path.exists(p):
                 os.unlink(p)
         self.disk = disk
         self.proc = None
         self.mon = None
+        self.console = None
         self.shell = None
         self.shell_buf = b""
         self.seq = 0
@@ -104,7 +106,7 @@ class Guest:
             "-drive", f"if=pflash,format=raw,unit=1,file={a.ovmf_vars}",
             "-drive", f"file={self.disk},format=raw,if=virtio,cache=writeback",
             "-device", "i6300esb",
-            "-chardev", f"file,id=s0,path={self.serial_log}",
+            "-chardev", f"socket,id=s0,path={self.serial_path},server=on,wait=on",
             "-serial", "chardev:s0",
             "-chardev", f"socket,id=s1,path={self.shell_path},server=on,wait=off,logfile={self.shell_log}",
             "-serial", "chardev:s1",
@@ -120,6 +122,8 @@ class Guest:
             stdout=open(os.path.join(self.dir, f"qemu-boot{self.boot}.log"), "wb"),
             stderr=subprocess.STDOUT,
         )
+        # The journal's port first: the guest starts once it is connected.
+        self.console = SerialConsole(self.serial_path, self.proc, open(self.serial_log, "wb"))
         self.mon = Monitor(self.mon_path, self.proc)
 
     def screendump(self, png_path):
@@ -138,29 +142,19 @@ class Guest:
     def stop(self):
         if self.alive():
             self.power_cut()
-        for s in (self.mon, self.shell):
+        for s in (self.mon, self.console, self.shell):
             if s:
                 s.close()
 
     # ---- the serial journal (ttyS0)
 
-    def serial_text(self):
-        try:
-            return open(self.serial_log, "rb").read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
-
     def wait_serial(self, pattern, timeout):
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = rx.search(self.serial_text())
-            if m:
-                return m
-            if not self.alive():
-                return None
-            time.sleep(0.2)  # polling a growing log file with a deadline
-        return None
+        """The first journal line matching `pattern`, or None when none came
+        within `timeout` seconds or QEMU exited."""
+        try:
+            return self.console.wait_line(pattern, 0, timeout)[1]
+        except QemuError:
+            return None
 
     # ---- the root shell (ttyS1)
 

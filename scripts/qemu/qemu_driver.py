@@ -3,6 +3,8 @@ and image/test/image_test.py (make test-image) both import it, by path from
 their own location.
 
   connect_unix(path, proc)   a unix socket QEMU serves (monitor, serial), once it is there
+  SerialConsole(path, proc, log)
+                             a serial port's lines (also logged), and waiting for one
   Monitor(path, proc)        the human monitor: command(), sendkey via command(),
                              screendump() to (width, height, RGB bytes), quit()
   read_ppm / write_png       QEMU's binary PPM screendumps, and PNG for the artifacts
@@ -14,7 +16,9 @@ Every wait is for a condition with a deadline, never a sleep as synchronisation.
 import os
 import socket
 import struct
+import re
 import subprocess
+import threading
 import time
 import zlib
 
@@ -47,6 +51,84 @@ def connect_unix(path, proc, timeout=30):
             if time.monotonic() > deadline:
                 raise QemuError(f"qemu did not open {path} within {timeout} s")
             time.sleep(0.05)  # polling for QEMU's socket file: a bounded wait-for-condition
+
+
+class SerialConsole:
+    """A serial port QEMU serves on a unix socket
+    (`-chardev socket,id=ID,path=PATH,server=on,wait=on`: the guest starts once
+    this connects, so no output is lost). A thread reads it into `lines` (and
+    the raw bytes into `log`, an open binary file it then owns: `close()`
+    closes it); `wait_line` waits for one."""
+
+    def __init__(self, path, proc, log, timeout=30):
+        self.lines = []
+        self.cond = threading.Condition()
+        self.eof = False
+        self._partial = b""
+        self.log = log
+        self.sock = connect_unix(path, proc, timeout)
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _reader(self):
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                with self.cond:
+                    self.eof = True
+                    self.cond.notify_all()
+                return
+            with self.cond:
+                if not self.log.closed:
+                    self.log.write(data)
+                    self.log.flush()
+                self._partial += data
+                while b"\n" in self._partial:
+                    line, self._partial = self._partial.split(b"\n", 1)
+                    self.lines.append(line.replace(b"\r", b"").decode("utf-8", "replace"))
+                self.cond.notify_all()
+
+    def add(self, text):
+        """Adds output that came another way (a command's answer) to the
+        lines and the log."""
+        with self.cond:
+            if not self.log.closed:
+                self.log.write(text.encode())
+                self.log.flush()
+            self.lines.extend(text.replace("\r", "").splitlines())
+            self.cond.notify_all()
+
+    def line_count(self):
+        with self.cond:
+            return len(self.lines)
+
+    def wait_line(self, regex, start, timeout):
+        """The first line from index `start` on matching `regex`, as (index,
+        match), waiting up to `timeout` seconds for it; QemuError when the
+        deadline passes or the port closes (QEMU exited)."""
+        pattern = re.compile(regex)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            i = start
+            while True:
+                while i < len(self.lines):
+                    m = pattern.search(self.lines[i])
+                    if m:
+                        return i, m
+                    i += 1
+                if self.eof:
+                    raise QemuError(f"the serial console closed while waiting for /{regex}/")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise QemuError(f"no line matching /{regex}/ within {timeout:.0f} s")
+                self.cond.wait(left)
+
+    def close(self):
+        self.sock.close()
+        with self.cond:
+            self.log.close()
 
 
 class Monitor:

@@ -53,11 +53,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qemu_driver import Monitor, QemuError, connect_unix, free_port, write_png  # noqa: E402
+from qemu_driver import Monitor, QemuError, SerialConsole, free_port, write_png  # noqa: E402
 
 
 class StepError(QemuError):
@@ -70,10 +69,6 @@ class Guest:
         self.workdir = workdir
         self.serial_path = os.path.join(workdir, "serial.sock")
         self.monitor_path = os.path.join(workdir, "monitor.sock")
-        self.lines = []
-        self.partial = b""
-        self.cond = threading.Condition()
-        self.eof = False
         self.log = open(os.path.join(args.artifacts, "qemu-serial.log"), "wb")
         self.hostport = free_port()
         self.cmdport = free_port()
@@ -89,51 +84,8 @@ class Guest:
             f",hostfwd=tcp:127.0.0.1:{self.cmdport}-:7000",
         ]
         self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
-        self.serial = connect_unix(self.serial_path, self.qemu)
-        threading.Thread(target=self._reader, daemon=True).start()
+        self.console = SerialConsole(self.serial_path, self.qemu, self.log)
         self.monitor = Monitor(self.monitor_path, self.qemu)
-
-    def _reader(self):
-        while True:
-            try:
-                data = self.serial.recv(65536)
-            except OSError:
-                data = b""
-            if not data:
-                with self.cond:
-                    self.eof = True
-                    self.cond.notify_all()
-                return
-            self.log.write(data)
-            self.log.flush()
-            with self.cond:
-                self.partial += data
-                while b"\n" in self.partial:
-                    line, self.partial = self.partial.split(b"\n", 1)
-                    self.lines.append(line.replace(b"\r", b"").decode("utf-8", "replace"))
-                self.cond.notify_all()
-
-    def wait_line(self, regex, start, timeout):
-        pattern = re.compile(regex)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            i = start
-            while True:
-                while i < len(self.lines):
-                    m = pattern.search(self.lines[i])
-                    if m:
-                        return i, m
-                    i += 1
-                if self.eof:
-                    raise StepError(f"guest console closed while waiting for /{regex}/")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise StepError(f"no line matching /{regex}/ within {timeout:.0f} s")
-                self.cond.wait(left)
-
-    def line_count(self):
-        with self.cond:
-            return len(self.lines)
 
     def run(self, command, timeout):
         """Runs a shell command line in the guest (one TCP connection to the
@@ -163,18 +115,13 @@ class Guest:
             if time.monotonic() > deadline:
                 raise StepError("the guest's command port (7000) does not answer")
             time.sleep(0.2)
-        out = data[: m.start()].decode("utf-8", "replace")
-        self.log.write(out.encode())
-        self.log.flush()
-        with self.cond:
-            self.lines.extend(out.replace("\r", "").splitlines())
-            self.cond.notify_all()
+        self.console.add(data[: m.start()].decode("utf-8", "replace"))
         return int(m.group(1))
 
     def stop(self):
         self.monitor.quit()
         self.monitor.close()
-        self.log.close()
+        self.console.close()
 
 
 def load_steps(paths):
@@ -251,7 +198,7 @@ class Runner:
     def step(self, verb, rest):
         g = self.g
         if verb in ("sh", "sh!", "bg", "sendkey", "host"):
-            self.cursor = g.line_count()
+            self.cursor = g.console.line_count()
         if verb in ("sh", "sh!"):
             rc = g.run(rest, 120)
             if verb == "sh" and rc != 0:
@@ -267,19 +214,19 @@ class Runner:
                 raise StepError("could not start it")
         elif verb in ("expect", "record"):
             timeout, regex = split_timeout(rest)
-            idx, m = g.wait_line(regex, self.cursor, timeout)
+            idx, m = g.console.wait_line(regex, self.cursor, timeout)
             print(f"  matched: {m.string}", flush=True)
             if verb == "record":
                 with open(os.path.join(self.artifacts, "qemu-figures.txt"), "a") as f:
                     f.write(m.string + "\n")
         elif verb == "mark":
-            self.stats_mark = g.line_count()
+            self.stats_mark = g.console.line_count()
         elif verb == "stats":
             label, _, regex = rest.partition(" ")
             pattern = re.compile(regex)
-            with g.cond:
+            with g.console.cond:
                 values = sorted(
-                    float(m.group(1)) for m in map(pattern.search, g.lines[self.stats_mark :]) if m
+                    float(m.group(1)) for m in map(pattern.search, g.console.lines[self.stats_mark :]) if m
                 )
             if not values:
                 raise StepError(f"no line matched /{regex}/ since `mark`")
@@ -292,8 +239,8 @@ class Runner:
                 f.write(line + "\n")
         elif verb == "reject":
             pattern = re.compile(rest)
-            with g.cond:
-                bad = [l for l in g.lines if pattern.search(l)]
+            with g.console.cond:
+                bad = [l for l in g.console.lines if pattern.search(l)]
             if bad:
                 raise StepError(f"unwanted line: {bad[0]}")
         elif verb == "screendump":
@@ -371,15 +318,15 @@ def main():
         try:
             guest = Guest(args, workdir)
             env = dict(os.environ, HOSTPORT=str(guest.hostport), ARTIFACTS=args.artifacts)
-            guest.wait_line(r"KDS-GUEST-READY", 0, 120)
+            guest.console.wait_line(r"KDS-GUEST-READY", 0, 120)
             print(f"test-qemu: guest up after {time.monotonic() - started:.1f} s", flush=True)
             runner = Runner(guest, args.artifacts, env)
             runner.run(steps)
         except QemuError as e:
             print(f"test-qemu: FAILED: {e}", file=sys.stderr)
             if guest:
-                with guest.cond:
-                    tail = guest.lines[-25:]
+                with guest.console.cond:
+                    tail = guest.console.lines[-25:]
                 print("test-qemu: last console lines:\n  " + "\n  ".join(tail), file=sys.stderr)
                 guest.stop()
             sys.exit(1)
