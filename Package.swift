@@ -18,6 +18,7 @@ let package = Package(
     .executable(name: "kdsctl", targets: ["kdsctl"]),
     .executable(name: "kds-server", targets: ["kds-server"]),
     .executable(name: "kds-bench", targets: ["kds-bench"]),
+    .executable(name: "kds-devtest", targets: ["kds-devtest"]),
   ],
   dependencies: [
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -130,6 +131,20 @@ let package = Package(
       ],
       swiftSettings: strict),
 
+    // MARK: device test tools, not shipped (the QEMU guest's kds-devtest, make test-qemu)
+    .target(
+      name: "KDSDeviceTestSupport",
+      dependencies: ["KDSGeometry", "KDSInput", "CEvdev"],
+      swiftSettings: strict),
+    .executableTarget(
+      name: "kds-devtest",
+      dependencies: [
+        "KDSDeviceTestSupport", "KDSDisplay", "KDSInput", "KDSGeometry", "KDSSystem",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+
     // MARK: tests
     .target(
       name: "KDSTestSupport",
@@ -165,7 +180,7 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(
       name: "KDSDeviceTests",
-      dependencies: ["KDSDisplay", "KDSInput", "KDSTestSupport"],
+      dependencies: ["KDSDisplay", "KDSInput", "KDSDeviceTestSupport", "KDSTestSupport"],
       swiftSettings: strict),
   ]
 )

@@ -17,13 +17,13 @@ synchronisation.
 import argparse
 import os
 import re
-import shutil
 import socket
-import struct
 import subprocess
 import sys
 import time
-import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "qemu"))
+from qemu_driver import Monitor, QemuError, SerialConsole, connect_unix, write_png  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -55,44 +55,6 @@ class Results:
 # ---------------------------------------------------------------- images
 
 
-def ppm_to_png(ppm_path, png_path):
-    """Converts QEMU's binary PPM screendump to PNG; returns (w, h, rgb bytes)."""
-    data = open(ppm_path, "rb").read()
-    # Header: P6 <ws> width <ws> height <ws> maxval <single ws> pixels
-    fields = []
-    i = 0
-    while len(fields) < 4:
-        while data[i : i + 1].isspace():
-            i += 1
-        if data[i : i + 1] == b"#":
-            while data[i : i + 1] not in (b"\n", b""):
-                i += 1
-            continue
-        j = i
-        while not data[j : j + 1].isspace():
-            j += 1
-        fields.append(data[i:j])
-        i = j
-    i += 1
-    if fields[0] != b"P6":
-        raise ValueError("not a binary PPM")
-    w, h = int(fields[1]), int(fields[2])
-    rgb = data[i : i + w * h * 3]
-    raw = b"".join(b"\x00" + rgb[y * w * 3 : (y + 1) * w * 3] for y in range(h))
-
-    def chunk(kind, body):
-        c = struct.pack(">I", len(body)) + kind + body
-        return c + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    png = b"\x89PNG\r\n\x1a\n"
-    png += chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    png += chunk(b"IDAT", zlib.compress(raw, 6))
-    png += chunk(b"IEND", b"")
-    with open(png_path, "wb") as f:
-        f.write(png)
-    return w, h, rgb
-
-
 def screen_stats(w, h, rgb):
     """(distinct colours in a sample, fraction of pixels unlike the most common one)."""
     counts = {}
@@ -116,13 +78,15 @@ class Guest:
         self.serial_log = os.path.join(self.dir, f"serial0-boot{boot}.log")
         self.shell_log = os.path.join(self.dir, f"shell-boot{boot}.log")
         self.mon_path = os.path.join(self.dir, "monitor.sock")
+        self.serial_path = os.path.join(self.dir, "serial0.sock")
         self.shell_path = os.path.join(self.dir, "shell.sock")
-        for p in (self.mon_path, self.shell_path, self.serial_log):
+        for p in (self.mon_path, self.serial_path, self.shell_path, self.serial_log):
             if os.path.exists(p):
                 os.unlink(p)
         self.disk = disk
         self.proc = None
         self.mon = None
+        self.console = None
         self.shell = None
         self.shell_buf = b""
         self.seq = 0
@@ -142,7 +106,7 @@ class Guest:
             "-drive", f"if=pflash,format=raw,unit=1,file={a.ovmf_vars}",
             "-drive", f"file={self.disk},format=raw,if=virtio,cache=writeback",
             "-device", "i6300esb",
-            "-chardev", f"file,id=s0,path={self.serial_log}",
+            "-chardev", f"socket,id=s0,path={self.serial_path},server=on,wait=on",
             "-serial", "chardev:s0",
             "-chardev", f"socket,id=s1,path={self.shell_path},server=on,wait=off,logfile={self.shell_log}",
             "-serial", "chardev:s1",
@@ -158,58 +122,19 @@ class Guest:
             stdout=open(os.path.join(self.dir, f"qemu-boot{self.boot}.log"), "wb"),
             stderr=subprocess.STDOUT,
         )
-        self.mon = self._connect(self.mon_path)
-        self._mon_read_prompt()
-
-    def _connect(self, path):
-        deadline = time.monotonic() + 30
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"qemu exited ({self.proc.returncode}) before {path} appeared")
-            try:
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.connect(path)
-                return s
-            except OSError:
-                s.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)  # polling for the socket file: a bounded wait-for-condition
-
-    def _mon_read_prompt(self, timeout=60):
-        buf = b""
-        self.mon.settimeout(timeout)
-        while not buf.endswith(b"(qemu) "):
-            chunk = self.mon.recv(4096)
-            if not chunk:
-                raise RuntimeError("monitor closed")
-            buf += chunk
-        return buf.decode(errors="replace")
-
-    def monitor(self, command, timeout=60):
-        self.mon.sendall(command.encode() + b"\n")
-        return self._mon_read_prompt(timeout)
+        # The journal's port first: the guest starts once it is connected.
+        self.console = SerialConsole(self.serial_path, self.proc, open(self.serial_log, "wb"))
+        self.mon = Monitor(self.mon_path, self.proc)
 
     def screendump(self, png_path):
-        ppm = png_path[:-4] + ".ppm"
-        if os.path.exists(ppm):
-            os.unlink(ppm)
-        self.monitor(f"screendump {ppm}")
-        w, h, rgb = ppm_to_png(ppm, png_path)
-        os.unlink(ppm)
+        """The screen as (width, height, RGB bytes), also written to `png_path`."""
+        w, h, rgb = self.mon.screendump(png_path[:-4] + ".ppm")
+        write_png(png_path, w, h, rgb)
         return w, h, rgb
 
     def power_cut(self):
         """`quit` in the monitor: QEMU stops at once, like pulling the plug."""
-        try:
-            self.mon.sendall(b"quit\n")
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        self.mon.quit(timeout=30)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -217,35 +142,25 @@ class Guest:
     def stop(self):
         if self.alive():
             self.power_cut()
-        for s in (self.mon, self.shell):
+        for s in (self.mon, self.console, self.shell):
             if s:
                 s.close()
 
     # ---- the serial journal (ttyS0)
 
-    def serial_text(self):
-        try:
-            return open(self.serial_log, "rb").read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
-
     def wait_serial(self, pattern, timeout):
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = rx.search(self.serial_text())
-            if m:
-                return m
-            if not self.alive():
-                return None
-            time.sleep(0.2)  # polling a growing log file with a deadline
-        return None
+        """The first journal line matching `pattern`, or None when none came
+        within `timeout` seconds or QEMU exited."""
+        try:
+            return self.console.wait_line(pattern, 0, timeout)[1]
+        except QemuError:
+            return None
 
     # ---- the root shell (ttyS1)
 
     def open_shell(self, timeout):
         """Waits for the autologin shell and makes it quiet; False on timeout."""
-        self.shell = self._connect(self.shell_path)
+        self.shell = connect_unix(self.shell_path, self.proc)
         self.shell.settimeout(0.5)
         deadline = time.monotonic() + timeout
         last_poke = 0.0
@@ -654,7 +569,7 @@ def main():
                     f"{png}: {size[0]}x{size[1]}, {colours} colours, {busy:.0%} not background")
             before = tickets(g, args.station) or {}
             # The key press: Enter bumps the selected ticket.
-            g.monitor("sendkey ret")
+            g.mon.command("sendkey ret")
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and g.alive():
                 now = tickets(g, args.station) or {}

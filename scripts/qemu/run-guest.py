@@ -49,65 +49,18 @@ line, and the last lines of the serial console, then exits 1.
 import argparse
 import os
 import re
-import shlex
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qemu_driver import Monitor, QemuError, SerialConsole, free_port, write_png  # noqa: E402
 
 
-class StepError(Exception):
+class StepError(QemuError):
     pass
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def read_ppm(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    fields = []
-    pos = 0
-    while len(fields) < 4:
-        while data[pos : pos + 1].isspace():
-            pos += 1
-        if data[pos : pos + 1] == b"#":
-            pos = data.index(b"\n", pos) + 1
-            continue
-        end = pos
-        while not data[end : end + 1].isspace():
-            end += 1
-        fields.append(data[pos:end])
-        pos = end
-    pos += 1
-    if fields[0] != b"P6" or int(fields[3]) != 255:
-        raise StepError(f"{path}: not an 8-bit P6 PPM")
-    w, h = int(fields[1]), int(fields[2])
-    return w, h, data[pos : pos + w * h * 3]
-
-
-def write_png(path, w, h, rgb):
-    def chunk(kind, body):
-        c = struct.pack(">I", len(body)) + kind + body
-        return c + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    stride = w * 3
-    raw = b"".join(b"\x00" + rgb[y * stride : (y + 1) * stride] for y in range(h))
-    png = b"\x89PNG\r\n\x1a\n"
-    png += chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    png += chunk(b"IDAT", zlib.compress(raw, 6))
-    png += chunk(b"IEND", b"")
-    with open(path, "wb") as f:
-        f.write(png)
 
 
 class Guest:
@@ -116,10 +69,6 @@ class Guest:
         self.workdir = workdir
         self.serial_path = os.path.join(workdir, "serial.sock")
         self.monitor_path = os.path.join(workdir, "monitor.sock")
-        self.lines = []
-        self.partial = b""
-        self.cond = threading.Condition()
-        self.eof = False
         self.log = open(os.path.join(args.artifacts, "qemu-serial.log"), "wb")
         self.hostport = free_port()
         self.cmdport = free_port()
@@ -135,67 +84,8 @@ class Guest:
             f",hostfwd=tcp:127.0.0.1:{self.cmdport}-:7000",
         ]
         self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
-        self.serial = self._connect(self.serial_path)
-        threading.Thread(target=self._reader, daemon=True).start()
-        self.monitor = self._connect(self.monitor_path)
-        self._monitor_read()
-
-    def _connect(self, path):
-        deadline = time.monotonic() + 30
-        while True:
-            if self.qemu.poll() is not None:
-                raise StepError(f"qemu exited with status {self.qemu.returncode}")
-            try:
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.connect(path)
-                return s
-            except OSError:
-                s.close()
-                if time.monotonic() > deadline:
-                    raise StepError(f"qemu did not open {path}")
-                time.sleep(0.05)  # waiting for QEMU to create its socket (bounded)
-
-    def _reader(self):
-        while True:
-            try:
-                data = self.serial.recv(65536)
-            except OSError:
-                data = b""
-            if not data:
-                with self.cond:
-                    self.eof = True
-                    self.cond.notify_all()
-                return
-            self.log.write(data)
-            self.log.flush()
-            with self.cond:
-                self.partial += data
-                while b"\n" in self.partial:
-                    line, self.partial = self.partial.split(b"\n", 1)
-                    self.lines.append(line.replace(b"\r", b"").decode("utf-8", "replace"))
-                self.cond.notify_all()
-
-    def wait_line(self, regex, start, timeout):
-        pattern = re.compile(regex)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            i = start
-            while True:
-                while i < len(self.lines):
-                    m = pattern.search(self.lines[i])
-                    if m:
-                        return i, m
-                    i += 1
-                if self.eof:
-                    raise StepError(f"guest console closed while waiting for /{regex}/")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise StepError(f"no line matching /{regex}/ within {timeout:.0f} s")
-                self.cond.wait(left)
-
-    def line_count(self):
-        with self.cond:
-            return len(self.lines)
+        self.console = SerialConsole(self.serial_path, self.qemu, self.log)
+        self.monitor = Monitor(self.monitor_path, self.qemu)
 
     def run(self, command, timeout):
         """Runs a shell command line in the guest (one TCP connection to the
@@ -225,38 +115,13 @@ class Guest:
             if time.monotonic() > deadline:
                 raise StepError("the guest's command port (7000) does not answer")
             time.sleep(0.2)
-        out = data[: m.start()].decode("utf-8", "replace")
-        self.log.write(out.encode())
-        self.log.flush()
-        with self.cond:
-            self.lines.extend(out.replace("\r", "").splitlines())
-            self.cond.notify_all()
+        self.console.add(data[: m.start()].decode("utf-8", "replace"))
         return int(m.group(1))
 
-    def _monitor_read(self):
-        buf = b""
-        while not buf.endswith(b"(qemu) "):
-            data = self.monitor.recv(65536)
-            if not data:
-                raise StepError("QEMU monitor closed")
-            buf += data
-        return buf.decode("utf-8", "replace")
-
-    def monitor_cmd(self, command):
-        self.monitor.sendall(command.encode() + b"\n")
-        return self._monitor_read()
-
     def stop(self):
-        try:
-            self.monitor_cmd("quit")
-        except Exception:
-            pass
-        try:
-            self.qemu.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.qemu.kill()
-            self.qemu.wait()
-        self.log.close()
+        self.monitor.quit()
+        self.monitor.close()
+        self.console.close()
 
 
 def load_steps(paths):
@@ -314,22 +179,13 @@ class Runner:
                 continue
             try:
                 self.step(verb, expand(rest, self.env))
-            except StepError as e:
+            except QemuError as e:
                 raise StepError(f"{path}:{n}: `{line}`: {e}") from None
             i += 1
 
     def grab(self):
         self.seq += 1
-        ppm = os.path.join(self.g.workdir, f"shot-{self.seq}.ppm")
-        self.g.monitor_cmd(f"screendump {ppm}")
-        deadline = time.monotonic() + 30
-        while not (os.path.exists(ppm) and os.path.getsize(ppm) > 0):
-            if time.monotonic() > deadline:
-                raise StepError("screendump wrote no file")
-            time.sleep(0.05)  # bounded wait for QEMU to finish the file
-        shot = read_ppm(ppm)
-        os.remove(ppm)
-        return shot
+        return self.g.monitor.screendump(os.path.join(self.g.workdir, f"shot-{self.seq}.ppm"))
 
     def save_shot(self, name, shot):
         self.shots += 1
@@ -342,7 +198,7 @@ class Runner:
     def step(self, verb, rest):
         g = self.g
         if verb in ("sh", "sh!", "bg", "sendkey", "host"):
-            self.cursor = g.line_count()
+            self.cursor = g.console.line_count()
         if verb in ("sh", "sh!"):
             rc = g.run(rest, 120)
             if verb == "sh" and rc != 0:
@@ -358,19 +214,19 @@ class Runner:
                 raise StepError("could not start it")
         elif verb in ("expect", "record"):
             timeout, regex = split_timeout(rest)
-            idx, m = g.wait_line(regex, self.cursor, timeout)
+            idx, m = g.console.wait_line(regex, self.cursor, timeout)
             print(f"  matched: {m.string}", flush=True)
             if verb == "record":
                 with open(os.path.join(self.artifacts, "qemu-figures.txt"), "a") as f:
                     f.write(m.string + "\n")
         elif verb == "mark":
-            self.stats_mark = g.line_count()
+            self.stats_mark = g.console.line_count()
         elif verb == "stats":
             label, _, regex = rest.partition(" ")
             pattern = re.compile(regex)
-            with g.cond:
+            with g.console.cond:
                 values = sorted(
-                    float(m.group(1)) for m in map(pattern.search, g.lines[self.stats_mark :]) if m
+                    float(m.group(1)) for m in map(pattern.search, g.console.lines[self.stats_mark :]) if m
                 )
             if not values:
                 raise StepError(f"no line matched /{regex}/ since `mark`")
@@ -383,8 +239,8 @@ class Runner:
                 f.write(line + "\n")
         elif verb == "reject":
             pattern = re.compile(rest)
-            with g.cond:
-                bad = [l for l in g.lines if pattern.search(l)]
+            with g.console.cond:
+                bad = [l for l in g.console.lines if pattern.search(l)]
             if bad:
                 raise StepError(f"unwanted line: {bad[0]}")
         elif verb == "screendump":
@@ -431,7 +287,7 @@ class Runner:
             if len(self.images) < 2 or self.images[-1] == self.images[-2]:
                 raise StepError("the screen did not change between the last two screenshots")
         elif verb == "sendkey":
-            g.monitor_cmd(f"sendkey {rest}")
+            g.monitor.command(f"sendkey {rest}")
         elif verb == "host":
             r = subprocess.run(["bash", "-c", rest], env=self.env)
             if r.returncode != 0:
@@ -462,15 +318,15 @@ def main():
         try:
             guest = Guest(args, workdir)
             env = dict(os.environ, HOSTPORT=str(guest.hostport), ARTIFACTS=args.artifacts)
-            guest.wait_line(r"KDS-GUEST-READY", 0, 120)
+            guest.console.wait_line(r"KDS-GUEST-READY", 0, 120)
             print(f"test-qemu: guest up after {time.monotonic() - started:.1f} s", flush=True)
             runner = Runner(guest, args.artifacts, env)
             runner.run(steps)
-        except StepError as e:
+        except QemuError as e:
             print(f"test-qemu: FAILED: {e}", file=sys.stderr)
             if guest:
-                with guest.cond:
-                    tail = guest.lines[-25:]
+                with guest.console.cond:
+                    tail = guest.console.lines[-25:]
                 print("test-qemu: last console lines:\n  " + "\n  ".join(tail), file=sys.stderr)
                 guest.stop()
             sys.exit(1)

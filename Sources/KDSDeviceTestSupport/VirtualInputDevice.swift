@@ -1,7 +1,9 @@
 import CEvdev
 import Glibc
+import KDSInput
 
-/// A uinput device for tests and installers' checks: a multitouch screen
+/// A uinput device for the device tests (the QEMU guest's `kds-devtest
+/// virtual-device`, not shipped in the kiosk): a multitouch screen
 /// (protocol B, raw axes 0...4095, also single-touch ABS_X/ABS_Y/BTN_TOUCH)
 /// or a USB keyboard/bump bar with a given vendor:product.
 public final class VirtualInputDevice {
