@@ -48,6 +48,8 @@ let package = Package(
     .target(name: "KDSGeometry", swiftSettings: strict),
     .target(name: "KDSTime", swiftSettings: strict),
     .target(name: "KDSSystem", swiftSettings: strict),
+    // A frame in RAM for the device tests and the probe tool (not the kiosk).
+    .target(name: "KDSDeviceTestSupport", dependencies: ["KDSGeometry"], swiftSettings: strict),
 
     // MARK: kiosk modules, from the inside out (no SwiftNIO in any of them)
     .target(
@@ -66,29 +68,34 @@ let package = Package(
       swiftSettings: strict),
     .target(
       name: "KDSRender",
-      dependencies: ["KDSCore", "CFreeType", "CZlib"],
+      dependencies: ["KDSCore", "KDSGeometry", "CFreeType", "CZlib"],
       swiftSettings: strict),
     .target(
       name: "KDSDisplay",
       dependencies: [
-        "KDSRender", "CDRM", .product(name: "Logging", package: "swift-log"),
+        "KDSRender", "KDSGeometry", "KDSSystem", "CDRM",
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
     .target(
       name: "KDSInput",
-      dependencies: ["KDSCore", "CEvdev", .product(name: "Logging", package: "swift-log")],
+      dependencies: [
+        "KDSCore", "KDSGeometry", "KDSSystem", "CEvdev",
+        .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: strict),
     .target(
       name: "KDSKiosk",
       dependencies: [
-        "KDSCore", "KDSStore", "KDSSync", "KDSRender", "KDSDisplay", "KDSInput",
-        .product(name: "Logging", package: "swift-log"),
+        "KDSCore", "KDSStore", "KDSSync", "KDSRender", "KDSDisplay", "KDSInput", "KDSGeometry",
+        "KDSSystem", .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
     .executableTarget(
       name: "kds-kiosk",
       dependencies: [
-        "KDSKiosk", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "KDSKiosk", "KDSGeometry", "KDSDeviceTestSupport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
     .executableTarget(
@@ -120,7 +127,7 @@ let package = Package(
     .executableTarget(
       name: "kds-bench",
       dependencies: [
-        "KDSServer", "KDSCore", "KDSStore", "KDSSync", "KDSRender",
+        "KDSServer", "KDSCore", "KDSStore", "KDSSync", "KDSRender", "KDSKiosk", "KDSSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
@@ -128,7 +135,7 @@ let package = Package(
     // MARK: tests
     .target(
       name: "KDSTestSupport",
-      dependencies: ["KDSCore"],
+      dependencies: ["KDSCore", "KDSRender"],
       path: "Tests/KDSTestSupport",
       swiftSettings: strict),
     .testTarget(
@@ -151,12 +158,14 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(
       name: "KDSRenderTests",
-      dependencies: ["KDSRender", "KDSDisplay", "KDSTestSupport"],
+      dependencies: ["KDSRender", "KDSDisplay", "KDSKiosk", "KDSGeometry", "KDSTestSupport"],
       exclude: ["Golden"],
       swiftSettings: strict),
     .testTarget(
       name: "KDSDeviceTests",
-      dependencies: ["KDSDisplay", "KDSInput", "KDSTestSupport"],
+      dependencies: [
+        "KDSDisplay", "KDSInput", "KDSGeometry", "KDSDeviceTestSupport", "KDSTestSupport",
+      ],
       swiftSettings: strict),
   ]
 )

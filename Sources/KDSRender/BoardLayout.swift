@@ -1,4 +1,5 @@
 import KDSCore
+import KDSGeometry
 
 /// What a piece of text on the board is, which decides its colour.
 public enum TextRole: UInt8, Hashable, Sendable {

@@ -1,3 +1,5 @@
+import KDSGeometry
+
 /// A software canvas of XRGB8888 pixels (`UInt32`, `0x00RRGGBB`), row after
 /// row `stride` pixels apart. It either owns its memory or draws into memory
 /// the caller owns (a shadow buffer, a mapped framebuffer) through
@@ -46,6 +48,13 @@ public final class Canvas {
   }
 
   public var bounds: Rect { Rect(x: 0, y: 0, width: width, height: height) }
+  public var size: Size { Size(width: width, height: height) }
+
+  /// The pixels as a read-only frame, for the outputs. Valid while this
+  /// canvas lives.
+  public var frame: PixelFrame {
+    PixelFrame(base: UnsafePointer(pixels), width: width, height: height, stride: stride)
+  }
 
   /// Runs `body` with the clip narrowed to `rect`, then restores it.
   public func withClip<T>(_ rect: Rect, _ body: () throws -> T) rethrows -> T {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Glibc
+import KDSDeviceTestSupport
 import KDSDisplay
+import KDSGeometry
 import KDSInput
 import Logging
 
@@ -58,7 +60,7 @@ struct ProbeCommand: ParsableCommand {
       try runLearnKeys(learnKeys)
       return
     }
-    guard let rot = DisplayRotation(degrees: rotation) else {
+    guard let rot = Rotation(parsing: rotation) else {
       throw ValidationError("--rotation must be 0, 90, 180 or 270")
     }
     let selection = try DisplaySelection(parsing: display)
@@ -96,10 +98,10 @@ struct ProbeCommand: ParsableCommand {
     if pattern { try loop.showPattern() }
     var manager: InputManager?
     if input {
-      let physical = output?.info.physicalSize ?? DisplaySize(width: 1920, height: 1080)
+      let physical = output?.info.physicalSize ?? Size(width: 1920, height: 1080)
       let screen = TouchScreen(
         physicalWidth: physical.width, physicalHeight: physical.height,
-        rotation: InputRotation(rawValue: rot.rawValue) ?? .none)
+        rotation: rot)
       let m = InputManager(config: config, screen: screen, logger: logger)
       for e in try m.start() { loop.report(e) }
       manager = m
@@ -226,9 +228,9 @@ final class ProbeLoop {
     self.logger = logger
   }
 
-  var barsRect: DisplayRect {
-    guard let s = shadow else { return DisplayRect(x: 0, y: 0, width: 0, height: 0) }
-    return DisplayRect(x: 0, y: 0, width: s.width, height: s.height * 2 / 3)
+  var barsRect: Rect {
+    guard let s = shadow else { return Rect.zero }
+    return Rect(x: 0, y: 0, width: s.width, height: s.height * 2 / 3)
   }
 
   static let bars: [UInt32] = [
@@ -242,7 +244,7 @@ final class ProbeLoop {
       let x0 = s.width * i / Self.bars.count
       let x1 = s.width * (i + 1) / Self.bars.count
       s.fill(
-        DisplayRect(x: x0, y: 0, width: x1 - x0, height: r.height),
+        Rect(x: x0, y: 0, width: x1 - x0, height: r.height),
         color: inverted ? ~color & 0xFFFFFF : color)
     }
   }
@@ -259,13 +261,13 @@ final class ProbeLoop {
       let x1 = s.width * (i + 1) / 16
       let v = UInt32(i * 17)
       s.fill(
-        DisplayRect(x: x0, y: top, width: x1 - x0, height: s.height - top),
+        Rect(x: x0, y: top, width: x1 - x0, height: s.height - top),
         color: v << 16 | v << 8 | v)
     }
     try present([s.frame.bounds])
   }
 
-  func present(_ damage: [DisplayRect]) throws {
+  func present(_ damage: [Rect]) throws {
     guard let output, let s = shadow else { return }
     switch try output.present(s.frame, damage: damage) {
     case .queued(let frame):
@@ -329,7 +331,7 @@ final class ProbeLoop {
           waitingInput = waitingInput ?? time
           try present([barsRect])
         case .tap(let x, let y, let time):
-          let square = DisplayRect(x: x - 20, y: y - 20, width: 40, height: 40)
+          let square = Rect(x: x - 20, y: y - 20, width: 40, height: 40)
           shadow?.fill(square, color: 0xFFFFFF)
           waitingInput = waitingInput ?? time
           try present([square])

@@ -1,5 +1,8 @@
 import ArgumentParser
 import KDSCore
+import KDSDisplay
+import KDSGeometry
+import KDSKiosk
 import KDSRender
 
 #if canImport(FoundationEssentials)
@@ -96,11 +99,11 @@ struct RenderCommand: ParsableCommand {
     case .reconnecting: snapshot.pendingOperations = 2
     case .offline: snapshot.pendingOperations = 3
     }
-    let logical = rotation.logicalSize(outputWidth: w, outputHeight: h)
+    let logical = rotation.logicalSize(physical: Size(width: w, height: h))
     let renderer: BoardRenderer
     do {
-      renderer = try BoardRenderer(
-        width: logical.width, height: logical.height, fontsDirectory: fonts)
+      renderer = BoardRenderer(
+        width: logical.width, height: logical.height, fonts: try FontLocator.load(explicit: fonts))
     } catch {
       throw ValidationError("\(error)")
     }
@@ -110,9 +113,9 @@ struct RenderCommand: ParsableCommand {
       frame = renderer.canvas
     } else {
       frame = Canvas(width: w, height: h)
-      rotation.apply(from: renderer.canvas, to: frame)
+      frame.copyRotated(from: renderer.canvas.frame, rotation: rotation)
     }
-    try PNG.write(frame, to: out)
+    try PNGFile.write(frame, to: out)
     let layout = renderer.layout
     RenderLog.write(
       "kds-kiosk render: \(layout.tickets.count) tickets, page \(layout.page + 1)/\(layout.pageCount), "

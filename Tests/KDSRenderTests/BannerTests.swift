@@ -37,7 +37,6 @@ import Testing
     snap.marks[first.id] = .syncFailed(reason: "409")
     snap.alerts = [.failedOperations(1)]
     let renderer = BoardRenderer(width: 1280, height: 800, text: engine)
-    renderer.clockUTCOffset = 0
     renderer.render(snap)
     let layout = renderer.layout
     let frag = layout.fragments.first { $0.ticketId == first.id }!
