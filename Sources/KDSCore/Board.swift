@@ -1,4 +1,4 @@
-/// Connection state as the banner shows it (seed 9.2).
+/// Connection state as the banner shows it (see docs/sync-contract.md).
 public enum ConnectionState: String, Hashable, Sendable, Codable {
   case connected
   case reconnecting
@@ -7,7 +7,7 @@ public enum ConnectionState: String, Hashable, Sendable, Codable {
 
 /// An alert shown in the banner, most urgent first.
 public enum BoardAlert: Hashable, Sendable, Codable {
-  /// More than the queue limit of operations are waiting (seed 10.1).
+  /// More than the queue limit of operations are waiting (see docs/sync-contract.md).
   case queueFull
   /// The server answered 401 or 403: the token or station is wrong.
   case notAuthorised(String)

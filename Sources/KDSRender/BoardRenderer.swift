@@ -372,7 +372,7 @@ public final class BoardRenderer {
     let baseline = (b.rect.height - lm.lineHeight + 1) / 2 + lm.ascent
     ops.append(
       .text(clock, x: b.clockRect.maxX - clock.width, baseline: baseline, t.clock, clip: b.rect))
-    // Connection status (seed 9.2).
+    // Connection status (see docs/sync-contract.md).
     let status = statusText(snap)
     let sr = b.statusRect
     switch snap.connection {
@@ -398,7 +398,8 @@ public final class BoardRenderer {
 
   private var canvasBounds: Rect { canvas.bounds }
 
-  /// "Connected - Last sync: 3 seconds ago" and the other lines of seed 9.2.
+  /// "Connected - Last sync: 3 seconds ago" and the other status lines (see
+  /// docs/sync-contract.md).
   public static func statusText(_ snap: BoardSnapshot) -> String {
     func queued(_ n: Int) -> String { n == 1 ? "1 update queued" : "\(n) updates queued" }
     switch snap.connection {

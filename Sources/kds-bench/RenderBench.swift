@@ -75,12 +75,13 @@ struct RenderBench: ParsableCommand {
     let hits = renderer.text.glyphCacheHits
     let misses = renderer.text.glyphCacheMisses
 
-    // One ticket changed: the newest ticket alternately arrives and goes
-    // (a new order, a bump). Each frame lays the changed list out again,
-    // shapes its text and draws what changed: the frame a chef sees most.
+    // One ticket changed: the oldest ticket (the first card) is alternately
+    // bumped and back, so every card on the page moves. Each frame lays the
+    // changed list out again, shapes its text and draws what changed: the
+    // frame a chef sees most.
     var fewer = snap
-    if let newest = snap.tickets.max(by: { ($0.sentAt, $0.id) < ($1.sentAt, $1.id) }) {
-      fewer.tickets.removeAll { $0.id == newest.id }
+    if let oldest = snap.tickets.min(by: { ($0.sentAt, $0.id) < ($1.sentAt, $1.id) }) {
+      fewer.tickets.removeAll { $0.id == oldest.id }
     }
     renderer.render(fewer)
     var changed: [Double] = []
