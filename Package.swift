@@ -94,7 +94,7 @@ let package = Package(
     .executableTarget(
       name: "kds-kiosk",
       dependencies: [
-        "KDSKiosk", "KDSGeometry", "KDSDeviceTestSupport",
+        "KDSKiosk", "KDSGeometry", "KDSSystem", "KDSDeviceTestSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),

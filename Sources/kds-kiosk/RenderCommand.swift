@@ -4,6 +4,7 @@ import KDSDisplay
 import KDSGeometry
 import KDSKiosk
 import KDSRender
+import KDSSystem
 
 #if canImport(FoundationEssentials)
   import FoundationEssentials
@@ -93,7 +94,8 @@ struct RenderCommand: ParsableCommand {
     }
     var snapshot = BoardSnapshot(
       station: station, tickets: batch.tickets, now: clock, connection: connection,
-      page: max(0, page - 1), zoom: zoom)
+      page: max(0, page - 1), zoom: zoom,
+      clockUTCOffsetSeconds: SystemClock.localOffsetSeconds(atWallMillis: clock.millis))
     switch connection {
     case .connected: snapshot.lastSyncAt = clock.adding(seconds: -3)
     case .reconnecting: snapshot.pendingOperations = 2
