@@ -58,6 +58,8 @@ public final class TextEngine {
   private let runGeneration: Int
   private var wraps: [WrapKey: [String]] = [:]
   private var olderWraps: [WrapKey: [String]] = [:]
+  /// Laid-out card contents, for the board layout.
+  let cardBlocks = CardBlockCache()
 
   struct RunKey: Hashable {
     var text: String
