@@ -72,29 +72,34 @@ let package = Package(
       swiftSettings: strict),
     .target(
       name: "KDSRender",
-      dependencies: ["KDSCore", "CFreeType", "CZlib"],
+      dependencies: ["KDSCore", "KDSGeometry", "CFreeType", "CZlib"],
       swiftSettings: strict),
     .target(
       name: "KDSDisplay",
       dependencies: [
-        "KDSRender", "CDRM", .product(name: "Logging", package: "swift-log"),
+        "KDSRender", "KDSGeometry", "KDSSystem", "CDRM",
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
     .target(
       name: "KDSInput",
-      dependencies: ["KDSCore", "CEvdev", .product(name: "Logging", package: "swift-log")],
+      dependencies: [
+        "KDSCore", "KDSGeometry", "KDSSystem", "CEvdev",
+        .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: strict),
     .target(
       name: "KDSKiosk",
       dependencies: [
-        "KDSCore", "KDSStore", "KDSSync", "KDSRender", "KDSDisplay", "KDSInput",
-        .product(name: "Logging", package: "swift-log"),
+        "KDSCore", "KDSStore", "KDSSync", "KDSRender", "KDSDisplay", "KDSInput", "KDSGeometry",
+        "KDSSystem", .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
     .executableTarget(
       name: "kds-kiosk",
       dependencies: [
-        "KDSKiosk", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "KDSKiosk", "KDSGeometry", "KDSSystem",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
     .executableTarget(
@@ -126,7 +131,7 @@ let package = Package(
     .executableTarget(
       name: "kds-bench",
       dependencies: [
-        "KDSServer", "KDSCore", "KDSStore", "KDSSync", "KDSRender", "KDSSystem",
+        "KDSServer", "KDSCore", "KDSStore", "KDSSync", "KDSRender", "KDSKiosk", "KDSSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
@@ -148,7 +153,7 @@ let package = Package(
     // MARK: tests
     .target(
       name: "KDSTestSupport",
-      dependencies: ["KDSCore"],
+      dependencies: ["KDSCore", "KDSRender"],
       path: "Tests/KDSTestSupport",
       swiftSettings: strict),
     .testTarget(
@@ -175,12 +180,14 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(
       name: "KDSRenderTests",
-      dependencies: ["KDSRender", "KDSDisplay", "KDSTestSupport"],
+      dependencies: ["KDSRender", "KDSDisplay", "KDSKiosk", "KDSGeometry", "KDSTestSupport"],
       exclude: ["Golden"],
       swiftSettings: strict),
     .testTarget(
       name: "KDSDeviceTests",
-      dependencies: ["KDSDisplay", "KDSInput", "KDSDeviceTestSupport", "KDSTestSupport"],
+      dependencies: [
+        "KDSDisplay", "KDSInput", "KDSGeometry", "KDSDeviceTestSupport", "KDSTestSupport",
+      ],
       swiftSettings: strict),
   ]
 )

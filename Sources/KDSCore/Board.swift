@@ -1,4 +1,4 @@
-/// Connection state as the banner shows it (seed 9.2).
+/// Connection state as the banner shows it (see docs/sync-contract.md).
 public enum ConnectionState: String, Hashable, Sendable, Codable {
   case connected
   case reconnecting
@@ -7,7 +7,7 @@ public enum ConnectionState: String, Hashable, Sendable, Codable {
 
 /// An alert shown in the banner, most urgent first.
 public enum BoardAlert: Hashable, Sendable, Codable {
-  /// More than the queue limit of operations are waiting (seed 10.1).
+  /// More than the queue limit of operations are waiting (see docs/sync-contract.md).
   case queueFull
   /// The server answered 401 or 403: the token or station is wrong.
   case notAuthorised(String)
@@ -50,12 +50,16 @@ public struct BoardSnapshot: Hashable, Sendable {
   public var thresholds: SLAThresholds
   /// Text size multiplier set by the installer (1.0 = automatic size).
   public var zoom: Double
+  /// How far the kitchen's local time is ahead of UTC at `now`, in seconds:
+  /// the banner's clock. Whoever builds the snapshot fills it (e.g. with
+  /// `SystemClock.localOffsetSeconds`); the renderer reads no time zone.
+  public var clockUTCOffsetSeconds: Int
 
   public init(
     station: String, tickets: [Ticket], now: Timestamp, connection: ConnectionState = .connected,
     lastSyncAt: Timestamp? = nil, pendingOperations: Int = 0, alerts: [BoardAlert] = [],
     marks: [String: TicketSyncMark] = [:], selectedTicketId: String? = nil, page: Int = 0,
-    thresholds: SLAThresholds = .standard, zoom: Double = 1.0
+    thresholds: SLAThresholds = .standard, zoom: Double = 1.0, clockUTCOffsetSeconds: Int = 0
   ) {
     self.station = station
     self.tickets = tickets
@@ -69,5 +73,6 @@ public struct BoardSnapshot: Hashable, Sendable {
     self.page = page
     self.thresholds = thresholds
     self.zoom = zoom
+    self.clockUTCOffsetSeconds = clockUTCOffsetSeconds
   }
 }

@@ -1,3 +1,6 @@
+import KDSGeometry
+import KDSRender
+
 /// How pixels are laid out in a scan-out buffer.
 public struct ScanoutFormat: Equatable, Sendable {
   public var bytesPerPixel: Int
@@ -43,12 +46,11 @@ public struct ScanoutFormat: Equatable, Sendable {
 /// `physical` size (`pitch` bytes per row), turning it by `rotation` and
 /// converting to `format`. `rect` is clipped to the frame first.
 public func blit(
-  _ frame: PixelFrame, rect: DisplayRect, into destination: UnsafeMutableRawPointer, pitch: Int,
-  physical: DisplaySize, format: ScanoutFormat, rotation: DisplayRotation
+  _ frame: PixelFrame, rect: Rect, into destination: UnsafeMutableRawPointer, pitch: Int,
+  physical: Size, format: ScanoutFormat, rotation: Rotation
 ) {
   let logical = rotation.logicalSize(physical: physical)
-  let r = rect.clipped(to: frame.bounds).clipped(
-    to: DisplayRect(x: 0, y: 0, width: logical.width, height: logical.height))
+  let r = rect.intersection(frame.bounds).intersection(Rect(size: logical))
   guard !r.isEmpty else { return }
   let bpp = format.bytesPerPixel
   if rotation == .none && format == .xrgb8888 {
@@ -107,27 +109,27 @@ public func blit(
 /// damage must reach both: the back buffer now and the other one at the next
 /// present. Many small rectangles collapse into their bounding box.
 public struct DamageTracker: Sendable {
-  public private(set) var owed: [[DisplayRect]]
-  public var bounds: DisplayRect
+  public private(set) var owed: [[Rect]]
+  public var bounds: Rect
   public var maxRects: Int
 
-  public init(buffers: Int, bounds: DisplayRect, maxRects: Int = 16) {
+  public init(buffers: Int, bounds: Rect, maxRects: Int = 16) {
     owed = Array(repeating: [bounds], count: buffers)
     self.bounds = bounds
     self.maxRects = maxRects
   }
 
   /// Adds damage (clipped to the bounds) to every buffer.
-  public mutating func add(_ rects: [DisplayRect]) {
-    let clipped = rects.map { $0.clipped(to: bounds) }.filter { !$0.isEmpty }
+  public mutating func add(_ rects: [Rect]) {
+    let clipped = rects.map { $0.intersection(bounds) }.filter { !$0.isEmpty }
     guard !clipped.isEmpty else { return }
     for i in owed.indices {
       var list = owed[i]
-      for r in clipped where !list.contains(where: { $0.clipped(to: r) == r }) {
+      for r in clipped where !list.contains(where: { $0.contains(r) }) {
         list.append(r)
       }
       if list.count > maxRects {
-        list = [list.reduce(DisplayRect(x: 0, y: 0, width: 0, height: 0)) { $0.union($1) }]
+        list = [list.reduce(Rect.zero) { $0.union($1) }]
       }
       owed[i] = list
     }
@@ -139,10 +141,35 @@ public struct DamageTracker: Sendable {
   }
 
   /// The damage buffer `index` lacks, and forgets it (the caller copies it).
-  public mutating func take(_ index: Int) -> [DisplayRect] {
+  public mutating func take(_ index: Int) -> [Rect] {
     defer { owed[index] = [] }
     return owed[index]
   }
 
   public func isOwed(_ index: Int) -> Bool { !owed[index].isEmpty }
+}
+
+extension Canvas {
+  /// Copies `rects` of the upright (logical) frame `source` into this canvas,
+  /// which has the panel's size, turned by `rotation` (the same copy as a
+  /// display's scan-out buffer gets). Returns the rectangles written, in this
+  /// canvas's coordinates. All of `source` by default.
+  @discardableResult
+  public func copyRotated(from source: PixelFrame, rotation: Rotation, rects: [Rect]? = nil)
+    -> [Rect]
+  {
+    let physical = Size(width: width, height: height)
+    precondition(
+      rotation.logicalSize(physical: physical) == source.size, "rotated frame size mismatch")
+    var written: [Rect] = []
+    for rect in rects ?? [source.bounds] {
+      let r = rect.intersection(source.bounds)
+      if r.isEmpty { continue }
+      blit(
+        source, rect: r, into: UnsafeMutableRawPointer(pixels), pitch: stride * 4,
+        physical: physical, format: .xrgb8888, rotation: rotation)
+      written.append(rotation.physicalRect(r, physical: physical))
+    }
+    return written
+  }
 }

@@ -1,5 +1,7 @@
 import CDRM
 import Glibc
+import KDSGeometry
+import KDSSystem
 import Logging
 
 /// DRM/KMS output: one connector, its CRTC, two dumb buffers and page flips.
@@ -13,7 +15,7 @@ import Logging
 /// sets the mode again (a new size is reported as `.resized`).
 public final class DRMOutput: DisplayOutput {
   public private(set) var info: DisplayInfo
-  public var size: DisplaySize { rotation.logicalSize(physical: physical) }
+  public var size: Size { rotation.logicalSize(physical: physical) }
   public var pollDescriptor: Int32? { closed ? nil : fd }
   public let timerInterval: Int32 = 1000
   public var canPresent: Bool { !closed && !flipPending && pausedReason == nil }
@@ -23,25 +25,17 @@ public final class DRMOutput: DisplayOutput {
   /// Why drawing is paused, or nil.
   public private(set) var pausedReason: String?
 
-  private struct DumbBuffer {
-    var handle: UInt32
-    var pitch: Int
-    var byteCount: Int
-    var framebuffer: UInt32
-    var map: UnsafeMutableRawPointer
-  }
-
   private let fd: Int32
   private let device: String
-  private let rotation: DisplayRotation
+  private let rotation: Rotation
   private let request: DisplayModeRequest?
   private let logger: Logger
-  private var physical: DisplaySize
+  private var physical: Size { scanout.physical }
   private var connectorID: UInt32 = 0
   private var crtcID: UInt32 = 0
   private var mode = drmModeModeInfo()
   private var savedCrtc: UnsafeMutablePointer<drmModeCrtc>?
-  private var buffers: [DumbBuffer] = []
+  private var scanout = ScanoutBuffers<DumbBuffer>()
   private var front = 0
   private var flipPending = false
   private var flipTarget = 0
@@ -57,7 +51,7 @@ public final class DRMOutput: DisplayOutput {
   /// Opens `device` (e.g. /dev/dri/card0) and sets the mode: `request` or
   /// the connector's preferred one.
   public init(
-    device: String, mode request: DisplayModeRequest? = nil, rotation: DisplayRotation = .none,
+    device: String, mode request: DisplayModeRequest? = nil, rotation: Rotation = .none,
     logger: Logger
   ) throws {
     self.device = device
@@ -69,17 +63,18 @@ public final class DRMOutput: DisplayOutput {
     case .failure(let e) where e.code == EACCES || e.code == EPERM:
       throw DisplayError(.permission, "\(device): permission denied\(permissionHint(device))")
     case .failure(let e):
-      throw DisplayError.device("\(device): \(e)")
+      throw DisplayError.device("\(device): \(e.reason)")
     }
-    physical = DisplaySize(width: 0, height: 0)
-    damage = DamageTracker(buffers: 2, bounds: DisplayRect(x: 0, y: 0, width: 0, height: 0))
+    damage = DamageTracker(buffers: 2, bounds: .zero)
     info = DisplayInfo(
-      driver: "drm", device: device, connector: "?", mode: "?", physicalSize: physical,
+      driver: "drm", device: device, connector: "?", mode: "?", physicalSize: .zero,
       rotation: rotation)
     do {
       try setUp()
     } catch {
-      releaseBuffers()
+      if let savedCrtc { drmModeFreeCrtc(savedCrtc) }
+      savedCrtc = nil
+      scanout = ScanoutBuffers()
       Glibc.close(fd)
       closed = true
       throw error
@@ -122,7 +117,7 @@ public final class DRMOutput: DisplayOutput {
     mode = try Self.pickMode(connector, request: request, device: device)
     crtcID = try findCrtc(connector, res)
     savedCrtc = drmModeGetCrtc(fd, crtcID)
-    try createBuffers()
+    try createBuffers(for: mode)
     info.connector = Self.connectorName(connector)
     info.mode = Self.modeName(mode)
     info.physicalSize = physical
@@ -177,61 +172,21 @@ public final class DRMOutput: DisplayOutput {
     throw DisplayError.device("\(device): no CRTC can drive connector \(Self.connectorName(c))")
   }
 
-  private func createBuffers() throws {
-    physical = DisplaySize(width: Int(mode.hdisplay), height: Int(mode.vdisplay))
-    for _ in 0..<2 {
-      var handle: UInt32 = 0
-      var pitch: UInt32 = 0
-      var byteCount: UInt64 = 0
-      var rc = kds_drm_create_dumb(
-        fd, UInt32(physical.width), UInt32(physical.height), 32, &handle, &pitch, &byteCount)
-      guard rc == 0 else {
-        throw DisplayError.device("\(device): CREATE_DUMB failed: \(SystemErrno(-rc))")
-      }
-      var fb: UInt32 = 0
-      guard
-        drmModeAddFB(
-          fd, UInt32(physical.width), UInt32(physical.height), 24, 32, pitch, handle, &fb) == 0
-      else {
-        let e = SystemErrno(errno)
-        _ = kds_drm_destroy_dumb(fd, handle)
-        throw DisplayError.device("\(device): ADDFB failed: \(e)")
-      }
-      var offset: UInt64 = 0
-      rc = kds_drm_map_dumb(fd, handle, &offset)
-      let map =
-        rc == 0
-        ? mmap(nil, Int(byteCount), PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t(offset)) : nil
-      guard let map, map != UnsafeMutableRawPointer(bitPattern: -1) else {
-        drmModeRmFB(fd, fb)
-        _ = kds_drm_destroy_dumb(fd, handle)
-        throw DisplayError.device("\(device): cannot map a dumb buffer")
-      }
-      // Cleared once (black); afterwards only damaged pixels are written.
-      memset(map, 0, Int(byteCount))
-      buffers.append(
-        DumbBuffer(
-          handle: handle, pitch: Int(pitch), byteCount: Int(byteCount), framebuffer: fb, map: map))
-    }
+  /// New scan-out buffers for `newMode`, all of them or none: on failure the
+  /// old buffers (and the mode they were made for) stay.
+  private func createBuffers(for newMode: drmModeModeInfo) throws {
+    let size = Size(width: Int(newMode.hdisplay), height: Int(newMode.vdisplay))
+    try scanout.replace(size: size) { try DumbBuffer(fd: fd, size: size, device: device) }
     front = 0
-    let logical = rotation.logicalSize(physical: physical)
     damage = DamageTracker(
-      buffers: 2, bounds: DisplayRect(x: 0, y: 0, width: logical.width, height: logical.height))
-  }
-
-  private func releaseBuffers() {
-    for b in buffers {
-      munmap(b.map, b.byteCount)
-      drmModeRmFB(fd, b.framebuffer)
-      _ = kds_drm_destroy_dumb(fd, b.handle)
-    }
-    buffers = []
+      buffers: ScanoutBuffers<DumbBuffer>.count,
+      bounds: Rect(size: rotation.logicalSize(physical: size)))
   }
 
   /// Shows buffer `index` with a (synchronous) mode set.
   private func setCrtc(buffer index: Int) throws {
     var conn = connectorID
-    let rc = drmModeSetCrtc(fd, crtcID, buffers[index].framebuffer, 0, 0, &conn, 1, &mode)
+    let rc = drmModeSetCrtc(fd, crtcID, scanout[index].framebuffer, 0, 0, &conn, 1, &mode)
     if rc == 0 {
       front = index
       return
@@ -241,7 +196,7 @@ public final class DRMOutput: DisplayOutput {
       pause("not DRM master (another process or VT holds the display)", master: true)
       return
     }
-    throw DisplayError.device("\(device): SETCRTC failed: \(SystemErrno(code))")
+    throw DisplayError.device("\(device): SETCRTC failed: \(errnoText(code))")
   }
 
   private func pause(_ reason: String, master: Bool) {
@@ -261,7 +216,7 @@ public final class DRMOutput: DisplayOutput {
     collected.append(.resumed)
   }
 
-  public func present(_ frame: PixelFrame, damage rects: [DisplayRect]) throws -> PresentResult {
+  public func present(_ frame: PixelFrame, damage rects: [Rect]) throws -> PresentResult {
     guard !closed else { throw DisplayError.device("\(device): closed") }
     damage.add(rects)
     if pausedReason != nil || flipPending {
@@ -269,7 +224,7 @@ public final class DRMOutput: DisplayOutput {
       return pausedReason != nil ? .paused : .deferred
     }
     let back = 1 - front
-    let buffer = buffers[back]
+    let buffer = scanout[back]
     for r in damage.take(back) {
       blit(
         frame, rect: r, into: buffer.map, pitch: buffer.pitch, physical: physical,
@@ -288,7 +243,7 @@ public final class DRMOutput: DisplayOutput {
         return .paused
       }
       if code == EBUSY { return .deferred }
-      throw DisplayError.device("\(device): PAGE_FLIP failed: \(SystemErrno(code))")
+      throw DisplayError.device("\(device): PAGE_FLIP failed: \(errnoText(code))")
     }
     flipPending = true
     unshown = false
@@ -309,7 +264,7 @@ public final class DRMOutput: DisplayOutput {
   public func handleEvents() throws -> [DisplayEvent] {
     guard !closed else { return [] }
     readFlipEvents()
-    let now = monotonicNanoseconds()
+    let now = SystemClock.monotonicNanoseconds()
     if now &- lastTimer >= UInt64(timerInterval) * 1_000_000 {
       lastTimer = now
       try timer()
@@ -344,9 +299,8 @@ public final class DRMOutput: DisplayOutput {
       // Plugged back: the mode may have changed.
       let newMode = try Self.pickMode(c, request: request, device: device)
       if newMode.hdisplay != mode.hdisplay || newMode.vdisplay != mode.vdisplay {
-        releaseBuffers()
+        try createBuffers(for: newMode)
         mode = newMode
-        try createBuffers()
         info.mode = Self.modeName(mode)
         info.physicalSize = physical
         collected.append(.resized(size))
@@ -367,8 +321,8 @@ public final class DRMOutput: DisplayOutput {
   public func close() {
     guard !closed else { return }
     // A flip cannot be cancelled: wait (bounded) for its event first.
-    let deadline = monotonicNanoseconds() + 2_000_000_000
-    while flipPending && monotonicNanoseconds() < deadline {
+    let deadline = SystemClock.monotonicNanoseconds() + 2_000_000_000
+    while flipPending && SystemClock.monotonicNanoseconds() < deadline {
       var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
       if poll(&p, 1, 100) > 0 { readFlipEvents() }
     }
@@ -387,13 +341,13 @@ public final class DRMOutput: DisplayOutput {
           logger.info(
             "display: the saved CRTC's frame buffer is gone; the kernel restores its console")
         } else {
-          logger.warning("display: could not restore the saved CRTC: \(SystemErrno(code))")
+          logger.warning("display: could not restore the saved CRTC: \(errnoText(code))")
         }
       }
       drmModeFreeCrtc(saved)
       savedCrtc = nil
     }
-    releaseBuffers()
+    scanout = ScanoutBuffers()
     Glibc.close(fd)
     closed = true
   }
@@ -405,3 +359,83 @@ public final class DRMOutput: DisplayOutput {
 }
 
 @available(*, unavailable) extension DRMOutput: Sendable {}
+
+/// One DRM dumb buffer, its frame buffer and its mapping: made together,
+/// freed together (unmap, RMFB, DESTROY_DUMB) when the last reference goes.
+/// The DRM descriptor must outlive it.
+final class DumbBuffer {
+  let fd: Int32
+  let handle: UInt32
+  let pitch: Int
+  let byteCount: Int
+  let framebuffer: UInt32
+  let map: UnsafeMutableRawPointer
+
+  /// A black XRGB8888 buffer of `size`.
+  init(fd: Int32, size: Size, device: String) throws(DisplayError) {
+    var handle: UInt32 = 0
+    var pitch: UInt32 = 0
+    var byteCount: UInt64 = 0
+    var rc = kds_drm_create_dumb(
+      fd, UInt32(size.width), UInt32(size.height), 32, &handle, &pitch, &byteCount)
+    guard rc == 0 else {
+      throw DisplayError.device("\(device): CREATE_DUMB failed: \(errnoText(-rc))")
+    }
+    var fb: UInt32 = 0
+    guard
+      drmModeAddFB(fd, UInt32(size.width), UInt32(size.height), 24, 32, pitch, handle, &fb) == 0
+    else {
+      let e = errno
+      _ = kds_drm_destroy_dumb(fd, handle)
+      throw DisplayError.device("\(device): ADDFB failed: \(errnoText(e))")
+    }
+    var offset: UInt64 = 0
+    rc = kds_drm_map_dumb(fd, handle, &offset)
+    let map =
+      rc == 0
+      ? mmap(nil, Int(byteCount), PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t(offset)) : nil
+    guard let map, map != UnsafeMutableRawPointer(bitPattern: -1) else {
+      drmModeRmFB(fd, fb)
+      _ = kds_drm_destroy_dumb(fd, handle)
+      throw DisplayError.device("\(device): cannot map a dumb buffer")
+    }
+    // Cleared once (black); afterwards only damaged pixels are written.
+    memset(map, 0, Int(byteCount))
+    self.fd = fd
+    self.handle = handle
+    self.pitch = Int(pitch)
+    self.byteCount = Int(byteCount)
+    self.framebuffer = fb
+    self.map = map
+  }
+
+  deinit {
+    munmap(map, byteCount)
+    drmModeRmFB(fd, framebuffer)
+    _ = kds_drm_destroy_dumb(fd, handle)
+  }
+}
+
+@available(*, unavailable) extension DumbBuffer: Sendable {}
+
+/// The scan-out buffers and the panel size they were made for, replaced all
+/// together or not at all: a failed `replace` keeps the old set (the new
+/// buffers made so far are released), so there is always a full set to show
+/// once there was one.
+struct ScanoutBuffers<Buffer: AnyObject> {
+  /// Double buffering.
+  static var count: Int { 2 }
+  private(set) var buffers: [Buffer] = []
+  private(set) var physical: Size = .zero
+
+  /// Makes `count` new buffers of `size` with `make`, then drops the old ones.
+  mutating func replace<E: Error>(size: Size, make: () throws(E) -> Buffer) throws(E) {
+    var fresh: [Buffer] = []
+    fresh.reserveCapacity(Self.count)
+    for _ in 0..<Self.count { fresh.append(try make()) }
+    buffers = fresh
+    physical = size
+  }
+
+  subscript(index: Int) -> Buffer { buffers[index] }
+}

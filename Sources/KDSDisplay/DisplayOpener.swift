@@ -1,4 +1,5 @@
 import Glibc
+import KDSGeometry
 import Logging
 
 /// Opens the output a `DisplaySelection` names.
@@ -9,7 +10,7 @@ public enum DisplayOpener {
   /// throws a `.noDisplay` error listing what it tried and why each failed.
   public static func open(
     _ selection: DisplaySelection, mode: DisplayModeRequest? = nil,
-    rotation: DisplayRotation = .none, logger: Logger,
+    rotation: Rotation = .none, logger: Logger,
     snapshot: ((String) throws -> any DisplayOutput)? = nil
   ) throws -> (any DisplayOutput)? {
     switch selection {
@@ -49,7 +50,7 @@ public enum DisplayOpener {
   }
 
   private static func firstDRM(
-    mode: DisplayModeRequest?, rotation: DisplayRotation, logger: Logger, tried: inout [String]
+    mode: DisplayModeRequest?, rotation: Rotation, logger: Logger, tried: inout [String]
   ) throws -> (any DisplayOutput)? {
     let cards = DRMOutput.candidates()
     if cards.isEmpty {
@@ -69,7 +70,7 @@ public enum DisplayOpener {
   }
 
   private static func firstFbdev(
-    rotation: DisplayRotation, logger: Logger, tried: inout [String]
+    rotation: Rotation, logger: Logger, tried: inout [String]
   ) -> (any DisplayOutput)? {
     let fbs = FbdevOutput.candidates()
     if fbs.isEmpty { tried.append("fbdev: no /dev/fb* device") }

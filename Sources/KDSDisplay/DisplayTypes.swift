@@ -1,109 +1,10 @@
-/// A rectangle in pixels (x, y: top-left corner). Damage rectangles are in the
-/// renderer's (logical) coordinates.
-public struct DisplayRect: Equatable, Hashable, Sendable, CustomStringConvertible {
-  public var x: Int
-  public var y: Int
-  public var width: Int
-  public var height: Int
+import KDSGeometry
 
-  public init(x: Int, y: Int, width: Int, height: Int) {
-    self.x = x
-    self.y = y
-    self.width = width
-    self.height = height
-  }
-
-  public var isEmpty: Bool { width <= 0 || height <= 0 }
-  public var maxX: Int { x + width }
-  public var maxY: Int { y + height }
-
-  /// The part of this rectangle inside `bounds` (empty when they do not meet).
-  public func clipped(to bounds: DisplayRect) -> DisplayRect {
-    let x0 = max(x, bounds.x)
-    let y0 = max(y, bounds.y)
-    let x1 = min(maxX, bounds.maxX)
-    let y1 = min(maxY, bounds.maxY)
-    return DisplayRect(x: x0, y: y0, width: max(0, x1 - x0), height: max(0, y1 - y0))
-  }
-
-  /// The smallest rectangle holding both.
-  public func union(_ other: DisplayRect) -> DisplayRect {
-    if isEmpty { return other }
-    if other.isEmpty { return self }
-    let x0 = min(x, other.x)
-    let y0 = min(y, other.y)
-    return DisplayRect(
-      x: x0, y: y0, width: max(maxX, other.maxX) - x0, height: max(maxY, other.maxY) - y0)
-  }
-
-  public var description: String { "\(width)x\(height)+\(x)+\(y)" }
-}
-
-/// A size in pixels.
-public struct DisplaySize: Equatable, Hashable, Sendable, CustomStringConvertible {
-  public var width: Int
-  public var height: Int
-  public init(width: Int, height: Int) {
-    self.width = width
-    self.height = height
-  }
-  public var description: String { "\(width)x\(height)" }
-}
-
-/// How the screen is mounted: the clockwise angle by which the renderer's
-/// (logical) picture is turned on the way to the panel (physical pixels).
-///
-/// The outputs rotate while they copy the damaged rectangles: the renderer
-/// always draws an upright frame of `DisplayOutput.size` (the logical size,
-/// e.g. 1080x1920 for a 1920x1080 panel at 90 or 270) and never knows.
-public enum DisplayRotation: Int, Sendable, CaseIterable {
-  case none = 0
-  case clockwise90 = 90
-  case upsideDown = 180
-  case clockwise270 = 270
-
-  /// Parses "0", "90", "180" or "270".
-  public init?(degrees: String) {
-    guard let value = Int(degrees.kdsTrimmed),
-      let rotation = DisplayRotation(rawValue: value)
-    else { return nil }
-    self = rotation
-  }
-
-  public var swapsAxes: Bool { self == .clockwise90 || self == .clockwise270 }
-
-  /// The logical size for a panel of `physical` size.
-  public func logicalSize(physical: DisplaySize) -> DisplaySize {
-    swapsAxes ? DisplaySize(width: physical.height, height: physical.width) : physical
-  }
-
-  /// Where logical pixel (x, y) lands on a panel of `physical` size.
-  public func physicalPoint(x: Int, y: Int, physical: DisplaySize) -> (x: Int, y: Int) {
-    switch self {
-    case .none: return (x, y)
-    case .clockwise90: return (physical.width - 1 - y, x)
-    case .upsideDown: return (physical.width - 1 - x, physical.height - 1 - y)
-    case .clockwise270: return (y, physical.height - 1 - x)
-    }
-  }
-
-  /// The panel rectangle covered by logical rectangle `rect`.
-  public func physicalRect(_ rect: DisplayRect, physical: DisplaySize) -> DisplayRect {
-    switch self {
-    case .none: return rect
-    case .clockwise90:
-      return DisplayRect(
-        x: physical.width - rect.maxY, y: rect.x, width: rect.height, height: rect.width)
-    case .upsideDown:
-      return DisplayRect(
-        x: physical.width - rect.maxX, y: physical.height - rect.maxY, width: rect.width,
-        height: rect.height)
-    case .clockwise270:
-      return DisplayRect(
-        x: rect.y, y: physical.height - rect.maxX, width: rect.height, height: rect.width)
-    }
-  }
-}
+// Rectangles, sizes, rotations and frames are KDSGeometry's `Rect`, `Size`,
+// `Rotation` and `PixelFrame`. Damage rectangles are in the renderer's
+// (logical) coordinates; the outputs rotate while they copy them, so the
+// renderer always draws an upright frame of `DisplayOutput.size` (e.g.
+// 1080x1920 for a 1920x1080 panel at 90 or 270) and never knows.
 
 /// A requested mode: `WxH` or `WxH@Hz` (e.g. `1920x1080@60`).
 public struct DisplayModeRequest: Equatable, Sendable, CustomStringConvertible {
@@ -221,12 +122,12 @@ public struct DisplayInfo: Sendable, CustomStringConvertible {
   /// e.g. "1280x800@75".
   public var mode: String
   /// The panel's size in pixels (before rotation).
-  public var physicalSize: DisplaySize
-  public var rotation: DisplayRotation
+  public var physicalSize: Size
+  public var rotation: Rotation
 
   public init(
-    driver: String, device: String, connector: String, mode: String, physicalSize: DisplaySize,
-    rotation: DisplayRotation
+    driver: String, device: String, connector: String, mode: String, physicalSize: Size,
+    rotation: Rotation
   ) {
     self.driver = driver
     self.device = device
@@ -253,7 +154,7 @@ public enum DisplayEvent: Equatable, Sendable {
   /// (the damage may be empty) to show the current frame.
   case resumed
   /// The logical size changed (a different mode after a replug): redraw at it.
-  case resized(DisplaySize)
+  case resized(Size)
 }
 
 /// The outcome of `present`.
@@ -271,8 +172,7 @@ public enum PresentResult: Equatable, Sendable {
 
 /// An output the kiosk draws to.
 ///
-/// The caller owns the shadow buffer (in RAM; e.g. `ShadowBuffer` or the
-/// renderer's canvas), always at `size`, and passes it to `present` with the
+/// The caller owns the shadow frame (in RAM; the renderer's canvas), always at `size`, and passes it to `present` with the
 /// rectangles that changed since the previous call. The output copies only
 /// damaged pixels into its (possibly uncached) scan-out memory and never
 /// keeps the pointer. Drive it from one thread: poll `pollDescriptor` (when
@@ -281,7 +181,7 @@ public enum PresentResult: Equatable, Sendable {
 public protocol DisplayOutput: AnyObject {
   var info: DisplayInfo { get }
   /// The logical size: the frame passed to `present` must be this size.
-  var size: DisplaySize { get }
+  var size: Size { get }
   var pollDescriptor: Int32? { get }
   /// Milliseconds between `handleEvents()` calls when nothing is readable.
   var timerInterval: Int32 { get }
@@ -289,66 +189,12 @@ public protocol DisplayOutput: AnyObject {
   var canPresent: Bool { get }
   /// True when damage is waiting for a `present` (deferred, or after resume).
   var hasPendingDamage: Bool { get }
-  func present(_ frame: PixelFrame, damage: [DisplayRect]) throws -> PresentResult
+  func present(_ frame: PixelFrame, damage: [Rect]) throws -> PresentResult
   func handleEvents() throws -> [DisplayEvent]
   /// Waits for a pending flip, restores what was on the screen before and
   /// releases the device. Idempotent.
   func close()
 }
-
-/// A view of XRGB8888 pixels in RAM (the renderer's frame): `stride` is in
-/// pixels. The pointer must stay valid for the duration of the call it is
-/// passed to.
-public struct PixelFrame {
-  public let base: UnsafePointer<UInt32>
-  public let width: Int
-  public let height: Int
-  public let stride: Int
-
-  public init(base: UnsafePointer<UInt32>, width: Int, height: Int, stride: Int) {
-    precondition(width > 0 && height > 0 && stride >= width)
-    self.base = base
-    self.width = width
-    self.height = height
-    self.stride = stride
-  }
-
-  public var bounds: DisplayRect { DisplayRect(x: 0, y: 0, width: width, height: height) }
-}
-
-@available(*, unavailable) extension PixelFrame: Sendable {}
-
-/// A frame buffer in RAM that a renderer draws into: the shadow buffer.
-public final class ShadowBuffer {
-  public let width: Int
-  public let height: Int
-  public let pixels: UnsafeMutablePointer<UInt32>
-
-  public init(size: DisplaySize) {
-    width = size.width
-    height = size.height
-    pixels = .allocate(capacity: width * height)
-    pixels.initialize(repeating: 0, count: width * height)
-  }
-
-  deinit { pixels.deallocate() }
-
-  public var size: DisplaySize { DisplaySize(width: width, height: height) }
-  public var frame: PixelFrame {
-    PixelFrame(base: UnsafePointer(pixels), width: width, height: height, stride: width)
-  }
-
-  /// Fills `rect` (clipped) with an XRGB8888 colour.
-  public func fill(_ rect: DisplayRect, color: UInt32) {
-    let r = rect.clipped(to: DisplayRect(x: 0, y: 0, width: width, height: height))
-    guard !r.isEmpty else { return }
-    for y in r.y..<r.maxY {
-      (pixels + y * width + r.x).update(repeating: color, count: r.width)
-    }
-  }
-}
-
-@available(*, unavailable) extension ShadowBuffer: Sendable {}
 
 extension StringProtocol {
   /// Without leading and trailing spaces and tabs.

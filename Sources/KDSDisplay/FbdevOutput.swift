@@ -1,5 +1,7 @@
 import CDRM
 import Glibc
+import KDSGeometry
+import KDSSystem
 import Logging
 
 /// fbdev output (`/dev/fb0`): the screen info, the frame buffer memory-mapped,
@@ -9,7 +11,7 @@ import Logging
 /// order) and 16 bpp (RGB565-like) are converted from XRGB8888 while copying.
 public final class FbdevOutput: DisplayOutput {
   public private(set) var info: DisplayInfo
-  public var size: DisplaySize { rotation.logicalSize(physical: physical) }
+  public var size: Size { rotation.logicalSize(physical: physical) }
   public var pollDescriptor: Int32? { nil }
   public let timerInterval: Int32 = 1000
   public var canPresent: Bool { !closed }
@@ -22,8 +24,8 @@ public final class FbdevOutput: DisplayOutput {
 
   private let fd: Int32
   private let device: String
-  private let rotation: DisplayRotation
-  private let physical: DisplaySize
+  private let rotation: Rotation
+  private let physical: Size
   private let lineLength: Int
   private let map: UnsafeMutableRawPointer
   private let mapLength: Int
@@ -40,7 +42,7 @@ public final class FbdevOutput: DisplayOutput {
 
   /// `pan`: double-buffer by panning where the device allows it.
   public init(
-    device: String, rotation: DisplayRotation = .none, pan: Bool = true, logger: Logger
+    device: String, rotation: Rotation = .none, pan: Bool = true, logger: Logger
   ) throws {
     self.device = device
     self.rotation = rotation
@@ -50,16 +52,16 @@ public final class FbdevOutput: DisplayOutput {
     case .failure(let e) where e.code == EACCES || e.code == EPERM:
       throw DisplayError(.permission, "\(device): permission denied\(permissionHint(device))")
     case .failure(let e):
-      throw DisplayError.device("\(device): \(e)")
+      throw DisplayError.device("\(device): \(e.reason)")
     }
     var v = fb_var_screeninfo()
     var f = fb_fix_screeninfo()
     guard kds_ioctl_ptr(fd, kds_FBIOGET_VSCREENINFO(), &v) == 0,
       kds_ioctl_ptr(fd, kds_FBIOGET_FSCREENINFO(), &f) == 0
     else {
-      let e = SystemErrno(errno)
+      let e = errno
       Glibc.close(fd)
-      throw DisplayError.device("\(device): not a frame buffer (screen info: \(e))")
+      throw DisplayError.device("\(device): not a frame buffer (screen info: \(errnoText(e)))")
     }
     let bpp = Int(v.bits_per_pixel)
     guard bpp == 32 || bpp == 16 else {
@@ -70,15 +72,15 @@ public final class FbdevOutput: DisplayOutput {
       bytesPerPixel: bpp / 8, redShift: Int(v.red.offset), redBits: Int(v.red.length),
       greenShift: Int(v.green.offset), greenBits: Int(v.green.length),
       blueShift: Int(v.blue.offset), blueBits: Int(v.blue.length))
-    physical = DisplaySize(width: Int(v.xres), height: Int(v.yres))
+    physical = Size(width: Int(v.xres), height: Int(v.yres))
     lineLength = Int(f.line_length)
     mapLength = Int(f.smem_len)
     guard let m = mmap(nil, mapLength, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
       m != UnsafeMutableRawPointer(bitPattern: -1)
     else {
-      let e = SystemErrno(errno)
+      let e = errno
       Glibc.close(fd)
-      throw DisplayError.device("\(device): mmap failed: \(e)")
+      throw DisplayError.device("\(device): mmap failed: \(errnoText(e))")
     }
     map = m
     vinfo = v
@@ -103,7 +105,7 @@ public final class FbdevOutput: DisplayOutput {
     pages = twoPages ? 2 : 1
     let logical = rotation.logicalSize(physical: physical)
     damage = DamageTracker(
-      buffers: pages, bounds: DisplayRect(x: 0, y: 0, width: logical.width, height: logical.height))
+      buffers: pages, bounds: Rect(size: logical))
     info = DisplayInfo(
       driver: "fbdev", device: device, connector: id.isEmpty ? "fb" : id,
       mode: "\(physical.width)x\(physical.height)-\(bpp)", physicalSize: physical,
@@ -122,7 +124,7 @@ public final class FbdevOutput: DisplayOutput {
     if !closed { close() }
   }
 
-  public func present(_ frame: PixelFrame, damage rects: [DisplayRect]) throws -> PresentResult {
+  public func present(_ frame: PixelFrame, damage rects: [Rect]) throws -> PresentResult {
     guard !closed else { throw DisplayError.device("\(device): closed") }
     damage.add(rects)
     let target = pages == 2 ? 1 - visible : 0
@@ -141,12 +143,12 @@ public final class FbdevOutput: DisplayOutput {
         unshown = false
       } else {
         unshown = true
-        logger.warning("display: \(device): pan failed: \(SystemErrno(errno))")
+        logger.warning("display: \(device): pan failed: \(errnoText(errno))")
         damage.addAll()
       }
     }
     frameCounter += 1
-    return .shown(frame: frameCounter, monotonicNanoseconds: monotonicNanoseconds())
+    return .shown(frame: frameCounter, monotonicNanoseconds: SystemClock.monotonicNanoseconds())
   }
 
   public func handleEvents() throws -> [DisplayEvent] { [] }

@@ -1,5 +1,6 @@
 import CEvdev
 import Glibc
+import KDSSystem
 import Logging
 
 /// Reads every touch screen, keyboard and bump bar under /dev/input.
@@ -48,16 +49,14 @@ public final class InputManager {
     self.logger = logger
   }
 
-  deinit {
-    assert(!started, "InputManager was not closed")
-  }
+  deinit { close() }
 
   /// Starts watching the folder and opens what is there. Returns the
   /// devices found as `.deviceAdded` events.
   public func start() throws -> [InputEvent] {
     inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
     guard inotifyFD >= 0 else {
-      throw InputError("inotify_init1 failed: \(String(cString: strerror(errno)))")
+      throw InputError("\(SystemError("inotify_init1"))")
     }
     started = true
     var out: [InputEvent] = []
@@ -70,28 +69,17 @@ public final class InputManager {
     let mask = UInt32(IN_CREATE | IN_DELETE | IN_ATTRIB | IN_MOVED_TO | IN_DELETE_SELF)
     watch = inotify_add_watch(inotifyFD, folder, mask)
     if watch < 0 {
-      logger.warning("input: cannot watch \(folder) yet: \(String(cString: strerror(errno)))")
+      logger.warning("input: cannot watch \(folder) yet: \(errnoText(errno))")
       return
     }
-    for node in nodes() where devices[node] == nil { open(node, &out) }
-  }
-
-  private func nodes() -> [String] {
-    guard let dir = opendir(folder) else { return [] }
-    defer { closedir(dir) }
-    var found: [(Int, String)] = []
-    while let entry = readdir(dir) {
-      let name = withUnsafePointer(to: entry.pointee.d_name) {
-        $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-      }
-      if name.hasPrefix("event"), let n = Int(name.dropFirst(5)) { found.append((n, name)) }
+    for node in deviceNodes(in: folder, prefix: "event") where devices[node] == nil {
+      open(node, &out)
     }
-    return found.sorted { $0.0 < $1.0 }.map { folder + "/" + $0.1 }
   }
 
   /// The inotify descriptor and every open device's.
   public var pollDescriptors: [Int32] {
-    (inotifyFD >= 0 ? [inotifyFD] : []) + devices.values.map(\.fd)
+    (inotifyFD >= 0 ? [inotifyFD] : []) + devices.values.map(\.handle.fd)
   }
 
   /// Milliseconds until `handleEvents()` should run again without input
@@ -118,7 +106,7 @@ public final class InputManager {
         remove(path, &out)
       }
     }
-    let now = monotonicNow()
+    let now = SystemClock.monotonicNanoseconds()
     if now &- lastRetry >= 250_000_000 {
       lastRetry = now
       if watch < 0 { addWatch(&out) }
@@ -169,21 +157,29 @@ public final class InputManager {
   }
 
   private func open(_ path: String, _ out: inout [InputEvent]) {
-    let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-    if fd < 0 {
-      let e = errno
-      if e == EACCES || e == EPERM {
+    let handle: EvdevHandle?
+    do {
+      handle = try EvdevHandle(path: path)
+    } catch {
+      if error.code == EACCES || error.code == EPERM {
         if pending[path] == nil {
           logger.info("input: \(path): permission not ready, retrying")
-          pending[path] = monotonicNow()
+          pending[path] = SystemClock.monotonicNanoseconds()
         }
-      } else if e != ENOENT && e != ENODEV {
-        logger.warning("input: \(path): \(String(cString: strerror(e)))")
+      } else if error.code != ENOENT && error.code != ENODEV {
+        logger.warning("input: \(path): \(error.reason)")
       }
       return
     }
     pending[path] = nil
-    guard let device = Device(path: path, fd: fd, config: config, screen: screen, logger: logger)
+    guard let handle else {
+      logger.warning("input: \(path): not an evdev device")
+      ignored.insert(path)
+      return
+    }
+    guard
+      let device = Device(
+        path: path, handle: handle, config: config, screen: screen, logger: logger)
     else {
       ignored.insert(path)
       return
@@ -195,14 +191,12 @@ public final class InputManager {
 
   private func remove(_ path: String, _ out: inout [InputEvent]) {
     guard let d = devices.removeValue(forKey: path) else { return }
-    d.close()
     logger.info("input: removed \(path) \"\(d.info.name)\"")
     out.append(.deviceRemoved(path: path, name: d.info.name))
   }
 
   /// Closes every device (releasing grabs) and the inotify descriptor.
   public func close() {
-    for d in devices.values { d.close() }
     devices = [:]
     if inotifyFD >= 0 { Glibc.close(inotifyFD) }
     inotifyFD = -1
@@ -210,46 +204,30 @@ public final class InputManager {
     started = false
   }
 
-  /// One open evdev node.
+  /// One open evdev node; dropping it ungrabs and closes the node.
   final class Device {
-    let fd: Int32
-    let dev: OpaquePointer
+    let handle: EvdevHandle
     var info: InputDeviceInfo
     var keyMap: KeyMap = [:]
     var recognizer: TapRecognizer?
-    private var open = true
+    private var dev: OpaquePointer { handle.dev }
 
-    init?(path: String, fd: Int32, config: InputConfig, screen: TouchScreen, logger: Logger) {
-      var dev: OpaquePointer?
-      guard libevdev_new_from_fd(fd, &dev) == 0, let dev else {
-        logger.warning("input: \(path): not an evdev device")
-        Glibc.close(fd)
-        return nil
-      }
-      self.fd = fd
-      self.dev = dev
-      let name = libevdev_get_name(dev).map { String(cString: $0) } ?? "?"
-      let id = InputDeviceID(
-        vendor: UInt16(truncatingIfNeeded: libevdev_get_id_vendor(dev)),
-        product: UInt16(truncatingIfNeeded: libevdev_get_id_product(dev)))
-      let mt =
-        libevdev_has_event_code(dev, UInt32(EV_ABS), UInt32(ABS_MT_POSITION_X)) != 0
-        && libevdev_has_event_code(dev, UInt32(EV_ABS), UInt32(ABS_MT_SLOT)) != 0
-      let st =
-        libevdev_has_event_code(dev, UInt32(EV_ABS), UInt32(ABS_X)) != 0
-        && libevdev_has_event_code(dev, UInt32(EV_KEY), UInt32(BTN_TOUCH)) != 0
+    /// nil when the device has no touch and none of the keys we use.
+    init?(
+      path: String, handle: EvdevHandle, config: InputConfig, screen: TouchScreen, logger: Logger
+    ) {
+      self.handle = handle
+      let name = handle.name
+      let id = handle.id
+      let mt = handle.has(EV_ABS, ABS_MT_POSITION_X) && handle.has(EV_ABS, ABS_MT_SLOT)
+      let st = handle.has(EV_ABS, ABS_X) && handle.has(EV_KEY, BTN_TOUCH)
       let kind: InputDeviceInfo.Kind
       if mt || st {
         kind = .touch
       } else {
         let (map, bumpBar) = config.keyMap(for: id)
-        let hasKeys = map.keys.contains {
-          libevdev_has_event_code(dev, UInt32(EV_KEY), UInt32($0)) != 0
-        }
-        guard hasKeys else {
+        guard map.keys.contains(where: { handle.has(EV_KEY, Int32($0)) }) else {
           logger.debug("input: \(path) \"\(name)\": no keys or touch we use, ignored")
-          libevdev_free(dev)
-          Glibc.close(fd)
           return nil
         }
         kind = bumpBar ? .bumpBar : .keyboard
@@ -257,11 +235,11 @@ public final class InputManager {
       info = InputDeviceInfo(path: path, name: name, id: id, kind: kind, grabbed: false)
       _ = libevdev_set_clock_id(dev, CLOCK_MONOTONIC)
       if kind != .touch && config.shouldGrab(id) {
-        let rc = libevdev_grab(dev, LIBEVDEV_GRAB)
-        if rc == 0 {
+        do {
+          try handle.grab()
           info.grabbed = true
-        } else {
-          logger.warning("input: \(path): cannot grab: \(String(cString: strerror(-rc)))")
+        } catch {
+          logger.warning("input: \(path): cannot grab: \(error.reason)")
         }
       }
       configure(config: config, screen: screen)
@@ -269,7 +247,7 @@ public final class InputManager {
 
     func configure(config: InputConfig, screen: TouchScreen) {
       if info.kind == .touch {
-        let mt = libevdev_has_event_code(dev, UInt32(EV_ABS), UInt32(ABS_MT_SLOT)) != 0
+        let mt = handle.has(EV_ABS, ABS_MT_SLOT)
         let (xc, yc) = mt ? (ABS_MT_POSITION_X, ABS_MT_POSITION_Y) : (ABS_X, ABS_Y)
         func range(_ code: Int32) -> ClosedRange<Int32> {
           guard let a = libevdev_get_abs_info(dev, UInt32(code)) else { return 0...1 }
@@ -303,7 +281,7 @@ public final class InputManager {
         }
         if rc < 0 {
           if rc != -ENODEV {
-            logger.warning("input: \(info.path): read failed: \(String(cString: strerror(-rc)))")
+            logger.warning("input: \(info.path): read failed: \(errnoText(-rc))")
           }
           return false
         }
@@ -343,14 +321,6 @@ public final class InputManager {
         out.append(.action(action, time: time, device: info.path))
       }
     }
-
-    func close() {
-      guard open else { return }
-      open = false
-      if info.grabbed { _ = libevdev_grab(dev, LIBEVDEV_UNGRAB) }
-      libevdev_free(dev)
-      Glibc.close(fd)
-    }
   }
 }
 
@@ -360,10 +330,4 @@ public final class InputManager {
 public struct InputError: Error, CustomStringConvertible, Sendable {
   public var description: String
   public init(_ d: String) { description = d }
-}
-
-func monotonicNow() -> UInt64 {
-  var ts = timespec()
-  clock_gettime(CLOCK_MONOTONIC, &ts)
-  return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

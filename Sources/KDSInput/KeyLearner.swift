@@ -1,5 +1,6 @@
 import CEvdev
 import Glibc
+import KDSSystem
 
 /// The core of `kdsctl learn-keys`: asks for each action's key in turn and
 /// records the next key press for it.
@@ -57,19 +58,17 @@ extension KeyLearner {
     timeoutSeconds: Int32 = 60, prompt: (KioskInputAction) -> Void,
     report: (Step) -> Void = { _ in }
   ) throws -> (learner: KeyLearner, device: InputDeviceID) {
-    let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-    guard fd >= 0 else { throw InputError("\(path): \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    var dev: OpaquePointer?
-    guard libevdev_new_from_fd(fd, &dev) == 0, let dev else {
-      throw InputError("\(path): not an evdev device")
+    let opened: EvdevHandle?
+    do {
+      opened = try EvdevHandle(path: path)
+    } catch {
+      throw InputError("\(path): \(error.reason)")
     }
-    defer { libevdev_free(dev) }
-    let grabbed = libevdev_grab(dev, LIBEVDEV_GRAB) == 0
-    defer { if grabbed { _ = libevdev_grab(dev, LIBEVDEV_UNGRAB) } }
-    let id = InputDeviceID(
-      vendor: UInt16(truncatingIfNeeded: libevdev_get_id_vendor(dev)),
-      product: UInt16(truncatingIfNeeded: libevdev_get_id_product(dev)))
+    guard let device = opened else { throw InputError("\(path): not an evdev device") }
+    try? device.grab()
+    let fd = device.fd
+    let dev = device.dev
+    let id = device.id
     var learner = KeyLearner(actions: actions)
     while let action = learner.current {
       prompt(action)
@@ -80,12 +79,12 @@ extension KeyLearner {
         if n == 0 {
           throw InputError("no key pressed for \(action.rawValue) within \(timeoutSeconds) s")
         }
-        if n < 0 && errno != EINTR { throw InputError("poll: \(String(cString: strerror(errno)))") }
+        if n < 0 && errno != EINTR { throw InputError("\(SystemError("poll"))") }
         var ev = input_event()
         while true {
           let rc = libevdev_next_event(dev, LIBEVDEV_READ_FLAG_NORMAL.rawValue, &ev)
           if rc == -EAGAIN { break }
-          if rc < 0 { throw InputError("\(path): \(String(cString: strerror(-rc)))") }
+          if rc < 0 { throw InputError("\(path): \(errnoText(-rc))") }
           guard rc == 0, ev.type == UInt16(EV_KEY) else { continue }
           let step = learner.feed(code: ev.code, value: ev.value)
           if step != .ignored { report(step) }
@@ -101,28 +100,8 @@ extension KeyLearner {
 extension InputDeviceID {
   /// The first /dev/input/event* node of a device with this vendor:product.
   public static func findNode(_ id: InputDeviceID, folder: String = "/dev/input") -> String? {
-    guard let dir = opendir(folder) else { return nil }
-    defer { closedir(dir) }
-    var names: [String] = []
-    while let entry = readdir(dir) {
-      let name = withUnsafePointer(to: entry.pointee.d_name) {
-        $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-      }
-      if name.hasPrefix("event") { names.append(name) }
-    }
-    for name in names.sorted() {
-      let path = folder + "/" + name
-      let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-      guard fd >= 0 else { continue }
-      defer { close(fd) }
-      var dev: OpaquePointer?
-      guard libevdev_new_from_fd(fd, &dev) == 0, let dev else { continue }
-      defer { libevdev_free(dev) }
-      if UInt16(truncatingIfNeeded: libevdev_get_id_vendor(dev)) == id.vendor
-        && UInt16(truncatingIfNeeded: libevdev_get_id_product(dev)) == id.product
-      {
-        return path
-      }
+    for path in deviceNodes(in: folder, prefix: "event") {
+      if let device = try? EvdevHandle(path: path), device.id == id { return path }
     }
     return nil
   }

@@ -1,23 +1,16 @@
 import CEvdev
-
-/// The screen mounting, as the display reports it (0, 90, 180, 270: the
-/// clockwise angle from the renderer's upright picture to the panel).
-public enum InputRotation: Int, Sendable, CaseIterable {
-  case none = 0
-  case clockwise90 = 90
-  case upsideDown = 180
-  case clockwise270 = 270
-}
+import KDSGeometry
 
 /// Where touches go: the panel's physical size and how the picture on it is
 /// turned. A touch panel is glued to the panel, so its raw axes follow the
 /// physical pixels; taps are reported in logical (renderer) coordinates.
+/// `rotation` is the screen mounting, as the display reports it.
 public struct TouchScreen: Equatable, Sendable {
   public var physicalWidth: Int
   public var physicalHeight: Int
-  public var rotation: InputRotation
+  public var rotation: Rotation
 
-  public init(physicalWidth: Int, physicalHeight: Int, rotation: InputRotation = .none) {
+  public init(physicalWidth: Int, physicalHeight: Int, rotation: Rotation = .none) {
     self.physicalWidth = physicalWidth
     self.physicalHeight = physicalHeight
     self.rotation = rotation
@@ -25,12 +18,9 @@ public struct TouchScreen: Equatable, Sendable {
 
   /// Physical pixel to logical pixel (the inverse of the display's rotation).
   public func logicalPoint(physicalX px: Int, physicalY py: Int) -> (x: Int, y: Int) {
-    switch rotation {
-    case .none: return (px, py)
-    case .clockwise90: return (py, physicalWidth - 1 - px)
-    case .upsideDown: return (physicalWidth - 1 - px, physicalHeight - 1 - py)
-    case .clockwise270: return (physicalHeight - 1 - py, px)
-    }
+    rotation.logicalPoint(
+      physicalX: px, physicalY: py,
+      physical: Size(width: physicalWidth, height: physicalHeight))
   }
 }
 

@@ -1,11 +1,9 @@
 import KDSCore
 import KDSDisplay
+import KDSGeometry
 import KDSRender
+import KDSSystem
 import Logging
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// Where the kiosk's frames go.
 public enum ScreenOutput {
@@ -38,14 +36,18 @@ public final class ScreenPresenter: BoardPresenter {
   private var inputTimeOfQueuedFrame: UInt64?
   private var loggedErrors: Set<String> = []
   private let logger: Logger
+  /// The banner clock's offset from UTC; nil: the system's time zone.
+  private let clockUTCOffsetSeconds: Int?
 
-  /// `width`/`height` are the logical size (after rotation) the board is laid out in.
+  /// Lays the board out in the output's logical size (after rotation), with
+  /// the fonts `FontLocator` finds from `fontsDirectory`.
   public init(
     output: ScreenOutput, fontsDirectory: String?, clockUTCOffsetSeconds: Int? = nil,
     logger: Logger
   ) throws {
     self.output = output
     self.logger = logger
+    self.clockUTCOffsetSeconds = clockUTCOffsetSeconds
     let width: Int
     let height: Int
     switch output {
@@ -53,13 +55,14 @@ public final class ScreenPresenter: BoardPresenter {
       width = d.size.width
       height = d.size.height
     case .snapshot(_, let w, let h, let rotation):
-      (width, height) = rotation.logicalSize(outputWidth: w, outputHeight: h)
+      let logical = rotation.logicalSize(physical: Size(width: w, height: h))
+      (width, height) = (logical.width, logical.height)
       if rotation != .none {
         rotated = Canvas(width: w, height: h)
       }
     }
-    renderer = try BoardRenderer(width: width, height: height, fontsDirectory: fontsDirectory)
-    renderer.clockUTCOffset = clockUTCOffsetSeconds
+    renderer = BoardRenderer(
+      width: width, height: height, fonts: try FontLocator.load(explicit: fontsDirectory))
   }
 
   /// What the output is, for `kdsctl status` and the server's status page.
@@ -81,30 +84,30 @@ public final class ScreenPresenter: BoardPresenter {
   }
 
   public func present(_ snapshot: BoardSnapshot) {
+    var snapshot = snapshot
+    snapshot.clockUTCOffsetSeconds =
+      clockUTCOffsetSeconds ?? SystemClock.localOffsetSeconds(atWallMillis: snapshot.now.millis)
     lastSnapshot = snapshot
     let damage = renderer.render(snapshot)
     onLayout?(renderer.layout)
     switch output {
     case .display(let d):
       if damage.isEmpty && !d.hasPendingDamage && firstFrameShown { return }
-      let rects = damage.rects.map {
-        DisplayRect(x: $0.x, y: $0.y, width: $0.width, height: $0.height)
-      }
-      show(on: d, damage: framesPresented == 0 ? [fullRect] : rects)
+      show(on: d, damage: framesPresented == 0 ? [fullRect] : damage.rects)
     case .snapshot(let s, _, _, let rotation):
       if damage.isEmpty && firstFrameShown { return }
       do {
         let written: Bool
         if let rotated {
-          _ = rotation.apply(from: renderer.canvas, to: rotated, rects: damage.rects)
+          rotated.copyRotated(from: renderer.canvas.frame, rotation: rotation, rects: damage.rects)
           written = try s.present(rotated, damage: [Rect(x: 0, y: 0, width: 1, height: 1)])
         } else {
           written = try s.present(
-            renderer.canvas, damage: damage.rects.isEmpty ? [fullRenderRect] : damage.rects)
+            renderer.canvas, damage: damage.rects.isEmpty ? [fullRect] : damage.rects)
         }
         if written {
           framesPresented += 1
-          frameOnScreen(at: monotonicNow())
+          frameOnScreen(at: SystemClock.monotonicNanoseconds())
         }
       } catch {
         logOnce("snapshot", "cannot write the snapshot \(s.path): \(error)")
@@ -145,16 +148,14 @@ public final class ScreenPresenter: BoardPresenter {
   /// Writes the current frame (as the screen shows it, rotation included) to a PNG.
   public func screenshot(to path: String) throws {
     if let rotated {
-      try PNG.write(rotated, to: path)
-    } else if case .display(let d) = output, d.info.rotation != .none,
-      let r = Rotation(degrees: d.info.rotation.rawValue)
-    {
-      let size = r.outputSize(width: renderer.width, height: renderer.height)
+      try PNGFile.write(rotated, to: path)
+    } else if case .display(let d) = output, d.info.rotation != .none {
+      let size = d.info.rotation.physicalSize(logical: renderer.canvas.size)
       let out = Canvas(width: size.width, height: size.height)
-      _ = r.apply(from: renderer.canvas, to: out)
-      try PNG.write(out, to: path)
+      out.copyRotated(from: renderer.canvas.frame, rotation: d.info.rotation)
+      try PNGFile.write(out, to: path)
     } else {
-      try PNG.write(renderer.canvas, to: path)
+      try PNGFile.write(renderer.canvas, to: path)
     }
   }
 
@@ -170,21 +171,11 @@ public final class ScreenPresenter: BoardPresenter {
 
   // MARK: internals
 
-  private var fullRect: DisplayRect {
-    DisplayRect(x: 0, y: 0, width: renderer.width, height: renderer.height)
-  }
+  private var fullRect: Rect { renderer.canvas.bounds }
 
-  private var fullRenderRect: Rect {
-    Rect(x: 0, y: 0, width: renderer.width, height: renderer.height)
-  }
-
-  private func show(on d: any DisplayOutput, damage: [DisplayRect]) {
-    let canvas = renderer.canvas
-    let frame = PixelFrame(
-      base: UnsafePointer(canvas.pixels), width: canvas.width, height: canvas.height,
-      stride: canvas.stride)
+  private func show(on d: any DisplayOutput, damage: [Rect]) {
     do {
-      switch try d.present(frame, damage: damage) {
+      switch try d.present(renderer.canvas.frame, damage: damage) {
       case .queued:
         framesPresented += 1
         inputTimeOfQueuedFrame = pendingInputTime
@@ -218,11 +209,4 @@ public final class ScreenPresenter: BoardPresenter {
   private func logOnce(_ kind: String, _ message: String) {
     if loggedErrors.insert(kind).inserted { logger.error("\(message)") }
   }
-}
-
-/// CLOCK_MONOTONIC now, in nanoseconds (the clock of evdev and page-flip times).
-func monotonicNow() -> UInt64 {
-  var ts = timespec()
-  clock_gettime(CLOCK_MONOTONIC, &ts)
-  return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -1,4 +1,5 @@
 import KDSCore
+import KDSGeometry
 
 /// What a piece of text on the board is, which decides its colour.
 public enum TextRole: UInt8, Hashable, Sendable {
@@ -216,7 +217,7 @@ extension BoardLayout {
 
 /// A line of a card before placement: coordinates relative to the content
 /// box's left edge and the line's top.
-private struct CardLine {
+struct CardLine {
   var height: Int
   var texts: [TextPlacement] = []
   var boxes: [BoxPlacement] = []
@@ -224,10 +225,37 @@ private struct CardLine {
 
 /// An unbreakable group of lines (an item with its course heading, modifiers
 /// and notes) unless it is taller than a column.
-private struct CardBlock {
+struct CardBlock {
   var itemIndex: Int
   var lines: [CardLine]
   var height: Int { lines.reduce(0) { $0 + $1.height } }
+}
+
+/// Cards' blocks by all they depend on: the items, the content width and the
+/// metrics (the fonts are the engine's). A card whose items did not change
+/// is not wrapped and measured again when another ticket comes or goes. Two
+/// generations, like the engine's run cache: a card used in the current one
+/// is kept.
+final class CardBlockCache {
+  struct Key: Hashable {
+    var items: [TicketItem]
+    var contentWidth: Int
+    var metrics: BoardMetrics
+  }
+  private var current: [Key: [CardBlock]] = [:]
+  private var older: [Key: [CardBlock]] = [:]
+  private let generation = 256
+
+  func blocks(_ key: Key, make: () -> [CardBlock]) -> [CardBlock] {
+    if let b = current[key] { return b }
+    let b = older[key] ?? make()
+    if current.count >= generation {
+      older = current
+      current = [:]
+    }
+    current[key] = b
+    return b
+  }
 }
 
 private struct LayoutBuilder {
@@ -285,7 +313,9 @@ private struct LayoutBuilder {
     let cw = colW - 2 * m.pad
     let padTop = max(3, m.pad / 2)
     for (ti, ticket) in tickets.enumerated() {
-      let blocks = makeBlocks(ticket, contentWidth: cw)
+      let blocks = text.cardBlocks.blocks(
+        CardBlockCache.Key(items: ticket.items, contentWidth: cw, metrics: m)
+      ) { makeBlocks(ticket, contentWidth: cw) }
       let mark = snapshot.marks[ticket.id]
       let markH = mark == nil ? 0 : m.stripHeight
       let headFirst = m.headerHeight + m.metaHeight + padTop

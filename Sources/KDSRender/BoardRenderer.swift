@@ -1,10 +1,5 @@
 import KDSCore
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+import KDSGeometry
 
 /// One drawing operation of a frame. Two frames' lists are compared to find
 /// what changed: a pixel can only change where an operation differs.
@@ -77,11 +72,6 @@ public final class BoardRenderer {
   public var theme: Theme {
     didSet { invalidate() }
   }
-  /// Offset of the clock in the banner from UTC, in seconds; nil uses the
-  /// system's local time zone.
-  public var clockUTCOffset: Int? {
-    didSet { invalidate() }
-  }
   private var layoutKey: LayoutKey?
   private var currentLayout: BoardLayout?
   private var previousOps: [DrawOp] = []
@@ -100,9 +90,9 @@ public final class BoardRenderer {
     canvas = Canvas(width: width, height: height)
   }
 
-  /// A renderer loading the fonts from `fontsDirectory` (see `FontLocator`).
-  public convenience init(width: Int, height: Int, fontsDirectory: String? = nil) throws {
-    self.init(width: width, height: height, text: try TextEngine(fontsDirectory: fontsDirectory))
+  /// A renderer drawing with `fonts` (the caller reads the font files).
+  public convenience init(width: Int, height: Int, fonts: FontSet) {
+    self.init(width: width, height: height, text: TextEngine(fonts: fonts))
   }
 
   /// Forgets the previous frame: the next `render` repaints everything.
@@ -376,12 +366,13 @@ public final class BoardRenderer {
         b.recallRect, radius: m.radius, width: max(2, m.unit / 10),
         recallDisabled ? t.recallDisabled : t.recallBorder))
     // Clock.
-    let clock = text.run(clockText(snap.now), m.bannerBold)
+    let clock = text.run(
+      clockText(snap.now, utcOffsetSeconds: snap.clockUTCOffsetSeconds), m.bannerBold)
     let lm = text.metrics(m.bannerBold)
     let baseline = (b.rect.height - lm.lineHeight + 1) / 2 + lm.ascent
     ops.append(
       .text(clock, x: b.clockRect.maxX - clock.width, baseline: baseline, t.clock, clip: b.rect))
-    // Connection status (seed 9.2).
+    // Connection status (see docs/sync-contract.md).
     let status = statusText(snap)
     let sr = b.statusRect
     switch snap.connection {
@@ -407,7 +398,8 @@ public final class BoardRenderer {
 
   private var canvasBounds: Rect { canvas.bounds }
 
-  /// "Connected - Last sync: 3 seconds ago" and the other lines of seed 9.2.
+  /// "Connected - Last sync: 3 seconds ago" and the other status lines (see
+  /// docs/sync-contract.md).
   public static func statusText(_ snap: BoardSnapshot) -> String {
     func queued(_ n: Int) -> String { n == 1 ? "1 update queued" : "\(n) updates queued" }
     switch snap.connection {
@@ -435,18 +427,10 @@ public final class BoardRenderer {
 
   private func statusText(_ snap: BoardSnapshot) -> String { BoardRenderer.statusText(snap) }
 
-  /// The wall clock as hh:mm.
-  func clockText(_ now: Timestamp) -> String {
+  /// The wall clock as hh:mm, `utcOffsetSeconds` ahead of UTC.
+  func clockText(_ now: Timestamp, utcOffsetSeconds: Int) -> String {
     let secs = now.millis >= 0 ? now.millis / 1000 : (now.millis - 999) / 1000
-    var local = secs
-    if let offset = clockUTCOffset {
-      local += Int64(offset)
-    } else {
-      var t = time_t(secs)
-      var tm = tm()
-      localtime_r(&t, &tm)
-      local += Int64(tm.tm_gmtoff)
-    }
+    let local = secs + Int64(utcOffsetSeconds)
     let day = ((local % 86_400) + 86_400) % 86_400
     let h = day / 3600
     let mi = day / 60 % 60
@@ -456,17 +440,3 @@ public final class BoardRenderer {
 
 @available(*, unavailable)
 extension BoardRenderer: Sendable {}
-
-extension BoardRenderer {
-  /// Renders `snapshot` and copies what changed into `output` (a shadow
-  /// buffer or framebuffer of the rotated size), turned by `rotation`.
-  /// Returns the rectangles of `output` that changed: what a display flushes.
-  @discardableResult
-  public func present(
-    _ snapshot: BoardSnapshot, into output: Canvas, rotation: Rotation = .none
-  ) -> [Rect] {
-    let damage = render(snapshot)
-    if damage.isEmpty { return [] }
-    return rotation.apply(from: canvas, to: output, rects: damage.rects)
-  }
-}

@@ -1,3 +1,5 @@
+import KDSGeometry
+
 /// A software canvas of XRGB8888 pixels (`UInt32`, `0x00RRGGBB`), row after
 /// row `stride` pixels apart. It either owns its memory or draws into memory
 /// the caller owns (a shadow buffer, a mapped framebuffer) through
@@ -46,6 +48,13 @@ public final class Canvas {
   }
 
   public var bounds: Rect { Rect(x: 0, y: 0, width: width, height: height) }
+  public var size: Size { Size(width: width, height: height) }
+
+  /// The pixels as a read-only frame, for the outputs. Valid while this
+  /// canvas lives.
+  public var frame: PixelFrame {
+    PixelFrame(base: UnsafePointer(pixels), width: width, height: height, stride: stride)
+  }
 
   /// Runs `body` with the clip narrowed to `rect`, then restores it.
   public func withClip<T>(_ rect: Rect, _ body: () throws -> T) rethrows -> T {
@@ -111,23 +120,33 @@ public final class Canvas {
     public static let all: Corners = [.top, .bottom]
   }
 
+  /// How many of the 4x4 subsamples (for smooth, symmetric edges) of the
+  /// pixel `i` columns and `j` rows from a rounded corner's outer edges lie
+  /// within `outer` of the corner's centre and, when `inner` is not negative,
+  /// farther than `inner` from it (a ring: an outline's corner).
+  private static func cornerSamples(_ i: Int, _ j: Int, outer: Double, inner: Double = -1)
+    -> Int
+  {
+    var inside = 0
+    for sj in 0..<4 {
+      for si in 0..<4 {
+        let dx = outer - (Double(i) + (Double(si) + 0.5) / 4)
+        let dy = outer - (Double(j) + (Double(sj) + 0.5) / 4)
+        let d2 = dx * dx + dy * dy
+        if d2 <= outer * outer && (inner < 0 || d2 > inner * inner) { inside += 1 }
+      }
+    }
+    return inside
+  }
+
   /// The coverage (0...255) of a corner of radius `r`: `mask[j * r + i]` for
   /// the pixel `i` columns and `j` rows from the corner's outer edges.
   private func cornerMask(_ r: Int) -> [UInt8] {
     if let m = cornerMasks[r] { return m }
     var m = [UInt8](repeating: 0, count: r * r)
-    let rf = Double(r)
     for j in 0..<r {
       for i in 0..<r {
-        // Supersample 4x4 for smooth, symmetric edges.
-        var inside = 0
-        for sj in 0..<4 {
-          for si in 0..<4 {
-            let dx = rf - (Double(i) + (Double(si) + 0.5) / 4)
-            let dy = rf - (Double(j) + (Double(sj) + 0.5) / 4)
-            if dx * dx + dy * dy <= rf * rf { inside += 1 }
-          }
-        }
+        let inside = Self.cornerSamples(i, j, outer: Double(r))
         m[j * r + i] = UInt8(min(255, inside * 255 / 16))
       }
     }
@@ -201,19 +220,9 @@ public final class Canvas {
     fill(Rect(x: rect.x, y: rect.y + rad, width: w, height: rect.height - 2 * rad), color)
     fill(Rect(x: rect.maxX - w, y: rect.y + rad, width: w, height: rect.height - 2 * rad), color)
     // Corners: outer disc minus inner disc, supersampled.
-    let ro = Double(rad)
-    let ri = Double(rad - w)
     for j in 0..<rad {
       for i in 0..<rad {
-        var inside = 0
-        for sj in 0..<4 {
-          for si in 0..<4 {
-            let dx = ro - (Double(i) + (Double(si) + 0.5) / 4)
-            let dy = ro - (Double(j) + (Double(sj) + 0.5) / 4)
-            let d2 = dx * dx + dy * dy
-            if d2 <= ro * ro && d2 > ri * ri { inside += 1 }
-          }
-        }
+        let inside = Self.cornerSamples(i, j, outer: Double(rad), inner: Double(rad - w))
         if inside == 0 { continue }
         let cov = UInt8(min(255, inside * 255 / 16))
         for (x, y) in [

@@ -1,15 +1,9 @@
 import CFreeType
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Why fonts could not be loaded.
 public struct FontError: Error, CustomStringConvertible {
   public let description: String
-  init(_ description: String) { self.description = description }
+  public init(_ description: String) { self.description = description }
 }
 
 /// Regular or bold: two real font files, never a synthetic bold.
@@ -33,84 +27,16 @@ public struct TextStyle: Hashable, Sendable {
   public static func bold(_ px: Int) -> TextStyle { TextStyle(.bold, px) }
 }
 
-/// Where the font files are: the first folder that holds both faces of
-/// `FontLocator.regularFile` and `FontLocator.boldFile`.
-public enum FontLocator {
-  public static let regularFile = "DejaVuSans.ttf"
-  public static let boldFile = "DejaVuSans-Bold.ttf"
-  /// Where packages install the fonts.
-  public static let installDirectory = "/usr/share/kds/fonts"
-  /// The environment variable naming a fonts folder (checked first).
-  public static let environmentVariable = "KDS_FONTS_DIR"
+/// A font file's contents, read by the caller (the renderer opens no files;
+/// see KDSKiosk's `FontLocator`).
+public struct FontFile: Sendable {
+  /// Where it came from, for messages: the file's path.
+  public var name: String
+  public var bytes: [UInt8]
 
-  /// The folders searched, in order: `explicit`, `$KDS_FONTS_DIR`, the install
-  /// path, then `Fonts/` in every folder above the running executable (the
-  /// source tree, for binaries under `.build/`).
-  public static func candidates(explicit: String? = nil) -> [String] {
-    var dirs: [String] = []
-    if let explicit, !explicit.isEmpty { dirs.append(explicit) }
-    if let env = getenv(environmentVariable) {
-      let value = String(cString: env)
-      if !value.isEmpty { dirs.append(value) }
-    }
-    dirs.append(installDirectory)
-    var exe = executablePath()
-    while let slash = exe.lastIndex(of: "/"), slash != exe.startIndex {
-      exe = String(exe[..<slash])
-      dirs.append(exe + "/Fonts")
-    }
-    return dirs
-  }
-
-  /// The first candidate folder that holds both faces.
-  /// An explicit folder must hold the fonts: a wrong setting is an error,
-  /// not a silent fallback.
-  public static func locate(explicit: String? = nil) throws -> String {
-    if let explicit, !explicit.isEmpty {
-      guard hasFonts(explicit) else {
-        throw FontError(
-          "fonts not found in \(explicit): need \(regularFile) and \(boldFile) there")
-      }
-      return explicit
-    }
-    let dirs = candidates(explicit: explicit)
-    for dir in dirs where hasFonts(dir) { return dir }
-    throw FontError(
-      "fonts not found: no folder with \(regularFile) and \(boldFile) among "
-        + dirs.prefix(6).joined(separator: ", ")
-        + " (set \(environmentVariable) or install to \(installDirectory))")
-  }
-
-  static func hasFonts(_ dir: String) -> Bool {
-    access(dir + "/" + regularFile, R_OK) == 0 && access(dir + "/" + boldFile, R_OK) == 0
-  }
-
-  static func executablePath() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    if n > 0 {
-      return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-    return CommandLine.arguments.first ?? ""
-  }
-
-  /// Other `.ttf` files in `dir`, used as fallbacks for characters the main
-  /// faces lack.
-  static func extraFaces(in dir: String) -> [String] {
-    guard let d = opendir(dir) else { return [] }
-    defer { closedir(d) }
-    var names: [String] = []
-    while let entry = readdir(d) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-      }
-      if name.hasSuffix(".ttf") || name.hasSuffix(".otf"),
-        name != regularFile, name != boldFile
-      {
-        names.append(dir + "/" + name)
-      }
-    }
-    return names.sorted()
+  public init(name: String, bytes: [UInt8]) {
+    self.name = name
+    self.bytes = bytes
   }
 }
 
@@ -128,12 +54,14 @@ final class FreeTypeLibrary {
   deinit { FT_Done_FreeType(handle) }
 }
 
-/// One FreeType face. Not thread-safe.
+/// One FreeType face, loaded from memory. Not thread-safe.
 final class FontFace {
   let library: FreeTypeLibrary
   let face: FT_Face
   let id: UInt8
-  let path: String
+  let name: String
+  /// The font file's bytes: FreeType reads them for as long as the face lives.
+  private let memory: UnsafeMutableRawBufferPointer
   let unitsPerEM: Int
   let ascender: Int
   let descender: Int
@@ -141,23 +69,33 @@ final class FontFace {
   private var currentPx = 0
   private var charIndex: [UInt32: UInt32] = [:]
 
-  init(library: FreeTypeLibrary, path: String, id: UInt8) throws {
+  init(library: FreeTypeLibrary, file: FontFile, id: UInt8) throws {
+    let memory = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: max(1, file.bytes.count), alignment: 16)
+    memory.copyBytes(from: file.bytes)
     var f: FT_Face?
-    let err = FT_New_Face(library.handle, path, 0, &f)
+    let err = FT_New_Memory_Face(
+      library.handle, memory.baseAddress!.assumingMemoryBound(to: FT_Byte.self),
+      FT_Long(file.bytes.count), 0, &f)
     guard err == 0, let f else {
-      throw FontError("cannot load font \(path): FreeType error \(err)")
+      memory.deallocate()
+      throw FontError("cannot load font \(file.name): FreeType error \(err)")
     }
     face = f
+    self.memory = memory
     self.library = library
     self.id = id
-    self.path = path
+    self.name = file.name
     unitsPerEM = max(1, Int(f.pointee.units_per_EM))
     ascender = Int(f.pointee.ascender)
     descender = Int(f.pointee.descender)
     hasKerning = (f.pointee.face_flags & FT_Long(FT_FACE_FLAG_KERNING)) != 0
   }
 
-  deinit { FT_Done_Face(face) }
+  deinit {
+    FT_Done_Face(face)
+    memory.deallocate()
+  }
 
   /// The glyph index of a character, 0 when the face lacks it.
   func glyphIndex(_ scalar: UInt32) -> UInt32 {
@@ -189,27 +127,24 @@ final class FontFace {
 /// Not thread-safe.
 public final class FontSet {
   let faces: [FontFace]
-  public let directory: String
 
-  /// Loads the faces from `directory`, or from the first folder
-  /// `FontLocator.locate` finds.
-  public init(directory: String? = nil) throws {
-    let dir = try FontLocator.locate(explicit: directory)
+  /// The faces from the files' bytes: `regular` and `bold`, then up to
+  /// eight `fallbacks` (a fallback FreeType cannot load is skipped).
+  public init(regular: FontFile, bold: FontFile, fallbacks: [FontFile] = []) throws {
     let lib = try FreeTypeLibrary()
-    self.directory = dir
     var faces: [FontFace] = []
-    faces.append(try FontFace(library: lib, path: dir + "/" + FontLocator.regularFile, id: 0))
-    faces.append(try FontFace(library: lib, path: dir + "/" + FontLocator.boldFile, id: 1))
-    for path in FontLocator.extraFaces(in: dir).prefix(8) {
-      if let face = try? FontFace(library: lib, path: path, id: UInt8(faces.count)) {
+    faces.append(try FontFace(library: lib, file: regular, id: 0))
+    faces.append(try FontFace(library: lib, file: bold, id: 1))
+    for file in fallbacks.prefix(8) {
+      if let face = try? FontFace(library: lib, file: file, id: UInt8(faces.count)) {
         faces.append(face)
       }
     }
     self.faces = faces
   }
 
-  /// Paths of the faces in fallback order.
-  public var facePaths: [String] { faces.map(\.path) }
+  /// Names (paths) of the faces in fallback order.
+  public var faceNames: [String] { faces.map(\.name) }
 
   /// The face to draw `scalar` in `weight` with and its glyph index, or nil
   /// when no face has it.

@@ -1,12 +1,7 @@
 import CZlib
+import KDSGeometry
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
-/// Why a PNG could not be written or read.
+/// Why a PNG could not be encoded or decoded.
 public struct PNGError: Error, CustomStringConvertible {
   public let description: String
   init(_ description: String) { self.description = description }
@@ -21,9 +16,10 @@ public struct DecodedImage: Sendable {
   public func pixel(x: Int, y: Int) -> UInt32 { pixels[y * width + x] }
 }
 
-/// PNG files of canvases: an encoder (8-bit RGB, adaptive row filters, zlib)
-/// and a decoder for the 8-bit RGB/RGBA/gray non-interlaced files it and other
-/// common tools write (enough to read back goldens).
+/// PNG images of canvases, as bytes (writing files is the output layer's
+/// job: KDSDisplay's `PNGFile`): an encoder (8-bit RGB, adaptive row
+/// filters, zlib) and a decoder for the 8-bit RGB/RGBA/gray non-interlaced
+/// files it and other common tools write (enough to read back goldens).
 public enum PNG {
   static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
@@ -159,70 +155,7 @@ public enum PNG {
     return out
   }
 
-  /// Writes `canvas` as a PNG to `path` atomically: a temporary file in the
-  /// same folder, fsync, rename over `path`, fsync of the folder.
-  public static func write(_ canvas: Canvas, to path: String, level: Int32 = 6) throws {
-    try writeAtomically(try encode(canvas, level: level), to: path)
-  }
-
-  /// Writes `bytes` to `path` atomically (temp file, fsync, rename).
-  public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-    let tmp = path + ".tmp-\(getpid())"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw PNGError("cannot create \(tmp): \(errnoText())") }
-    var ok = false
-    defer {
-      if !ok { unlink(tmp) }
-    }
-    do {
-      defer { close(fd) }
-      var written = 0
-      while written < bytes.count {
-        let n = bytes.withUnsafeBytes {
-          Glibc.write(fd, $0.baseAddress! + written, bytes.count - written)
-        }
-        if n < 0 {
-          if errno == EINTR { continue }
-          throw PNGError("cannot write \(tmp): \(errnoText())")
-        }
-        written += n
-      }
-      guard fsync(fd) == 0 else { throw PNGError("cannot fsync \(tmp): \(errnoText())") }
-    }
-    guard rename(tmp, path) == 0 else {
-      throw PNGError("cannot rename \(tmp) to \(path): \(errnoText())")
-    }
-    ok = true
-    let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-    let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if dfd >= 0 {
-      _ = fsync(dfd)
-      close(dfd)
-    }
-  }
-
-  static func errnoText() -> String { String(cString: strerror(errno)) }
-
   // MARK: decoding
-
-  /// Reads a PNG file.
-  public static func read(_ path: String) throws -> DecodedImage {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw PNGError("cannot open \(path): \(errnoText())") }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-      let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw PNGError("cannot read \(path): \(errnoText())")
-      }
-      if n == 0 { break }
-      bytes += buf[0..<n]
-    }
-    return try decode(bytes)
-  }
 
   /// Decodes an 8-bit, non-interlaced gray, RGB, gray+alpha or RGBA PNG
   /// (alpha is dropped).

@@ -1,4 +1,5 @@
 import CFreeType
+import KDSGeometry
 
 /// A line of text shaped in one style: which glyph goes where. Runs are
 /// cached by the engine, so the same string in the same style is shaped once.
@@ -57,6 +58,8 @@ public final class TextEngine {
   private let runGeneration: Int
   private var wraps: [WrapKey: [String]] = [:]
   private var olderWraps: [WrapKey: [String]] = [:]
+  /// Laid-out card contents, for the board layout.
+  let cardBlocks = CardBlockCache()
 
   struct RunKey: Hashable {
     var text: String
@@ -76,11 +79,6 @@ public final class TextEngine {
     self.fonts = fonts
     glyphs = GlyphCache(capacity: glyphCapacity)
     runGeneration = max(64, runCapacity / 2)
-  }
-
-  /// Loads the fonts (see `FontSet.init(directory:)`) and makes an engine.
-  public convenience init(fontsDirectory: String? = nil) throws {
-    self.init(fonts: try FontSet(directory: fontsDirectory))
   }
 
   // MARK: statistics

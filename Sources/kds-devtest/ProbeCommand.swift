@@ -76,10 +76,10 @@ struct ProbeCommand: ParsableCommand {
     if pattern { try loop.showPattern() }
     var manager: InputManager?
     if input {
-      let physical = output?.info.physicalSize
+      let physical = output?.info.physicalSize ?? Size(width: 1920, height: 1080)
       let screen = TouchScreen(
-        physicalWidth: physical?.width ?? 1920, physicalHeight: physical?.height ?? 1080,
-        rotation: InputRotation(rawValue: rot.rawValue) ?? .none)
+        physicalWidth: physical.width, physicalHeight: physical.height,
+        rotation: rot)
       let m = InputManager(config: config, screen: screen, logger: logger)
       for e in try m.start() { loop.report(e) }
       manager = m
@@ -95,7 +95,7 @@ struct ProbeCommand: ParsableCommand {
 final class ProbeLoop {
   let output: (any DisplayOutput)?
   let logger: Logger
-  var shadow: KDSDeviceTestSupport.ShadowBuffer?
+  var shadow: ShadowBuffer?
   var inverted = false
   /// Input timestamps waiting for the frame that shows them.
   var waitingInput: UInt64?
@@ -131,7 +131,7 @@ final class ProbeLoop {
 
   func showPattern() throws {
     guard let output else { return }
-    let s = KDSDeviceTestSupport.ShadowBuffer(
+    let s = ShadowBuffer(
       size: Size(width: output.size.width, height: output.size.height))
     shadow = s
     drawBars()

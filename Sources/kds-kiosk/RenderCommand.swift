@@ -1,6 +1,10 @@
 import ArgumentParser
 import KDSCore
+import KDSDisplay
+import KDSGeometry
+import KDSKiosk
 import KDSRender
+import KDSSystem
 
 #if canImport(FoundationEssentials)
   import FoundationEssentials
@@ -90,17 +94,18 @@ struct RenderCommand: ParsableCommand {
     }
     var snapshot = BoardSnapshot(
       station: station, tickets: batch.tickets, now: clock, connection: connection,
-      page: max(0, page - 1), zoom: zoom)
+      page: max(0, page - 1), zoom: zoom,
+      clockUTCOffsetSeconds: SystemClock.localOffsetSeconds(atWallMillis: clock.millis))
     switch connection {
     case .connected: snapshot.lastSyncAt = clock.adding(seconds: -3)
     case .reconnecting: snapshot.pendingOperations = 2
     case .offline: snapshot.pendingOperations = 3
     }
-    let logical = rotation.logicalSize(outputWidth: w, outputHeight: h)
+    let logical = rotation.logicalSize(physical: Size(width: w, height: h))
     let renderer: BoardRenderer
     do {
-      renderer = try BoardRenderer(
-        width: logical.width, height: logical.height, fontsDirectory: fonts)
+      renderer = BoardRenderer(
+        width: logical.width, height: logical.height, fonts: try FontLocator.load(explicit: fonts))
     } catch {
       throw ValidationError("\(error)")
     }
@@ -110,9 +115,9 @@ struct RenderCommand: ParsableCommand {
       frame = renderer.canvas
     } else {
       frame = Canvas(width: w, height: h)
-      rotation.apply(from: renderer.canvas, to: frame)
+      frame.copyRotated(from: renderer.canvas.frame, rotation: rotation)
     }
-    try PNG.write(frame, to: out)
+    try PNGFile.write(frame, to: out)
     let layout = renderer.layout
     RenderLog.write(
       "kds-kiosk render: \(layout.tickets.count) tickets, page \(layout.page + 1)/\(layout.pageCount), "

@@ -1,6 +1,7 @@
 import ArgumentParser
 import KDSCore
 import KDSDisplay
+import KDSGeometry
 import KDSInput
 import KDSKiosk
 import KDSRender
@@ -205,7 +206,7 @@ struct RunCommand: ParsableCommand {
         config: inputConfig,
         screen: TouchScreen(
           physicalWidth: physical.width, physicalHeight: physical.height,
-          rotation: InputRotation(rawValue: c.rotation) ?? .none),
+          rotation: Rotation(degrees: c.rotation) ?? .none),
         logger: Logger(label: "kds.input"))
       daemon.input = InputBridge(
         manager: manager, daemon: daemon, screen: screen, logger: Logger(label: "kds.input"))
@@ -255,9 +256,9 @@ struct RunCommand: ParsableCommand {
   }
 
   func openScreen(_ c: KioskConfiguration, logger: Logger) throws -> ScreenPresenter? {
-    guard let rotation = DisplayRotation(rawValue: c.rotation),
-      let renderRotation = Rotation(degrees: c.rotation)
-    else { throw ValidationError("bad rotation \(c.rotation)") }
+    guard let rotation = Rotation(rawValue: c.rotation) else {
+      throw ValidationError("bad rotation \(c.rotation)")
+    }
     let selection = try DisplaySelection(parsing: c.display)
     let output: ScreenOutput
     switch selection {
@@ -265,7 +266,7 @@ struct RunCommand: ParsableCommand {
       return nil
     case .snapshot(let path):
       let (w, h) = parseSize(size)!
-      output = .snapshot(SnapshotOutput(path: path), width: w, height: h, rotation: renderRotation)
+      output = .snapshot(SnapshotOutput(path: path), width: w, height: h, rotation: rotation)
     default:
       let request = try c.mode.map { try DisplayModeRequest(parsing: $0) }
       guard

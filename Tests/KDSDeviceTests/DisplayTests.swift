@@ -1,6 +1,9 @@
-import KDSDisplay
+import KDSDeviceTestSupport
+import KDSGeometry
 import KDSTestSupport
 import Testing
+
+@testable import KDSDisplay
 
 @Test func fixturesFolderIsFound_KDSDeviceTests() {
   #expect(TestPaths.fixtures.hasSuffix("/Tests/Fixtures"))
@@ -49,32 +52,33 @@ import Testing
   }
 }
 
-@Suite struct Rotation {
-  let physical = DisplaySize(width: 7, height: 5)
+/// The display's view of KDSGeometry's rotation: which way is clockwise.
+@Suite struct RotationMapping {
+  let physical = Size(width: 7, height: 5)
 
   @Test func logicalSizes() {
-    #expect(DisplayRotation.none.logicalSize(physical: physical) == physical)
-    #expect(DisplayRotation.upsideDown.logicalSize(physical: physical) == physical)
+    #expect(Rotation.none.logicalSize(physical: physical) == physical)
+    #expect(Rotation.upsideDown.logicalSize(physical: physical) == physical)
     #expect(
-      DisplayRotation.clockwise90.logicalSize(physical: physical)
-        == DisplaySize(width: 5, height: 7))
+      Rotation.clockwise90.logicalSize(physical: physical)
+        == Size(width: 5, height: 7))
     #expect(
-      DisplayRotation.clockwise270.logicalSize(physical: physical)
-        == DisplaySize(width: 5, height: 7))
+      Rotation.clockwise270.logicalSize(physical: physical)
+        == Size(width: 5, height: 7))
   }
 
   @Test func cornersTurnClockwise() {
     // The logical top-left corner: 90 -> panel top-right, 180 -> bottom-right,
     // 270 -> bottom-left.
-    #expect(DisplayRotation.clockwise90.physicalPoint(x: 0, y: 0, physical: physical) == (6, 0))
-    #expect(DisplayRotation.upsideDown.physicalPoint(x: 0, y: 0, physical: physical) == (6, 4))
-    #expect(DisplayRotation.clockwise270.physicalPoint(x: 0, y: 0, physical: physical) == (0, 4))
+    #expect(Rotation.clockwise90.physicalPoint(x: 0, y: 0, physical: physical) == (6, 0))
+    #expect(Rotation.upsideDown.physicalPoint(x: 0, y: 0, physical: physical) == (6, 4))
+    #expect(Rotation.clockwise270.physicalPoint(x: 0, y: 0, physical: physical) == (0, 4))
   }
 
-  @Test(arguments: DisplayRotation.allCases)
-  func rectsCoverExactlyTheirPoints(rotation: DisplayRotation) {
+  @Test(arguments: Rotation.allCases)
+  func rectsCoverExactlyTheirPoints(rotation: Rotation) {
     let logical = rotation.logicalSize(physical: physical)
-    let rect = DisplayRect(x: 1, y: 2, width: 3, height: 2)
+    let rect = Rect(x: 1, y: 2, width: 3, height: 2)
     let mapped = rotation.physicalRect(rect, physical: physical)
     #expect(mapped.width * mapped.height == rect.width * rect.height)
     for y in 0..<logical.height {
@@ -118,7 +122,7 @@ final class PlainScanout {
 @Suite struct DamageCopy {
   /// A frame whose every pixel is unique: 0x00YYXX.
   func frame(_ w: Int, _ h: Int) -> ShadowBuffer {
-    let s = ShadowBuffer(size: DisplaySize(width: w, height: h))
+    let s = ShadowBuffer(size: Size(width: w, height: h))
     for y in 0..<h {
       for x in 0..<w { s.pixels[y * w + x] = UInt32(y << 8 | x) }
     }
@@ -128,10 +132,10 @@ final class PlainScanout {
   @Test func onlyTheDamagedRectangleIsCopied() {
     let shadow = frame(10, 6)
     let out = PlainScanout(width: 10, height: 6, bytesPerPixel: 4)
-    let rect = DisplayRect(x: 2, y: 1, width: 3, height: 2)
+    let rect = Rect(x: 2, y: 1, width: 3, height: 2)
     blit(
       shadow.frame, rect: rect, into: out.bytes, pitch: out.pitch,
-      physical: DisplaySize(width: 10, height: 6), format: .xrgb8888, rotation: .none)
+      physical: Size(width: 10, height: 6), format: .xrgb8888, rotation: .none)
     for y in 0..<6 {
       for x in 0..<10 {
         let inside = x >= 2 && x < 5 && y >= 1 && y < 3
@@ -146,21 +150,21 @@ final class PlainScanout {
     let shadow = frame(4, 4)
     let out = PlainScanout(width: 4, height: 4, bytesPerPixel: 4)
     blit(
-      shadow.frame, rect: DisplayRect(x: -5, y: 2, width: 100, height: 100), into: out.bytes,
-      pitch: out.pitch, physical: DisplaySize(width: 4, height: 4), format: .xrgb8888,
+      shadow.frame, rect: Rect(x: -5, y: 2, width: 100, height: 100), into: out.bytes,
+      pitch: out.pitch, physical: Size(width: 4, height: 4), format: .xrgb8888,
       rotation: .none)
     #expect(out.pixel32(0, 1) == 0xABAB_ABAB)
     #expect(out.pixel32(0, 2) == 0x0200)
     #expect(out.pixel32(3, 3) == 0x0303)
   }
 
-  @Test(arguments: DisplayRotation.allCases)
-  func rotatedCopyPutsEachPixelWhereTheRotationSays(rotation: DisplayRotation) {
-    let physical = DisplaySize(width: 8, height: 5)
+  @Test(arguments: Rotation.allCases)
+  func rotatedCopyPutsEachPixelWhereTheRotationSays(rotation: Rotation) {
+    let physical = Size(width: 8, height: 5)
     let logical = rotation.logicalSize(physical: physical)
     let shadow = frame(logical.width, logical.height)
     let out = PlainScanout(width: 8, height: 5, bytesPerPixel: 4)
-    let rect = DisplayRect(x: 1, y: 1, width: 3, height: 2)
+    let rect = Rect(x: 1, y: 1, width: 3, height: 2)
     blit(
       shadow.frame, rect: rect, into: out.bytes, pitch: out.pitch, physical: physical,
       format: .xrgb8888, rotation: rotation)
@@ -178,15 +182,15 @@ final class PlainScanout {
   }
 
   @Test func rgb565Conversion() {
-    let shadow = ShadowBuffer(size: DisplaySize(width: 4, height: 1))
+    let shadow = ShadowBuffer(size: Size(width: 4, height: 1))
     shadow.pixels[0] = 0xFF0000
     shadow.pixels[1] = 0x00FF00
     shadow.pixels[2] = 0x0000FF
     shadow.pixels[3] = 0x808080
     let out = PlainScanout(width: 4, height: 1, bytesPerPixel: 2)
     blit(
-      shadow.frame, rect: DisplayRect(x: 0, y: 0, width: 4, height: 1), into: out.bytes,
-      pitch: out.pitch, physical: DisplaySize(width: 4, height: 1), format: .rgb565,
+      shadow.frame, rect: Rect(x: 0, y: 0, width: 4, height: 1), into: out.bytes,
+      pitch: out.pitch, physical: Size(width: 4, height: 1), format: .rgb565,
       rotation: .none)
     #expect(out.pixel16(0, 0) == 0xF800)
     #expect(out.pixel16(1, 0) == 0x07E0)
@@ -203,7 +207,7 @@ final class PlainScanout {
 }
 
 @Suite struct DamageTracking {
-  let bounds = DisplayRect(x: 0, y: 0, width: 100, height: 50)
+  let bounds = Rect(x: 0, y: 0, width: 100, height: 50)
 
   @Test func everyBufferStartsOwingEverything() {
     var t = DamageTracker(buffers: 2, bounds: bounds)
@@ -216,8 +220,8 @@ final class PlainScanout {
     var t = DamageTracker(buffers: 2, bounds: bounds)
     _ = t.take(0)
     _ = t.take(1)
-    let a = DisplayRect(x: 1, y: 1, width: 5, height: 5)
-    let b = DisplayRect(x: 50, y: 10, width: 5, height: 5)
+    let a = Rect(x: 1, y: 1, width: 5, height: 5)
+    let b = Rect(x: 50, y: 10, width: 5, height: 5)
     t.add([a])
     #expect(t.take(1) == [a])  // frame 1 into buffer 1
     t.add([b])
@@ -228,15 +232,57 @@ final class PlainScanout {
   @Test func clippingContainedAndCollapse() {
     var t = DamageTracker(buffers: 1, bounds: bounds, maxRects: 3)
     _ = t.take(0)
-    t.add([DisplayRect(x: 90, y: 40, width: 50, height: 50)])
-    #expect(t.take(0) == [DisplayRect(x: 90, y: 40, width: 10, height: 10)])
+    t.add([Rect(x: 90, y: 40, width: 50, height: 50)])
+    #expect(t.take(0) == [Rect(x: 90, y: 40, width: 10, height: 10)])
     t.add([
-      DisplayRect(x: 0, y: 0, width: 10, height: 10), DisplayRect(x: 2, y: 2, width: 3, height: 3),
+      Rect(x: 0, y: 0, width: 10, height: 10), Rect(x: 2, y: 2, width: 3, height: 3),
     ])
-    #expect(t.take(0) == [DisplayRect(x: 0, y: 0, width: 10, height: 10)])
-    t.add((0..<5).map { DisplayRect(x: $0 * 10, y: $0, width: 2, height: 2) })
-    #expect(t.take(0) == [DisplayRect(x: 0, y: 0, width: 42, height: 6)])
-    t.add([DisplayRect(x: 200, y: 200, width: 5, height: 5)])
+    #expect(t.take(0) == [Rect(x: 0, y: 0, width: 10, height: 10)])
+    t.add((0..<5).map { Rect(x: $0 * 10, y: $0, width: 2, height: 2) })
+    #expect(t.take(0) == [Rect(x: 0, y: 0, width: 42, height: 6)])
+    t.add([Rect(x: 200, y: 200, width: 5, height: 5)])
     #expect(!t.isOwed(0))
+  }
+}
+
+/// A DRM mode change makes all its new scan-out buffers or keeps the old ones
+/// (the pure part of DRMOutput's buffer handling; the ioctls need a device).
+@Suite struct ScanoutBufferSets {
+  final class Tracker { var live = 0 }
+  final class FakeBuffer {
+    let size: Size
+    let tracker: Tracker
+    init(_ size: Size, _ tracker: Tracker) {
+      self.size = size
+      self.tracker = tracker
+      tracker.live += 1
+    }
+    deinit { tracker.live -= 1 }
+  }
+  struct Refused: Error {}
+
+  @Test func aFailedModeChangeKeepsTheOldBuffers() {
+    let tracker = Tracker()
+    let small = Size(width: 640, height: 480)
+    let big = Size(width: 1920, height: 1080)
+    var set = ScanoutBuffers<FakeBuffer>()
+    set.replace(size: small) { FakeBuffer(small, tracker) }
+    #expect(set.buffers.count == 2 && tracker.live == 2)
+    var made = 0
+    #expect(throws: Refused.self) {
+      try set.replace(size: big) { () throws(Refused) -> FakeBuffer in
+        made += 1
+        if made == 2 { throw Refused() }
+        return FakeBuffer(big, tracker)
+      }
+    }
+    // The old set is whole and in use; the one new buffer made is released.
+    #expect(set.physical == small)
+    #expect(set.buffers.count == 2 && set.buffers.allSatisfy { $0.size == small })
+    #expect(set[1].size == small)
+    #expect(tracker.live == 2)
+    set.replace(size: big) { FakeBuffer(big, tracker) }
+    #expect(set.physical == big && set.buffers.allSatisfy { $0.size == big })
+    #expect(tracker.live == 2)
   }
 }

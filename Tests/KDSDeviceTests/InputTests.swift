@@ -1,5 +1,6 @@
 import CEvdev
 import Glibc
+import KDSGeometry
 import KDSInput
 import Testing
 
@@ -260,15 +261,15 @@ struct EventScript {
   }
 
   @Test(arguments: [
-    (InputRotation.none, 0, 0, 0, 0),
-    (InputRotation.clockwise90, 1279, 0, 0, 0),
-    (InputRotation.upsideDown, 1279, 799, 0, 0),
-    (InputRotation.clockwise270, 0, 799, 0, 0),
-    (InputRotation.clockwise90, 0, 0, 0, 1279),
-    (InputRotation.clockwise270, 0, 0, 799, 0),
+    (Rotation.none, 0, 0, 0, 0),
+    (Rotation.clockwise90, 1279, 0, 0, 0),
+    (Rotation.upsideDown, 1279, 799, 0, 0),
+    (Rotation.clockwise270, 0, 799, 0, 0),
+    (Rotation.clockwise90, 0, 0, 0, 1279),
+    (Rotation.clockwise270, 0, 0, 799, 0),
   ])
   func rotationMapsPanelPointsToLogicalOnes(
-    rotation: InputRotation, px: Int, py: Int, lx: Int, ly: Int
+    rotation: Rotation, px: Int, py: Int, lx: Int, ly: Int
   ) {
     let s = TouchScreen(physicalWidth: 1280, physicalHeight: 800, rotation: rotation)
     #expect(s.logicalPoint(physicalX: px, physicalY: py) == (lx, ly))

@@ -4,7 +4,7 @@ import Testing
 
 @testable import KDSRender
 
-/// The banner of seed 9.2, alerts, and what taps hit.
+/// The banner's status lines (see docs/sync-contract.md), alerts, and what taps hit.
 @Suite struct BannerTests {
   @Test func statusLinesFollowSeed92() {
     let now = RenderTest.fixtureNow
@@ -23,6 +23,21 @@ import Testing
     #expect(BoardRenderer.statusText(snap) == "Offline - Showing cached tickets (1 update queued)")
   }
 
+  @Test func theClockIsTheSnapshotsLocalTime() throws {
+    let renderer = BoardRenderer(width: 640, height: 400, text: try RenderTest.engine())
+    let noon = Timestamp(iso8601: "2025-11-21T12:05:00Z")!
+    #expect(renderer.clockText(noon, utcOffsetSeconds: 0) == "12:05")
+    #expect(renderer.clockText(noon, utcOffsetSeconds: -5 * 3600) == "07:05")
+    #expect(renderer.clockText(noon, utcOffsetSeconds: 12 * 3600) == "00:05")
+    // Another offset in the snapshot repaints the clock, not the board.
+    var snap = RenderTest.snapshot([], now: noon)
+    renderer.render(snap)
+    snap.clockUTCOffsetSeconds = 3600
+    let damage = renderer.render(snap)
+    #expect(!damage.isEmpty && !damage.full)
+    #expect(damage.rects.allSatisfy { renderer.layout.banner.rect.contains($0) })
+  }
+
   @Test func alertsHaveTheirWords() {
     #expect(alertText(.queueFull) == "Too many offline operations. Please connect to sync.")
     #expect(alertText(.failedOperations(3)) == "3 updates failed - tap to retry")
@@ -37,7 +52,6 @@ import Testing
     snap.marks[first.id] = .syncFailed(reason: "409")
     snap.alerts = [.failedOperations(1)]
     let renderer = BoardRenderer(width: 1280, height: 800, text: engine)
-    renderer.clockUTCOffset = 0
     renderer.render(snap)
     let layout = renderer.layout
     let frag = layout.fragments.first { $0.ticketId == first.id }!

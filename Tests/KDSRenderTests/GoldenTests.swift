@@ -9,7 +9,6 @@ import Testing
 @Suite struct GoldenTests {
   @Test func lunchRushAt1920x1080() throws {
     let renderer = BoardRenderer(width: 1920, height: 1080, text: try RenderTest.engine())
-    renderer.clockUTCOffset = 0
     renderer.render(RenderTest.snapshot(try RenderTest.tickets("tickets-lunch-rush.json")))
     // Dense but calm: about 19 whole cards on the first page.
     #expect(renderer.layout.visibleFragments.count >= 17)
@@ -27,7 +26,6 @@ import Testing
 
   @Test func lunchRushSecondPageReconnectingAt800x480() throws {
     let renderer = BoardRenderer(width: 800, height: 480, text: try RenderTest.engine())
-    renderer.clockUTCOffset = 0
     var snap = RenderTest.snapshot(
       try RenderTest.tickets("tickets-lunch-rush.json"), connection: .reconnecting)
     snap.pendingOperations = 2
@@ -40,7 +38,6 @@ import Testing
 
   @Test func edgeCasesOfflineWithMarksAndAlertsAt1280x800() throws {
     let renderer = BoardRenderer(width: 1280, height: 800, text: try RenderTest.engine())
-    renderer.clockUTCOffset = 0
     var snap = RenderTest.snapshot(
       try RenderTest.tickets("tickets-edge-cases.json"), connection: .offline)
     snap.pendingOperations = 3

@@ -1,5 +1,7 @@
 import Foundation
 import KDSCore
+import KDSDisplay
+import KDSKiosk
 import KDSTestSupport
 import Testing
 
@@ -14,7 +16,7 @@ enum RenderTest {
   static let fixtureNow = Timestamp(iso8601: "2025-11-21T13:00:00Z")!
 
   static func engine(glyphCapacity: Int = 2048) throws -> TextEngine {
-    TextEngine(fonts: try FontSet(directory: fontsDirectory), glyphCapacity: glyphCapacity)
+    TextEngine(fonts: try FontLocator.load(explicit: fontsDirectory), glyphCapacity: glyphCapacity)
   }
 
   static func tickets(_ fixture: String) throws -> [Ticket] {
@@ -38,7 +40,7 @@ enum RenderTest {
   ) throws {
     let path = goldenDirectory + "/" + name + ".png"
     if ProcessInfo.processInfo.environment["KDS_UPDATE_GOLDENS"] == "1" {
-      try PNG.write(canvas, to: path, level: 9)
+      try PNGFile.write(canvas, to: path, level: 9)
       return
     }
     guard FileManager.default.fileExists(atPath: path) else {
@@ -80,8 +82,8 @@ enum RenderTest {
     if bad > allowed {
       try FileManager.default.createDirectory(
         atPath: artifactsDirectory, withIntermediateDirectories: true)
-      try PNG.write(canvas, to: artifactsDirectory + "/\(name)-actual.png")
-      try PNG.write(diff, to: artifactsDirectory + "/\(name)-diff.png")
+      try PNGFile.write(canvas, to: artifactsDirectory + "/\(name)-actual.png")
+      try PNGFile.write(diff, to: artifactsDirectory + "/\(name)-diff.png")
       let message =
         "\(name): \(bad) pixels differ from the golden (allowed \(allowed)); see "
         + "\(artifactsDirectory)/\(name)-diff.png (KDS_UPDATE_GOLDENS=1 to accept)"
