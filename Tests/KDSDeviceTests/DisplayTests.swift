@@ -1,13 +1,8 @@
 import KDSDeviceTestSupport
 import KDSGeometry
-import KDSTestSupport
 import Testing
 
 @testable import KDSDisplay
-
-@Test func fixturesFolderIsFound_KDSDeviceTests() {
-  #expect(TestPaths.fixtures.hasSuffix("/Tests/Fixtures"))
-}
 
 @Suite struct ModeAndSelectionParsing {
   @Test func modeStrings() throws {

@@ -1,6 +1,0 @@
-import KDSTestSupport
-import Testing
-
-@Test func fixturesFolderIsFound_KDSRenderTests() {
-  #expect(TestPaths.fixtures.hasSuffix("/Tests/Fixtures"))
-}
