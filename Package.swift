@@ -61,7 +61,8 @@ let package = Package(
     .target(
       name: "KDSSync",
       dependencies: [
-        "KDSCore", "KDSStore", "CCurl", .product(name: "Logging", package: "swift-log"),
+        "KDSCore", "KDSStore", "KDSSystem", "CCurl",
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
     .target(
@@ -81,14 +82,15 @@ let package = Package(
     .target(
       name: "KDSKiosk",
       dependencies: [
-        "KDSCore", "KDSStore", "KDSSync", "KDSRender", "KDSDisplay", "KDSInput",
+        "KDSCore", "KDSStore", "KDSSync", "KDSRender", "KDSDisplay", "KDSInput", "KDSSystem",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
     .executableTarget(
       name: "kds-kiosk",
       dependencies: [
-        "KDSKiosk", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "KDSKiosk", "KDSSystem",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
     .executableTarget(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import KDSDisplay
 import KDSInput
+import KDSSystem
 import Logging
 
 /// `kds-kiosk probe`: the installer's check of the display and input devices
@@ -90,8 +91,7 @@ struct ProbeCommand: ParsableCommand {
       emit("probe: closed")
     }
     guard pattern || input else { return }
-    let signals = try SignalDescriptor([SIGINT, SIGTERM])
-    defer { signals.close() }
+    let signals = try SignalPipe([SIGINT, SIGTERM])
     let loop = ProbeLoop(output: output, logger: logger)
     if pattern { try loop.showPattern() }
     var manager: InputManager?
@@ -303,7 +303,7 @@ final class ProbeLoop {
     }
   }
 
-  func run(signals: SignalDescriptor, input: InputManager?, drawOnInput: Bool) throws {
+  func run(signals: SignalPipe, input: InputManager?, drawOnInput: Bool) throws {
     while true {
       var fds = [pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)]
       if let fd = output?.pollDescriptor {
@@ -315,7 +315,7 @@ final class ProbeLoop {
       let timeout = min(output?.timerInterval ?? 1000, input?.timerInterval ?? 1000)
       let n = poll(&fds, nfds_t(fds.count), timeout)
       if n < 0 && errno != EINTR { throw InputError("poll: \(String(cString: strerror(errno)))") }
-      if fds[0].revents != 0, let sig = signals.read() {
+      if fds[0].revents != 0, let sig = signals.next() {
         emit("probe: signal \(sig), exiting")
         return
       }
