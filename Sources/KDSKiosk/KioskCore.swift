@@ -167,21 +167,16 @@ public final class KioskCore: KioskActions {
   }
 
   @discardableResult
-  public func bumpSelected() -> KioskActionOutcome {
-    guard let id = KitchenSelection.target(selected: selectedTicketId, shown: visibleTickets)
-    else {
-      return .refused("no ticket to bump")
-    }
-    return bump(ticketId: id)
-  }
+  public func bumpSelected() -> KioskActionOutcome { actOnSelected(.bump) }
 
   @discardableResult
-  public func startSelected() -> KioskActionOutcome {
+  public func startSelected() -> KioskActionOutcome { actOnSelected(.start) }
+
+  /// Bumps or starts the selected ticket, or the first one shown.
+  func actOnSelected(_ kind: TicketAction) -> KioskActionOutcome {
     guard let id = KitchenSelection.target(selected: selectedTicketId, shown: visibleTickets)
-    else {
-      return .refused("no ticket to start")
-    }
-    return start(ticketId: id)
+    else { return .refused("no ticket to \(kind.rawValue)") }
+    return kind == .bump ? bump(ticketId: id) : start(ticketId: id)
   }
 
   @discardableResult

@@ -217,14 +217,11 @@ final class ResponseSink {
     }
     guard let colon = line.firstIndex(of: ":") else { return }
     let name = line[..<colon].lowercased()
-    var value = line[line.index(after: colon)...]
-    // "\r\n" is one Character: test whitespace, not single characters.
-    while let f = value.first, f.isWhitespace { value.removeFirst() }
-    while let l = value.last, l.isWhitespace { value.removeLast() }
+    let value = line[line.index(after: colon)...].trimmingSpaces
     switch name {
     case "date": date = HTTPDate.parse(value)
-    case "retry-after": retryAfter = String(value)
-    case "content-type": contentType = String(value)
+    case "retry-after": retryAfter = value
+    case "content-type": contentType = value
     case "idempotent-replayed": replayed = value.lowercased() == "true"
     default: break
     }

@@ -221,7 +221,10 @@ public final class SyncEngine: Sendable {
     }
   }
 
-  /// Runs the requests concurrently (at most 5 operations and one poll).
+  /// Runs the requests of one tick (at most `policy.maxInFlight` operations
+  /// and one poll) with `concurrentPerform`: as many at once as the machine
+  /// has cores (two on a 2-core kiosk; the rest wait for a free one), and
+  /// returns when the last has its answer or timed out.
   func run(_ jobs: [Job]) -> [Exchange] {
     let slots = ExchangeSlots(count: jobs.count)
     DispatchQueue.concurrentPerform(iterations: jobs.count) { i in

@@ -3,7 +3,8 @@ import KDSCore
 /// The sync loop's settings.
 public struct SyncConfig: Sendable {
   public var station: String
-  /// Poll `GET /kds/queue` this often (seed 3.2: 5 s).
+  /// Poll `GET /kds/queue` this often (5 s; docs/sync-contract.md,
+  /// "Tickets and the queue").
   public var syncIntervalMillis: Int64 = 5_000
   /// `since` = largest server `updatedAt` received minus this.
   public var overlapMillis: Int64 = 30_000

@@ -15,9 +15,6 @@ public final class WakeSignal: Sendable {
   public let fd: Int32
   let writeFD: Int32
 
-  /// The write end, for a signal handler (write(2) is async-signal-safe).
-  public var writeFDForSignals: Int32 { writeFD }
-
   public init() {
     var fds: [Int32] = [-1, -1]
     if pipe(&fds) != 0 { preconditionFailure("\(SystemError("pipe"))") }

@@ -7,9 +7,9 @@ import KDSTestSupport
 import Testing
 
 @Suite(.serialized) struct OfflineSyncTests {
-  /// Seed 11.2: 10 tickets cached, network gone, 3 bumped, 2 minutes later the
-  /// cache still shows the rest, network back, the server has them READY and
-  /// another kiosk sees that.
+  /// The offline scenario (docs/sync-contract.md): 10 tickets cached,
+  /// network gone, 3 bumped, 2 minutes later the cache still shows the rest,
+  /// network back, the server has them READY and another kiosk sees that.
   @Test func seedScenario11_2() async throws {
     let r = try Restaurant()
     let ids = try await r.sendTickets(count: 10)
