@@ -10,8 +10,9 @@ import Testing
 /// Rows that cannot be read back are set aside, reported and counted, never
 /// silently dropped; the rest of the store still loads.
 @Suite struct QuarantineTests {
-  @Test func damagedRowsAreSetAsideReportedAndCounted() throws {
-    let dir = TempDir()
+  /// A store with one good ticket and one good operation, then a damaged
+  /// ticket and a damaged operation written behind its back with raw SQL.
+  func damagedStore(_ dir: TempDir) throws -> String {
     let path = dir.file("kiosk.db")
     do {
       let store = try KioskStore(path: path)
@@ -26,22 +27,25 @@ import Testing
         maxOutstanding: 100)
       try store.close()
     }
-    // Damage the file behind the store's back, with raw SQL.
-    do {
-      let raw = try DatabaseQueue(path: path)
-      try raw.write { db in
-        try db.execute(
-          sql: """
-            INSERT INTO tickets (id, station, status, sentAt, updatedAt, body)
-            VALUES ('BAD', 'grill', 'QUEUED', 1, 1, X'7B226E6F74223A')
-            """)
-        try db.execute(
-          sql: """
-            INSERT INTO operations (id, kind, ticketId, createdAt, nextAttemptAt, state)
-            VALUES ('01BADOP', 'explode', 'GOOD', 10, 10, 'pending')
-            """)
-      }
+    let raw = try DatabaseQueue(path: path)
+    try raw.write { db in
+      try db.execute(
+        sql: """
+          INSERT INTO tickets (id, station, status, sentAt, updatedAt, body)
+          VALUES ('BAD', 'grill', 'QUEUED', 1, 1, X'7B226E6F74223A')
+          """)
+      try db.execute(
+        sql: """
+          INSERT INTO operations (id, kind, ticketId, createdAt, nextAttemptAt, state)
+          VALUES ('01BADOP', 'explode', 'GOOD', 10, 10, 'pending')
+          """)
     }
+    return path
+  }
+
+  @Test func damagedRowsAreSetAsideReportedAndCounted() throws {
+    let dir = TempDir()
+    let path = try damagedStore(dir)
     let kiosk = try KioskHarness(baseURL: "http://127.0.0.1:9", token: "t", dbPath: path)
     // The rest loads.
     #expect(kiosk.view.tickets.keys.sorted() == ["GOOD"])
@@ -71,5 +75,24 @@ import Testing
     let again = try KioskHarness(baseURL: "http://127.0.0.1:9", token: "t", dbPath: path)
     #expect(again.view.status.damagedRecords == 2)
     #expect(again.logs.count(containing: "set aside") == 0)
+  }
+
+  @Test func kdsctlStatusShowsTheCount() throws {
+    let dir = TempDir()
+    let path = try damagedStore(dir)
+    // Offline (nothing listens on port 9 of 127.0.0.1): the count needs no server.
+    let kiosk = try KioskProcess(
+      server: "http://127.0.0.1:9", token: "t", db: path, socket: dir.file("ctl.sock"),
+      log: dir.file("kiosk.log"))
+    defer { _ = kiosk.terminate() }
+    try kiosk.waitReady()
+    let status = try kiosk.status()
+    #expect(status.damagedRecords == 2)
+    #expect(status.alerts.contains("2 damaged records set aside (see kdsctl status)"))
+    let (code, text) = try KioskProcess.ctl(kiosk.socketPath, ["status"])
+    #expect(code == 0)
+    #expect(text.contains("damaged:     2 records set aside"), "\(text)")
+    #expect(text.contains("alert:       2 damaged records set aside (see kdsctl status)"))
+    #expect(kiosk.log.contains("damaged ticket BAD set aside"), "\(kiosk.log)")
   }
 }
