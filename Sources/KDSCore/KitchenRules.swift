@@ -112,6 +112,17 @@ public struct KitchenBoardState: Sendable {
       : .success(())
   }
 
+  /// The status a cached ticket takes when the server acknowledged `kind`
+  /// without sending the ticket back (nil: leave it as it is).
+  public static func acknowledgedStatus(after kind: TicketAction, cached: TicketStatus)
+    -> TicketStatus?
+  {
+    guard let target = TicketStateMachine.apply(kind, to: cached), target != cached else {
+      return nil
+    }
+    return target
+  }
+
   static func unavailable(_ kind: TicketAction) -> ActionError {
     ActionError(
       kind: .unavailable,

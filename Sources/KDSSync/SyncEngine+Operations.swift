@@ -1,15 +1,10 @@
-import Dispatch
 import KDSCore
 import KDSStore
 import Logging
-import Synchronization
 
-#if canImport(FoundationEssentials)
-  import FoundationEssentials
-#else
-  import Foundation
-#endif
-
+/// Answers to operations: the queue policy classifies each answer, the
+/// engine logs it, stores what the server acknowledged and notes the
+/// connection's troubles (401/403, missing extensions).
 extension SyncEngine {
   // MARK: answers to operations
 
@@ -79,7 +74,7 @@ extension SyncEngine {
         return
       }
       guard let cached = state.withLock({ $0.tickets[op.ticketId] }),
-        let target = TicketStateMachine.apply(op.kind, to: cached.status), target != cached.status,
+        let target = KitchenBoardState.acknowledgedStatus(after: op.kind, cached: cached.status),
         let updated = try store.setLocalStatus(ticketId: op.ticketId, status: target)
       else { return }
       state.withLock { $0.tickets[updated.id] = updated }

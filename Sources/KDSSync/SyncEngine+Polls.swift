@@ -1,15 +1,9 @@
-import Dispatch
 import KDSCore
 import KDSStore
 import Logging
-import Synchronization
 
-#if canImport(FoundationEssentials)
-  import FoundationEssentials
-#else
-  import Foundation
-#endif
-
+/// Answers to polls: tickets into the cache (only usable ones, in one
+/// transaction), the cursor, the connection state and the loggers' episodes.
 extension SyncEngine {
   // MARK: answers to polls
 

@@ -83,6 +83,13 @@ private func board(
       (try? board([ticket("Q", .queued)], ops: ops, maxOutstanding: 4).mayRetry().get()) != nil)
   }
 
+  @Test func anAcknowledgementWithoutATicketMovesTheCachedOne() {
+    #expect(KitchenBoardState.acknowledgedStatus(after: .bump, cached: .inProgress) == .ready)
+    #expect(KitchenBoardState.acknowledgedStatus(after: .recall, cached: .ready) == .inProgress)
+    #expect(KitchenBoardState.acknowledgedStatus(after: .bump, cached: .ready) == nil)
+    #expect(KitchenBoardState.acknowledgedStatus(after: .start, cached: .cancelled) == nil)
+  }
+
   @Test func actionResultsSayWhatHappened() {
     let queued = ActionResult.queued(op("01ABC", seq: 1, ticket: "T1", kind: .bump))
     #expect(queued.message == "queued bump 01ABC for ticket T1")
