@@ -172,10 +172,11 @@ public final class KioskDaemon {
     )
     presentNow()
     if screen == nil { announceReady() }
-    // Schedules run on the monotonic clock (a wall clock step does not stall
-    // the watchdog); the per-second redraw follows the wall clock's second,
-    // which the screen shows.
+    // Schedules run on the monotonic clock (a wall clock step neither stalls
+    // nor hurries the watchdog and the device timers); the per-second redraw
+    // follows the wall clock's second, which the screen shows.
     var lastWatchdog = SystemClock.monotonicMillis()
+    var lastTimerSecond = lastWatchdog / 1000
     var lastSecond = SystemClock.wallMillis() / 1000
     while !stopRequested {
       var fds: [pollfd] = [
@@ -224,12 +225,13 @@ public final class KioskDaemon {
         systemd.watchdog()
         lastWatchdog = monotonic
       }
-      let second = SystemClock.wallMillis() / 1000
-      if second != lastSecond {
+      if monotonic / 1000 != lastTimerSecond {
+        lastTimerSecond = monotonic / 1000
         // Timers of the devices: connector re-probe, input permission retry.
         screen?.handleDisplayEvents()
         if input?.manager.timerInterval != nil { input?.service() }
       }
+      let second = SystemClock.wallMillis() / 1000
       if second != lastSecond || changed {
         lastSecond = second
         presentNow()
