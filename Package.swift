@@ -67,7 +67,8 @@ let package = Package(
     .target(
       name: "KDSSync",
       dependencies: [
-        "KDSCore", "KDSStore", "CCurl", .product(name: "Logging", package: "swift-log"),
+        "KDSCore", "KDSStore", "KDSSystem", "CCurl",
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
     .target(

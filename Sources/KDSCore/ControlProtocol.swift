@@ -41,6 +41,8 @@ public struct KioskStatus: Codable, Hashable, Sendable {
   public var version: String?
   public var display: String?
   public var inputDevices: [String]?
+  /// Stored rows that could not be read and were set aside (the store's quarantine table).
+  public var damagedRecords: Int?
 
   public init(
     station: String, connection: String, lastSyncAt: String?, pendingOps: Int, failedOps: Int,

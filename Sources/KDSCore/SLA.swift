@@ -6,7 +6,8 @@ public enum SLAState: String, Hashable, Sendable, Codable, CaseIterable {
 }
 
 /// The station's thresholds. The kiosk computes SLA locally from `sentAt`
-/// (seed 7.2), never from the server's `slaState`.
+/// (docs/sync-contract.md, "Tickets and the queue"), never from the
+/// server's `slaState`.
 public struct SLAThresholds: Hashable, Sendable, Codable {
   /// Elapsed seconds from which a ticket is orange.
   public var orangeAfter: Int64

@@ -34,7 +34,10 @@ public enum HTTPDate {
 }
 
 extension StringProtocol {
-  var trimmingSpaces: String {
+  /// The text without leading and trailing white space (a header value, a
+  /// configuration value). "\r\n" is one Character: it tests white space,
+  /// not single characters.
+  public var trimmingSpaces: String {
     var s = Substring(self)
     while let f = s.first, f.isWhitespace { s.removeFirst() }
     while let l = s.last, l.isWhitespace { s.removeLast() }
@@ -81,7 +84,8 @@ extension Ticket {
   /// Whole seconds since the ticket was sent, by the server's clock `now`.
   public func elapsedSeconds(now: Timestamp) -> Int64 { max(0, now.millis(since: sentAt)) / 1000 }
 
-  /// The SLA state computed locally (seed 7.2), never the server's `slaState`.
+  /// The SLA state computed locally (docs/sync-contract.md, "Tickets and the
+  /// queue"), never the server's `slaState`.
   public func localSLAState(now: Timestamp, thresholds: SLAThresholds) -> SLAState {
     thresholds.state(sentAt: sentAt, now: now)
   }

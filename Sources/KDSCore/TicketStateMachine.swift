@@ -1,6 +1,7 @@
 /// What a chef can do to a ticket from the kitchen screen.
 public enum TicketAction: String, Hashable, Sendable, Codable, CaseIterable {
-  /// Mark ready (`POST /kds/tickets/:id/mark-ready`, seed 3.3): the bump.
+  /// Mark ready (`POST /kds/tickets/:id/mark-ready`, docs/sync-contract.md):
+  /// the bump.
   case bump
   /// Start cooking (`POST /kds/tickets/:id/start`, extension of kds-server).
   case start

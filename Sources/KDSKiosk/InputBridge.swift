@@ -5,9 +5,12 @@ import Logging
 
 /// Turns touch taps and bump-bar keys into the chef's actions, and keeps the
 /// daemon's event loop watching every input device as they come and go.
+///
+/// The daemon owns its bridge (`KioskDaemon.input`); the bridge's way back is
+/// weak, so neither keeps the other alive. Without a daemon it does nothing.
 public final class InputBridge {
   public let manager: InputManager
-  private let daemon: KioskDaemon
+  private weak var daemon: KioskDaemon?
   private weak var screen: ScreenPresenter?
   private var watched: Set<Int32> = []
   private let logger: Logger
@@ -36,12 +39,13 @@ public final class InputBridge {
   }
 
   public func close() {
-    for fd in watched { daemon.removeSource(fd: fd) }
+    for fd in watched { daemon?.removeSource(fd: fd) }
     watched.removeAll()
     manager.close()
   }
 
   private func rewatch() {
+    guard let daemon else { return }
     let now = Set(manager.pollDescriptors)
     for fd in watched.subtracting(now) { daemon.removeSource(fd: fd) }
     for fd in now.subtracting(watched) {
@@ -51,7 +55,7 @@ public final class InputBridge {
   }
 
   func handle(_ events: [InputEvent]) {
-    let actions = daemon.actions
+    guard let actions = daemon?.actions else { return }
     for event in events {
       switch event {
       case .action(let action, let time, let device):
@@ -92,7 +96,7 @@ public final class InputBridge {
   /// banner's Recall button recalls, the page indicator turns the page, and
   /// "tap to retry" (on a card or in the alerts) retries failed operations.
   func tap(x: Int, y: Int, actions: any KioskActions) {
-    guard let target = screen?.renderer.hitTest(x: x, y: y) else { return }
+    guard let daemon, let target = screen?.renderer.hitTest(x: x, y: y) else { return }
     switch target {
     case .ticket(let id, .retry):
       actions.retryFailed()

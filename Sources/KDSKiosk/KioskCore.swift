@@ -98,9 +98,7 @@ public final class KioskCore: KioskActions {
         cache: view.tickets.values, operations: view.operations, station: station)
       composition = (view.generation, composed)
     }
-    if let selected = selectedTicketId, !composed.tickets.contains(where: { $0.id == selected }) {
-      selectedTicketId = nil
-    }
+    selectedTicketId = KitchenSelection.kept(selectedTicketId, shown: composed.tickets)
     return BoardSnapshot(
       station: station, tickets: composed.tickets, now: engine.serverNow(),
       connection: view.status.connection, lastSyncAt: view.status.lastSyncAt,
@@ -118,6 +116,12 @@ public final class KioskCore: KioskActions {
       alerts.append(.actionUnavailable(action.rawValue))
     }
     if let bad = view.status.badAnswer { alerts.append(.message(bad)) }
+    let damaged = view.status.damagedRecords
+    if damaged > 0 {
+      alerts.append(
+        .message(
+          "\(damaged) damaged record\(damaged == 1 ? "" : "s") set aside (see kdsctl status)"))
+    }
     return alerts
   }
 
@@ -137,11 +141,7 @@ public final class KioskCore: KioskActions {
 
   func outcome(_ body: () throws(ActionError) -> ActionResult) -> KioskActionOutcome {
     do {
-      switch try body() {
-      case .queued(let op):
-        return .done("queued \(op.kind.rawValue) \(op.id) for ticket \(op.ticketId)")
-      case .unchanged(let status): return .done("nothing to do: the ticket is \(status.wire)")
-      }
+      return .done(try body().message)
     } catch {
       return .refused(error.message)
     }
@@ -153,12 +153,10 @@ public final class KioskCore: KioskActions {
   public func bump(ticketId: String) -> KioskActionOutcome {
     let before = visibleTickets
     let result = outcome { () throws(ActionError) in try engine.perform(.bump, ticketId: ticketId) }
-    if result.isDone, selectedTicketId == ticketId || selectedTicketId == nil {
+    if result.isDone {
       // The selection moves to the ticket that took the bumped one's place.
-      if let i = before.firstIndex(where: { $0.id == ticketId }) {
-        let rest = before.filter { $0.id != ticketId }
-        selectedTicketId = rest.isEmpty ? nil : rest[min(i, rest.count - 1)].id
-      }
+      selectedTicketId = KitchenSelection.afterRemoving(
+        ticketId, selected: selectedTicketId, shown: before)
     }
     return result
   }
@@ -169,25 +167,21 @@ public final class KioskCore: KioskActions {
   }
 
   @discardableResult
-  public func bumpSelected() -> KioskActionOutcome {
-    guard let id = selectedTicketId ?? visibleTickets.first?.id else {
-      return .refused("no ticket to bump")
-    }
-    return bump(ticketId: id)
-  }
+  public func bumpSelected() -> KioskActionOutcome { actOnSelected(.bump) }
 
   @discardableResult
-  public func startSelected() -> KioskActionOutcome {
-    guard let id = selectedTicketId ?? visibleTickets.first?.id else {
-      return .refused("no ticket to start")
-    }
-    return start(ticketId: id)
+  public func startSelected() -> KioskActionOutcome { actOnSelected(.start) }
+
+  /// Bumps or starts the selected ticket, or the first one shown.
+  func actOnSelected(_ kind: TicketAction) -> KioskActionOutcome {
+    guard let id = KitchenSelection.target(selected: selectedTicketId, shown: visibleTickets)
+    else { return .refused("no ticket to \(kind.rawValue)") }
+    return kind == .bump ? bump(ticketId: id) : start(ticketId: id)
   }
 
   @discardableResult
   public func recallLast() -> KioskActionOutcome {
-    let result = outcome { () throws(ActionError) in try engine.recallLast() }
-    return result
+    outcome { () throws(ActionError) in try engine.recallLast() }
   }
 
   @discardableResult
@@ -202,23 +196,11 @@ public final class KioskCore: KioskActions {
   public func selectPreviousTicket() { moveSelection(by: -1) }
 
   func moveSelection(by delta: Int) {
-    let tickets = visibleTickets
-    guard !tickets.isEmpty else {
-      selectedTicketId = nil
-      return
-    }
-    guard let current = selectedTicketId, let i = tickets.firstIndex(where: { $0.id == current })
-    else {
-      selectedTicketId = (delta > 0 ? tickets.first : tickets.last)?.id
-      return
-    }
-    selectedTicketId = tickets[max(0, min(tickets.count - 1, i + delta))].id
+    selectedTicketId = KitchenSelection.moved(
+      by: delta, selected: selectedTicketId, shown: visibleTickets)
   }
 
-  public func nextPage() {
-    page += 1
-    if let pageCount { page = min(page, max(0, pageCount - 1)) }
-  }
+  public func nextPage() { page = KitchenSelection.nextPage(after: page, pageCount: pageCount) }
 
   public func previousPage() { page = max(0, page - 1) }
 
@@ -230,7 +212,7 @@ public final class KioskCore: KioskActions {
   public func status() -> KioskStatus {
     let view = engine.view()
     let snap = snapshot()
-    return KioskStatus(
+    var status = KioskStatus(
       station: station, connection: view.status.connection.rawValue,
       lastSyncAt: view.status.lastSyncAt?.iso8601, pendingOps: view.outstandingCount,
       failedOps: view.failedCount, tickets: snap.tickets.count, cachedTickets: view.tickets.count,
@@ -239,18 +221,18 @@ public final class KioskCore: KioskActions {
         .map(\.rawValue),
       serverClockOffsetMillis: view.status.clock.offsetMillis, selectedTicketId: selectedTicketId,
       page: page)
+    status.damagedRecords = view.status.damagedRecords
+    return status
   }
 
   /// Answers one control-socket request.
   public func handle(_ request: ControlRequest) -> ControlResponse {
     func respond(_ r: Result<ActionResult, ActionError>) -> ControlResponse {
       switch r {
-      case .success(.queued(let op)):
-        return ControlResponse(
-          ok: true, message: "queued \(op.kind.rawValue) \(op.id) for ticket \(op.ticketId)",
-          operation: OperationInfo(op))
-      case .success(.unchanged(let status)):
-        return ControlResponse(ok: true, message: "nothing to do: the ticket is \(status.wire)")
+      case .success(let result):
+        var response = ControlResponse(ok: true, message: result.message)
+        if case .queued(let op) = result { response.operation = OperationInfo(op) }
+        return response
       case .failure(let e):
         return .failure(e.message)
       }

@@ -2,6 +2,7 @@ import KDSCore
 import KDSRender
 import KDSStore
 import KDSSync
+import KDSSystem
 import Logging
 
 #if canImport(Glibc)
@@ -145,7 +146,7 @@ public final class KioskDaemon {
 
   /// Runs until SIGTERM or SIGINT; returns the exit status (0 on a clean stop).
   public func run() throws -> Int32 {
-    let signals = try SignalPipe.install()
+    let signals = try SignalPipe([SIGTERM, SIGINT, SIGHUP])
     if let path = configuration.controlSocketPath {
       control = try ControlServer(path: path, logger: logger)
     }
@@ -171,8 +172,12 @@ public final class KioskDaemon {
     )
     presentNow()
     if screen == nil { announceReady() }
-    var lastWatchdog = WallClock().now()
-    var lastSecond = WallClock().now().millis / 1000
+    // Schedules run on the monotonic clock (a wall clock step neither stalls
+    // nor hurries the watchdog and the device timers); the per-second redraw
+    // follows the wall clock's second, which the screen shows.
+    var lastWatchdog = SystemClock.monotonicMillis()
+    var lastTimerSecond = lastWatchdog / 1000
+    var lastSecond = SystemClock.wallMillis() / 1000
     while !stopRequested {
       var fds: [pollfd] = [
         pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0),
@@ -182,15 +187,14 @@ public final class KioskDaemon {
       fds += controlFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
       let sourceFDs = sources.map(\.fd)
       fds += sourceFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-      let nowMillis = WallClock().now().millis
-      let timeout = Int32(1000 - nowMillis % 1000)
+      let timeout = Int32(1000 - SystemClock.wallMillis() % 1000)
       let r = poll(&fds, nfds_t(fds.count), timeout)
       if r < 0 && errno != EINTR {
-        logger.error("poll failed: errno \(errno)")
+        logger.error("\(SystemError("poll"))")
       }
       var changed = false
       if fds[0].revents != 0 {
-        let received = signals.drainSignals()
+        let received = signals.drain()
         if received.contains(SIGTERM) || received.contains(SIGINT) {
           logger.notice("signal received: stopping")
           break
@@ -214,19 +218,20 @@ public final class KioskDaemon {
         sources.first { $0.fd == fd }?.handler()
         changed = true
       }
-      let now = WallClock().now()
+      let monotonic = SystemClock.monotonicMillis()
       if let systemd, let interval = systemd.watchdogIntervalMillis,
-        now.millis(since: lastWatchdog) >= interval
+        monotonic - lastWatchdog >= interval
       {
         systemd.watchdog()
-        lastWatchdog = now
+        lastWatchdog = monotonic
       }
-      let second = now.millis / 1000
-      if second != lastSecond {
+      if monotonic / 1000 != lastTimerSecond {
+        lastTimerSecond = monotonic / 1000
         // Timers of the devices: connector re-probe, input permission retry.
         screen?.handleDisplayEvents()
         if input?.manager.timerInterval != nil { input?.service() }
       }
+      let second = SystemClock.wallMillis() / 1000
       if second != lastSecond || changed {
         lastSecond = second
         presentNow()
@@ -251,178 +256,4 @@ public final class KioskDaemon {
     }
     logger.notice("kds-kiosk stopped")
   }
-}
-
-/// SIGTERM and SIGINT turned into a readable pipe (a self-pipe written by a
-/// signal handler, async-signal-safe). SIGPIPE is ignored.
-final class SignalPipe {
-  nonisolated(unsafe) static var writeFD: Int32 = -1
-  let signal = WakeSignal()
-
-  var fd: Int32 { signal.fd }
-
-  static func install() throws -> SignalPipe {
-    let pipe = SignalPipe()
-    Self.writeFD = pipe.signal.writeFDForSignals
-    var action = sigaction()
-    action.__sigaction_handler.sa_handler = { signo in
-      var byte = UInt8(truncatingIfNeeded: signo)
-      _ = write(SignalPipe.writeFD, &byte, 1)
-    }
-    sigemptyset(&action.sa_mask)
-    action.sa_flags = SA_RESTART
-    sigaction(SIGTERM, &action, nil)
-    sigaction(SIGINT, &action, nil)
-    sigaction(SIGHUP, &action, nil)
-    Glibc.signal(SIGPIPE, SIG_IGN)
-    return pipe
-  }
-
-  /// The signals received since the last call.
-  func drainSignals() -> Set<Int32> {
-    var buffer = [UInt8](repeating: 0, count: 64)
-    var received = Set<Int32>()
-    while true {
-      let n = read(fd, &buffer, buffer.count)
-      if n <= 0 { break }
-      for b in buffer[0..<n] { received.insert(Int32(b)) }
-    }
-    return received
-  }
-}
-
-/// The control socket: a unix stream socket (mode 0600) taking one JSON
-/// request per line and answering one JSON line each.
-final class ControlServer {
-  let path: String
-  let listenFD: Int32
-  var clients: [Int32: [UInt8]] = [:]
-  let logger: Logger
-
-  init(path: String, logger: Logger) throws {
-    self.path = path
-    self.logger = logger
-    var st = stat()
-    if lstat(path, &st) == 0 {
-      guard st.st_mode & S_IFMT == S_IFSOCK else {
-        throw ControlSocketError("\(path) exists and is not a socket")
-      }
-      unlink(path)
-    }
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw ControlSocketError("socket: errno \(errno)") }
-    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-      Glibc.close(fd)
-      throw ControlSocketError("socket path too long: \(path)")
-    }
-    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-      for (i, b) in bytes.enumerated() { raw[i] = b }
-    }
-    // Only this user may connect: no window where the socket is wider open.
-    let oldMask = umask(0o177)
-    let bound = withUnsafePointer(to: &addr) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-      }
-    }
-    umask(oldMask)
-    guard bound == 0 else {
-      let e = errno
-      Glibc.close(fd)
-      throw ControlSocketError("bind \(path): errno \(e)")
-    }
-    chmod(path, 0o600)
-    guard listen(fd, 16) == 0 else {
-      Glibc.close(fd)
-      throw ControlSocketError("listen \(path): errno \(errno)")
-    }
-    listenFD = fd
-  }
-
-  var pollFDs: [Int32] { [listenFD] + clients.keys.sorted() }
-
-  /// Handles readiness of `fd`; true if a request may have changed state.
-  func service(fd: Int32, handler: (ControlRequest) -> ControlResponse) -> Bool {
-    if fd == listenFD {
-      while true {
-        let c = accept(listenFD, nil, nil)
-        if c < 0 { break }
-        _ = fcntl(c, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK)
-        clients[c] = []
-      }
-      return false
-    }
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    let n = read(fd, &buffer, buffer.count)
-    if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) {
-      drop(fd)
-      return false
-    }
-    guard n > 0 else { return false }
-    clients[fd, default: []] += buffer[0..<n]
-    var acted = false
-    while let nl = clients[fd]?.firstIndex(of: 0x0A) {
-      let line = Array(clients[fd]![..<nl])
-      clients[fd]!.removeSubrange(...nl)
-      let response: ControlResponse
-      do {
-        let request = try JSONDecoder().decode(ControlRequest.self, from: Data(line))
-        response = handler(request)
-        if request.cmd != "status" && request.cmd != "queue" { acted = true }
-      } catch {
-        response = .failure("bad request: \(describe(error))")
-      }
-      var out = (try? JSONEncoder().encode(response)) ?? Data("{\"ok\":false}".utf8)
-      out.append(0x0A)
-      if !writeAll(fd, out) {
-        drop(fd)
-        return acted
-      }
-    }
-    if (clients[fd]?.count ?? 0) > 65_536 {
-      logger.warning("control client sent an over-long line: dropped")
-      drop(fd)
-    }
-    return acted
-  }
-
-  func writeAll(_ fd: Int32, _ data: Data) -> Bool {
-    var offset = 0
-    let bytes = [UInt8](data)
-    while offset < bytes.count {
-      let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-      if n > 0 {
-        offset += n
-      } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
-        var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        if poll(&p, 1, 1000) <= 0 { return false }
-      } else {
-        return false
-      }
-    }
-    return true
-  }
-
-  func drop(_ fd: Int32) {
-    clients[fd] = nil
-    Glibc.close(fd)
-  }
-
-  func close() {
-    for fd in clients.keys { Glibc.close(fd) }
-    clients.removeAll()
-    Glibc.close(listenFD)
-    unlink(path)
-  }
-}
-
-struct ControlSocketError: Error, CustomStringConvertible {
-  let description: String
-  init(_ d: String) { description = d }
 }

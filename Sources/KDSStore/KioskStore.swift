@@ -1,6 +1,7 @@
 import GRDB
 import KDSCore
 import KDSDatabase
+import Synchronization
 
 #if canImport(FoundationEssentials)
   import FoundationEssentials
@@ -41,6 +42,18 @@ public struct AppliedChanges: Sendable {
   public init() {}
 }
 
+/// A stored row that could not be read back (a cached ticket or a queued
+/// operation): it was moved to the `quarantine` table instead of being lost.
+public struct QuarantinedRecord: Hashable, Sendable, CustomStringConvertible {
+  /// `ticket` or `operation`.
+  public var kind: String
+  /// The row's id (the ticket id, or the operation's `seq`).
+  public var rowId: String
+  public var reason: String
+
+  public var description: String { "damaged \(kind) \(rowId) set aside: \(reason)" }
+}
+
 /// The kiosk's SQLite database (WAL): the ticket cache, the operation queue,
 /// the sync cursor, the server clock offset and settings.
 ///
@@ -48,6 +61,8 @@ public struct AppliedChanges: Sendable {
 public final class KioskStore: Sendable {
   public let path: String
   let db: DatabaseQueue
+  /// Rows quarantined since the last `takeQuarantined()`, for the log.
+  let quarantinedNow = Mutex<[QuarantinedRecord]>([])
 
   /// Opens (creating and migrating) the database at `path`. Operations left
   /// in flight by a previous run go back to pending: their key is reused, so
@@ -107,23 +122,85 @@ public final class KioskStore: Sendable {
           );
           """)
     }
+    m.registerMigration("v2-quarantine") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE quarantine (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            rowId TEXT NOT NULL,
+            payload BLOB,
+            reason TEXT NOT NULL,
+            quarantinedAt INTEGER NOT NULL
+          );
+          """)
+    }
     return m
+  }
+
+  // MARK: quarantine
+
+  /// Moves a row that cannot be read into `quarantine` (its payload kept as
+  /// JSON of its columns, or the ticket's body) and deletes it from `table`.
+  static func quarantine(
+    _ db: Database, table: String, kind: String, key: any DatabaseValueConvertible,
+    rowId: String, payload: Data, reason: String
+  ) throws -> QuarantinedRecord {
+    try db.execute(
+      sql: """
+        INSERT INTO quarantine (kind, rowId, payload, reason, quarantinedAt)
+        VALUES (?, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER) * 1000)
+        """, arguments: [kind, rowId, payload, reason])
+    let keyColumn = table == "tickets" ? "id" : "seq"
+    try db.execute(sql: "DELETE FROM \(table) WHERE \(keyColumn) = ?", arguments: [key])
+    return QuarantinedRecord(kind: kind, rowId: rowId, reason: reason)
+  }
+
+  /// Rows set aside since the last call (each one is logged once by the caller).
+  public func takeQuarantined() -> [QuarantinedRecord] {
+    quarantinedNow.withLock { list in
+      defer { list.removeAll() }
+      return list
+    }
+  }
+
+  /// How many rows are in quarantine (all time: `kdsctl status` shows it).
+  public func quarantineCount() throws -> Int {
+    try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM quarantine") ?? 0 }
   }
 
   // MARK: tickets
 
-  /// Every cached ticket.
+  /// Every cached ticket. One that cannot be decoded is moved to the
+  /// quarantine (see `takeQuarantined()`), the others load.
   public func loadTickets() throws -> [Ticket] {
-    try db.read { db in
+    let (tickets, damaged) = try db.read { db -> ([Ticket], [(String, Data, String)]) in
       let decoder = JSONDecoder()
       var out: [Ticket] = []
+      var damaged: [(String, Data, String)] = []
       let rows = try Row.fetchCursor(db, sql: "SELECT id, body FROM tickets")
       while let row = try rows.next() {
-        let body: Data = row["body"]
-        if let t = try? decoder.decode(Ticket.self, from: body) { out.append(t) }
+        let id: String = try row.decode(forColumn: "id")
+        let body: Data? = try? row.decode(forColumn: "body")
+        do {
+          out.append(try decoder.decode(Ticket.self, from: body ?? Data()))
+        } catch {
+          damaged.append((id, body ?? Data(), describe(error)))
+        }
       }
-      return out
+      return (out, damaged)
     }
+    if !damaged.isEmpty {
+      let records = try db.write { db in
+        try damaged.map { id, body, reason in
+          try Self.quarantine(
+            db, table: "tickets", kind: "ticket", key: id, rowId: id, payload: body,
+            reason: reason)
+        }
+      }
+      quarantinedNow.withLock { $0 += records }
+    }
+    return tickets
   }
 
   public func ticketCount() throws -> Int {
@@ -274,31 +351,72 @@ public final class KioskStore: Sendable {
     }
   }
 
-  /// Operations in queue order: all but those done, or all of them.
+  /// Operations in queue order: all but those done, or all of them. One that
+  /// cannot be read is moved to the quarantine (see `takeQuarantined()`): it
+  /// is reported, not silently left out of every replay.
   public func operations(includeDone: Bool = false) throws -> [QueuedOperation] {
-    try db.read { db in
+    let (ops, damaged) = try db.read { db -> ([QueuedOperation], [(Int64, Data, String)]) in
       let sql =
         includeDone
         ? "SELECT * FROM operations ORDER BY seq"
         : "SELECT * FROM operations WHERE state != 'done' ORDER BY seq"
-      return try Row.fetchAll(db, sql: sql).compactMap(Self.operation(from:))
+      var ops: [QueuedOperation] = []
+      var damaged: [(Int64, Data, String)] = []
+      for row in try Row.fetchAll(db, sql: sql) {
+        do {
+          ops.append(try Self.operation(from: row))
+        } catch {
+          damaged.append((row["seq"], Self.payload(of: row), describe(error)))
+        }
+      }
+      return (ops, damaged)
     }
+    if !damaged.isEmpty {
+      let records = try db.write { db in
+        try damaged.map { seq, payload, reason in
+          try Self.quarantine(
+            db, table: "operations", kind: "operation", key: seq, rowId: String(seq),
+            payload: payload, reason: reason)
+        }
+      }
+      quarantinedNow.withLock { $0 += records }
+    }
+    return ops
   }
 
-  static func operation(from row: Row) -> QueuedOperation? {
-    guard let kind = TicketAction(rawValue: row["kind"]),
-      let state = OperationState(rawValue: row["state"])
-    else { return nil }
-    let readyAt: Int64? = row["readyAt"]
-    let lastResult: String? = row["lastResult"]
-    let serverStatus: String? = row["serverStatus"]
+  /// A row's columns as a JSON object (what the quarantine keeps of an operation).
+  static func payload(of row: Row) -> Data {
+    var object: [String: String] = [:]
+    for (column, value) in row { object[column] = value.isNull ? nil : "\(value)" }
+    return (try? JSONEncoder().encode(object)) ?? Data()
+  }
+
+  struct DamagedRow: Error, CustomStringConvertible {
+    let description: String
+  }
+
+  static func operation(from row: Row) throws -> QueuedOperation {
+    let kindText: String = try row.decode(forColumn: "kind")
+    let stateText: String = try row.decode(forColumn: "state")
+    guard let kind = TicketAction(rawValue: kindText) else {
+      throw DamagedRow(description: "unknown operation kind \(kindText)")
+    }
+    guard let state = OperationState(rawValue: stateText) else {
+      throw DamagedRow(description: "unknown operation state \(stateText)")
+    }
+    let readyAt: Int64? = try row.decode(forColumn: "readyAt")
+    let lastResult: String? = try row.decode(forColumn: "lastResult")
+    let serverStatus: String? = try row.decode(forColumn: "serverStatus")
     return QueuedOperation(
-      id: row["id"], seq: row["seq"], kind: kind, ticketId: row["ticketId"],
+      id: try row.decode(forColumn: "id"), seq: try row.decode(forColumn: "seq"), kind: kind,
+      ticketId: try row.decode(forColumn: "ticketId"),
       readyAt: readyAt.map(Timestamp.init(millis:)),
-      createdAt: Timestamp(millis: row["createdAt"]), attempts: row["attempts"],
-      uncountedAttempts: row["uncountedAttempts"],
-      nextAttemptAt: Timestamp(millis: row["nextAttemptAt"]), state: state,
-      lastError: row["lastError"], lastResult: lastResult.flatMap(AttemptResult.init(rawValue:)),
+      createdAt: Timestamp(millis: try row.decode(forColumn: "createdAt")),
+      attempts: try row.decode(forColumn: "attempts"),
+      uncountedAttempts: try row.decode(forColumn: "uncountedAttempts"),
+      nextAttemptAt: Timestamp(millis: try row.decode(forColumn: "nextAttemptAt")), state: state,
+      lastError: try row.decode(forColumn: "lastError"),
+      lastResult: lastResult.flatMap(AttemptResult.init(rawValue:)),
       serverStatus: serverStatus.map(TicketStatus.init(wire:)))
   }
 

@@ -79,19 +79,26 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
 public final class CurlHTTPClient: Sendable {
   public let config: HTTPClientConfig
 
-  private static let globalInit: Bool = {
-    curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+  /// libcurl's one-time set-up: nil when it worked, else why it did not.
+  public static let initFailure: String? = {
+    let code = curl_global_init(Int(CURL_GLOBAL_ALL))
+    guard code != CURLE_OK else { return nil }
+    let reason = String(cString: curl_easy_strerror(code))
+    return "libcurl could not be initialised (curl_global_init: \(reason))"
   }()
 
   public init(config: HTTPClientConfig) {
     self.config = config
-    _ = Self.globalInit
+    _ = Self.initFailure
   }
 
   /// Sends `method path` (path with query, starting with `/`).
   public func send(
     method: String, path: String, body: Data? = nil, headers: [(String, String)] = []
   ) -> Result<HTTPResponse, HTTPFailure> {
+    if let failure = Self.initFailure {
+      return .failure(HTTPFailure(kind: .other, detail: failure))
+    }
     guard let handle = curl_easy_init() else {
       return .failure(HTTPFailure(kind: .other, detail: "curl_easy_init failed"))
     }
@@ -115,8 +122,13 @@ public final class CurlHTTPClient: Sendable {
     var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     let url = config.baseURL + path
     let config = self.config
-    let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorBuf in
-      url.withCString { urlC in
+    // libcurl holds the error buffer's address from CURLOPT_ERRORBUFFER until
+    // it is unset: the transfer, the reading of the message and the unsetting
+    // all happen inside the scope where that address is valid.
+    let (code, errorText) = errorBuffer.withUnsafeMutableBufferPointer {
+      errorBuf -> (CURLcode, String) in
+      defer { kds_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, nil) }
+      let code: CURLcode = url.withCString { urlC in
         kds_curl_setopt_ptr(handle, CURLOPT_URL, urlC)
         kds_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         kds_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, config.connectTimeoutMillis)
@@ -149,6 +161,7 @@ public final class CurlHTTPClient: Sendable {
         }
         return curl_easy_perform(handle)
       }
+      return (code, code == CURLE_OK ? "" : String(cString: errorBuf.baseAddress!))
     }
     var status = 0
     kds_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
@@ -162,10 +175,7 @@ public final class CurlHTTPClient: Sendable {
           date: sink.date, retryAfter: sink.retryAfter, contentType: sink.contentType,
           replayed: sink.replayed))
     }
-    let detail = errorBuffer.withUnsafeBufferPointer { buf -> String in
-      let s = String(cString: buf.baseAddress!)
-      return s.isEmpty ? String(cString: curl_easy_strerror(code)) : s
-    }
+    let detail = errorText.isEmpty ? String(cString: curl_easy_strerror(code)) : errorText
     return .failure(HTTPFailure(kind: Self.kind(of: code), detail: detail))
   }
 
@@ -207,14 +217,11 @@ final class ResponseSink {
     }
     guard let colon = line.firstIndex(of: ":") else { return }
     let name = line[..<colon].lowercased()
-    var value = line[line.index(after: colon)...]
-    // "\r\n" is one Character: test whitespace, not single characters.
-    while let f = value.first, f.isWhitespace { value.removeFirst() }
-    while let l = value.last, l.isWhitespace { value.removeLast() }
+    let value = line[line.index(after: colon)...].trimmingSpaces
     switch name {
     case "date": date = HTTPDate.parse(value)
-    case "retry-after": retryAfter = String(value)
-    case "content-type": contentType = String(value)
+    case "retry-after": retryAfter = value
+    case "content-type": contentType = value
     case "idempotent-replayed": replayed = value.lowercased() == "true"
     default: break
     }

@@ -1,4 +1,5 @@
 import KDSCore
+import KDSSystem
 
 #if canImport(Glibc)
   import Glibc
@@ -14,13 +15,9 @@ public final class WakeSignal: Sendable {
   public let fd: Int32
   let writeFD: Int32
 
-  /// The write end, for a signal handler (write(2) is async-signal-safe).
-  public var writeFDForSignals: Int32 { writeFD }
-
   public init() {
     var fds: [Int32] = [-1, -1]
-    let r = pipe(&fds)
-    precondition(r == 0, "pipe failed: errno \(errno)")
+    if pipe(&fds) != 0 { preconditionFailure("\(SystemError("pipe"))") }
     for f in fds {
       _ = fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK)
       _ = fcntl(f, F_SETFD, FD_CLOEXEC)
@@ -50,21 +47,24 @@ public final class WakeSignal: Sendable {
     return any
   }
 
-  /// Waits up to `timeoutMillis` for a signal (and clears it). True if signalled.
+  /// Waits up to `timeoutMillis` for a signal (and clears it). True if
+  /// signalled. The deadline is on the monotonic clock: an interrupted wait
+  /// goes on for what is left, whatever the wall clock does.
   @discardableResult
   public func wait(timeoutMillis: Int) -> Bool {
-    var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    let r = poll(&p, 1, Int32(clamping: max(0, timeoutMillis)))
-    return r > 0 ? drain() : false
+    let deadline = SystemClock.monotonicMillis() + Int64(max(0, timeoutMillis))
+    while true {
+      var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+      let left = max(0, deadline - SystemClock.monotonicMillis())
+      let r = poll(&p, 1, Int32(clamping: left))
+      if r > 0 { return drain() }
+      if r == 0 || errno != EINTR || left == 0 { return false }
+    }
   }
 }
 
 /// The device's real wall clock, as a `KioskClock`.
 public struct WallClock: KioskClock {
   public init() {}
-  public func now() -> Timestamp {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Timestamp(millis: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
-  }
+  public func now() -> Timestamp { Timestamp(millis: SystemClock.wallMillis()) }
 }

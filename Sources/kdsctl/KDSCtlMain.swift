@@ -62,6 +62,9 @@ struct Status: ParsableCommand {
     print("last sync:   \(s.lastSyncAt ?? "never")")
     print("tickets:     \(s.tickets) on screen, \(s.cachedTickets) cached")
     print("operations:  \(s.pendingOps) pending, \(s.failedOps) failed")
+    if let damaged = s.damagedRecords {
+      print("damaged:     \(damaged) record\(damaged == 1 ? "" : "s") set aside (quarantine table)")
+    }
     print(
       "clock:       server \(s.serverClockOffsetMillis >= 0 ? "+" : "")\(s.serverClockOffsetMillis) ms"
     )

@@ -64,9 +64,27 @@ import Testing
     #expect(config.inputSource(ofLine: 9) == "input settings")
   }
 
-  @Test func missingEssentialsAreNamed() {
-    let config = KioskConfiguration()
-    #expect(throws: ConfigError.self) { try config.validateForRun() }
+  @Test func missingEssentialsAreNamed() throws {
+    // Each missing essential is named, in turn, with an example of the line to add.
+    let steps: [(String, String)] = [
+      ("", "no station set (station = grill)"),
+      ("station = grill\n", "no server set (server = http://127.0.0.1:8080)"),
+      (
+        "station = grill\nserver = http://127.0.0.1:8080\n",
+        "no token set (token = ... or token_file = /path)"
+      ),
+    ]
+    for (text, expected) in steps {
+      var config = KioskConfiguration()
+      try config.apply(text: text, fileName: "kiosk.conf")
+      let error = #expect(throws: ConfigError.self) { try config.validateForRun() }
+      #expect(error.map { "\($0)" }?.contains(expected) == true, "\(String(describing: error))")
+    }
+    var complete = KioskConfiguration()
+    try complete.apply(
+      text: "station = grill\nserver = http://127.0.0.1:8080\ntoken = abc\n", fileName: "kiosk.conf"
+    )
+    try complete.validateForRun()
   }
 
   @Test func sampleConfigurationInTheRepositoryIsValid() throws {

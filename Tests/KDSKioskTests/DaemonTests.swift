@@ -22,10 +22,12 @@ import Testing
     #expect(status.lastSyncAt != nil)
     #expect(status.pendingOps == 0)
     #expect(status.failedOps == 0)
+    #expect(status.damagedRecords == 0)
 
     let (human, text) = try KioskProcess.ctl(kiosk.socketPath, ["status"])
     #expect(human == 0)
     #expect(text.contains("connected"))
+    #expect(text.contains("damaged:     0 records set aside"))
     let (bumped, out) = try KioskProcess.ctl(kiosk.socketPath, ["bump", ids[0]])
     #expect(bumped == 0)
     #expect(out.hasPrefix("ok:"))

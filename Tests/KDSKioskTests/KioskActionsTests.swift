@@ -64,11 +64,23 @@ import Testing
   }
 
   @Test func presenterGetsTheServerClock() throws {
-    let kiosk = try offlineKiosk(tickets: 1)
+    // The server's clock runs 90 s ahead of this kiosk's (measured on an
+    // earlier run and stored): the presenter draws ages by the server's time.
+    let dir = TempDir()
+    let path = dir.file("kiosk.db")
+    try KioskStore(path: path).setSetting("clock.offsetMillis", "90000")
+    let proxy = try FaultProxy(upstreamPort: 9)
+    proxy.refuse()
+    let kiosk = try KioskHarness(baseURL: proxy.baseURL, token: "t", dbPath: path)
+    #expect(kiosk.view.status.clock.offsetMillis == 90_000)
     let presenter = NullPresenter()
     presenter.present(kiosk.core.snapshot())
     #expect(presenter.presented == 1)
-    #expect(presenter.last?.now == kiosk.clock.now())  // no offset measured yet
+    #expect(presenter.last?.now == kiosk.clock.now().adding(millis: 90_000))
+    kiosk.clock.advance(seconds: 30)
+    presenter.present(kiosk.core.snapshot())
+    #expect(presenter.presented == 2)
+    #expect(presenter.last?.now == kiosk.clock.now().adding(seconds: 90))
     #expect(presenter.last?.thresholds == .standard)
     #expect(presenter.last?.station == "grill")
   }

@@ -7,9 +7,9 @@ import KDSTestSupport
 import Testing
 
 @Suite(.serialized) struct OfflineSyncTests {
-  /// Seed 11.2: 10 tickets cached, network gone, 3 bumped, 2 minutes later the
-  /// cache still shows the rest, network back, the server has them READY and
-  /// another kiosk sees that.
+  /// The offline scenario (docs/sync-contract.md): 10 tickets cached,
+  /// network gone, 3 bumped, 2 minutes later the cache still shows the rest,
+  /// network back, the server has them READY and another kiosk sees that.
   @Test func seedScenario11_2() async throws {
     let r = try Restaurant()
     let ids = try await r.sendTickets(count: 10)
@@ -386,17 +386,141 @@ import Testing
   }
 
   @Test func customCAFileIsUsedForTLS() throws {
-    // An https URL to a plain-HTTP port with a CA file that does not exist:
-    // the TLS layer refuses, the client says so (and never crashes).
-    let proxy = try FaultProxy(upstreamPort: 9)
-    let client = CurlHTTPClient(
-      config: HTTPClientConfig(
-        baseURL: "https://127.0.0.1:\(proxy.port)", token: "x", requestTimeoutMillis: 2_000,
-        caFile: "/nonexistent/ca.pem"))
-    guard case .failure(let f) = client.send(method: "GET", path: "/health") else {
-      Issue.record("expected a TLS failure")
-      return
+    // A real TLS server on 127.0.0.1 with a certificate of a private CA made
+    // here: trusted with that CA's file, refused without it or with another CA.
+    let pki = try TestPKI()
+    let server = try TLSServer(cert: pki.serverCert, key: pki.serverKey)
+    defer { server.stop() }
+    func send(caFile: String?) -> Result<HTTPResponse, HTTPFailure> {
+      CurlHTTPClient(
+        config: HTTPClientConfig(
+          baseURL: "https://127.0.0.1:\(server.port)", token: "x", requestTimeoutMillis: 5_000,
+          caFile: caFile)
+      ).send(method: "GET", path: "/")
     }
-    #expect(f.kind == .tls)
+    switch send(caFile: pki.caCert) {
+    case .success(let response): #expect(response.status == 200)
+    case .failure(let f): Issue.record("the right CA was refused: \(f)")
+    }
+    for wrong in [nil, pki.otherCACert] {
+      guard case .failure(let f) = send(caFile: wrong) else {
+        Issue.record(
+          "a server certificate of an unknown CA was accepted (CA file \(wrong ?? "none"))")
+        continue
+      }
+      #expect(f.kind == .tls, "\(f)")
+      #expect(f.detail.lowercased().contains("certificate"), "\(f)")
+    }
   }
+}
+
+/// A CA, a second CA and a server certificate for 127.0.0.1 signed by the
+/// first, made with the `openssl` command in a temporary folder.
+final class TestPKI {
+  let dir = TempDir()
+  var caCert: String { dir.file("ca.pem") }
+  var otherCACert: String { dir.file("other-ca.pem") }
+  var serverCert: String { dir.file("server.pem") }
+  var serverKey: String { dir.file("server.key") }
+
+  init() throws {
+    for name in ["ca", "other-ca"] {
+      try openssl(
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+        "/CN=KDS test \(name)",
+        "-keyout", dir.file("\(name).key"), "-out", dir.file("\(name).pem"))
+    }
+    try openssl(
+      "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", serverKey,
+      "-out", dir.file("server.csr"))
+    try "subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\n".write(
+      toFile: dir.file("server.ext"), atomically: true, encoding: .utf8)
+    try openssl(
+      "x509", "-req", "-in", dir.file("server.csr"), "-CA", caCert, "-CAkey", dir.file("ca.key"),
+      "-CAcreateserial", "-days", "2", "-extfile", dir.file("server.ext"), "-out", serverCert)
+  }
+
+  func openssl(_ arguments: String...) throws {
+    let (status, output) = try ServerProcess.run("/usr/bin/openssl", arguments)
+    guard status == 0 else {
+      throw TestFailure("openssl \(arguments.joined(separator: " ")) failed: \(output)")
+    }
+  }
+}
+
+/// `openssl s_server -www` on a free port of 127.0.0.1, ready when its port accepts.
+final class TLSServer {
+  let process = Process()
+  let port: Int
+
+  init(cert: String, key: String) throws {
+    port = try freeLoopbackPort()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    process.arguments = [
+      "s_server", "-accept", "127.0.0.1:\(port)", "-cert", cert, "-key", key, "-www", "-quiet",
+    ]
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let ready = waitFor("s_server on port \(port)", timeout: 20) {
+      process.isRunning && loopbackPortAccepts(port)
+    }
+    guard ready else {
+      stop()
+      throw TestFailure("openssl s_server did not start on port \(port)")
+    }
+  }
+
+  func stop() {
+    guard process.isRunning else { return }
+    // SIGKILL: the child inherits the test thread's signal mask, which may block SIGTERM.
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+  }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+  let description: String
+  init(_ d: String) { description = d }
+}
+
+/// A port of 127.0.0.1 nobody listens on now (bound to port 0, then released).
+func freeLoopbackPort() throws -> Int {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { throw TestFailure("socket failed") }
+  defer { close(fd) }
+  var addr = loopback(port: 0)
+  let bound = withUnsafePointer(to: &addr) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    }
+  }
+  guard bound == 0 else { throw TestFailure("bind failed") }
+  var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+  _ = withUnsafeMutablePointer(to: &addr) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+  }
+  return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// Whether something accepts TCP connections on `port` of 127.0.0.1.
+func loopbackPortAccepts(_ port: Int) -> Bool {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { return false }
+  defer { close(fd) }
+  var addr = loopback(port: port)
+  return withUnsafePointer(to: &addr) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+    }
+  }
+}
+
+func loopback(port: Int) -> sockaddr_in {
+  var addr = sockaddr_in()
+  addr.sin_family = sa_family_t(AF_INET)
+  addr.sin_port = UInt16(port).bigEndian
+  addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+  return addr
 }

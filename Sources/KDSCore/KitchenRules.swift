@@ -1,0 +1,174 @@
+/// Why a chef's action was refused.
+public struct ActionError: Error, Hashable, Sendable, CustomStringConvertible {
+  public enum Kind: String, Sendable {
+    case unknownTicket, notAllowed, unavailable, queueFull, storage
+  }
+  public var kind: Kind
+  public var message: String
+  public var description: String { message }
+
+  public init(kind: Kind, message: String) {
+    self.kind = kind
+    self.message = message
+  }
+}
+
+/// What an accepted action did.
+public enum ActionResult: Sendable, Equatable {
+  /// Durably queued: it is safe to show it as done.
+  case queued(QueuedOperation)
+  /// Allowed but nothing to do (bump of a ticket already ready).
+  case unchanged(TicketStatus)
+
+  /// One line for the chef, the log and kdsctl.
+  public var message: String {
+    switch self {
+    case .queued(let op): "queued \(op.kind.rawValue) \(op.id) for ticket \(op.ticketId)"
+    case .unchanged(let status): "nothing to do: the ticket is \(status.wire)"
+    }
+  }
+}
+
+/// What the kitchen's rules decided about an action.
+public enum KitchenDecision: Hashable, Sendable {
+  /// Queue an operation: the ticket goes from one status to the other on screen at once.
+  case enqueue(from: TicketStatus, to: TicketStatus)
+  /// Allowed, nothing to do: the ticket stays in this status.
+  case unchanged(TicketStatus)
+}
+
+/// The kitchen's rules, in one place and without I/O: given the board as this
+/// kiosk sees it (the cached tickets and its own operations not done), may a
+/// chef's action happen, and what does the board look like after it. The sync
+/// engine asks these rules, under its lock, before it queues anything; the
+/// screen's selection follows them too.
+public struct KitchenBoardState: Sendable {
+  public var station: String
+  public var tickets: [String: Ticket]
+  /// The kiosk's operations not done, in any order.
+  public var operations: [QueuedOperation]
+  /// Extensions the server lacks (404/405).
+  public var disabledActions: Set<TicketAction>
+  public var maxOutstanding: Int
+
+  public init(
+    station: String, tickets: [String: Ticket], operations: [QueuedOperation],
+    disabledActions: Set<TicketAction> = [],
+    maxOutstanding: Int = QueuePolicy.standard
+      .maxOutstanding
+  ) {
+    self.station = station
+    self.tickets = tickets
+    self.operations = operations
+    self.disabledActions = disabledActions
+    self.maxOutstanding = maxOutstanding
+  }
+
+  public var outstandingCount: Int { operations.reduce(0) { $0 + ($1.isOutstanding ? 1 : 0) } }
+  public var isQueueFull: Bool { outstandingCount >= maxOutstanding }
+
+  /// What the screen shows for a ticket now: its cached status with this
+  /// kiosk's outstanding operations applied (nil: no such ticket here).
+  public func shownStatus(of ticketId: String) -> TicketStatus? {
+    guard let ticket = tickets[ticketId], ticket.station == station else { return nil }
+    return BoardComposition.optimisticStatus(
+      of: ticket, operations: operations.lazy.filter { $0.ticketId == ticketId })
+  }
+
+  /// May `kind` happen to the ticket, and what does it become.
+  public func decide(_ kind: TicketAction, ticketId: String) -> Result<
+    KitchenDecision, ActionError
+  > {
+    guard let status = shownStatus(of: ticketId) else {
+      return .failure(
+        ActionError(kind: .unknownTicket, message: "no ticket \(ticketId) on this screen"))
+    }
+    if disabledActions.contains(kind) { return .failure(Self.unavailable(kind)) }
+    switch TicketStateMachine.transition(from: status, action: kind) {
+    case .invalid:
+      return .failure(
+        ActionError(
+          kind: .notAllowed,
+          message: "cannot \(kind.rawValue) ticket \(ticketId): it is \(status.wire)"))
+    case .noChange:
+      return .success(.unchanged(status))
+    case .change(let to):
+      return .success(.enqueue(from: status, to: to))
+    }
+  }
+
+  /// The ticket the recall button brings back: the one bumped last on this
+  /// kiosk (`recentlyBumped`, most recent first) that the screen shows as ready.
+  public func recallTarget(recentlyBumped: [String]) -> Result<String, ActionError> {
+    if disabledActions.contains(.recall) { return .failure(Self.unavailable(.recall)) }
+    for id in recentlyBumped where shownStatus(of: id) == .ready { return .success(id) }
+    return .failure(ActionError(kind: .notAllowed, message: "nothing to recall"))
+  }
+
+  /// May a failed operation go back in the queue (the queue has room).
+  public func mayRetry() -> Result<Void, ActionError> {
+    isQueueFull
+      ? .failure(ActionError(kind: .queueFull, message: QueuePolicy.queueFullMessage))
+      : .success(())
+  }
+
+  /// The status a cached ticket takes when the server acknowledged `kind`
+  /// without sending the ticket back (nil: leave it as it is).
+  public static func acknowledgedStatus(after kind: TicketAction, cached: TicketStatus)
+    -> TicketStatus?
+  {
+    guard let target = TicketStateMachine.apply(kind, to: cached), target != cached else {
+      return nil
+    }
+    return target
+  }
+
+  static func unavailable(_ kind: TicketAction) -> ActionError {
+    ActionError(
+      kind: .unavailable,
+      message: "\(kind.rawValue) is not available: the server does not support it")
+  }
+}
+
+/// The screen's selection, by the kitchen's rules: pure functions of the
+/// tickets shown (in screen order) and the current selection.
+public enum KitchenSelection {
+  /// The ticket a "bump" or "start" key acts on: the selected one, or the first shown.
+  public static func target(selected: String?, shown: [Ticket]) -> String? {
+    selected ?? shown.first?.id
+  }
+
+  /// The selection after `ticketId` left the board (bumped): the ticket that
+  /// takes its place, or the last one, or nothing. A selection elsewhere stays.
+  public static func afterRemoving(_ ticketId: String, selected: String?, shown: [Ticket])
+    -> String?
+  {
+    guard selected == ticketId || selected == nil,
+      let i = shown.firstIndex(where: { $0.id == ticketId })
+    else { return selected }
+    let rest = shown.filter { $0.id != ticketId }
+    return rest.isEmpty ? nil : rest[min(i, rest.count - 1)].id
+  }
+
+  /// The selection moved `delta` tickets (clamped); with none selected, the
+  /// first (forward) or last (backward) ticket.
+  public static func moved(by delta: Int, selected: String?, shown: [Ticket]) -> String? {
+    guard !shown.isEmpty else { return nil }
+    guard let selected, let i = shown.firstIndex(where: { $0.id == selected }) else {
+      return (delta > 0 ? shown.first : shown.last)?.id
+    }
+    return shown[max(0, min(shown.count - 1, i + delta))].id
+  }
+
+  /// A selection of a ticket no longer shown is dropped.
+  public static func kept(_ selected: String?, shown: [Ticket]) -> String? {
+    guard let selected, shown.contains(where: { $0.id == selected }) else { return nil }
+    return selected
+  }
+
+  /// The next page, not past the last when the page count is known.
+  public static func nextPage(after page: Int, pageCount: Int?) -> Int {
+    guard let pageCount else { return page + 1 }
+    return min(page + 1, max(0, pageCount - 1))
+  }
+}

@@ -1,0 +1,105 @@
+import KDSCore
+import KDSStore
+import Logging
+
+/// Answers to operations: the queue policy classifies each answer, the
+/// engine logs it, stores what the server acknowledged and notes the
+/// connection's troubles (401/403, missing extensions).
+extension SyncEngine {
+  // MARK: answers to operations
+
+  func handleOperation(_ op: QueuedOperation, _ exchange: Exchange, now: Timestamp)
+    -> QueuedOperation
+  {
+    let answer: HTTPAnswer
+    switch exchange.result {
+    case .failure(let failure):
+      answer = .noAnswer(reason: failure.description)
+    case .success(let response):
+      sampleClock(response, exchange)
+      answer = .response(
+        status: response.status, body: response.body, retryAfter: response.retryAfterSeconds)
+    }
+    let outcome = policy.classify(answer, kind: op.kind)
+    let updated = policy.record(outcome, on: op, now: now)
+    let opName = "\(op.kind.rawValue) \(op.id) for ticket \(op.ticketId)"
+    switch outcome {
+    case .succeeded(let ticket):
+      let replayed = (try? exchange.result.get().replayed) ?? false
+      logger.info("operation done: \(opName)\(replayed ? " (replayed answer)" : "")")
+      applyAcknowledged(op, ticket: ticket)
+      state.withLock { $0.status.authProblem = nil }
+    case .rejected(let reason, _, let loud):
+      if loud {
+        logger.critical("operation FAILED: \(opName): \(reason)")
+      } else {
+        logger.warning("operation failed: \(opName): \(reason)")
+      }
+    case .extensionMissing(let kind):
+      logger.warning(
+        "the server does not support \(kind.rawValue) (HTTP 404/405): action disabled; \(opName) failed"
+      )
+      state.withLock { _ = $0.status.disabledActions.insert(kind) }
+    case .unauthorised(let status):
+      noteAuthProblem(status: status)
+    case .serverTrouble(let status, _):
+      let tail = updated.state == .failed ? "; sync failed, waiting for a retry" : ""
+      logger.warning(
+        "operation attempt \(updated.attempts) failed: \(opName): HTTP \(status)\(tail)")
+    case .rateLimited(let retryAfter):
+      logger.notice("operation rate limited: \(opName), retry after \(retryAfter ?? 0) s")
+    case .noAnswer(let reason):
+      logger.debug("operation got no answer: \(opName): \(reason)")
+    }
+    state.withLock { s in
+      if updated.state == .done {
+        s.ops[op.id] = nil
+      } else {
+        s.ops[op.id] = updated
+      }
+      s.generation += 1
+    }
+    return updated
+  }
+
+  /// The server acknowledged `op`: store the ticket it answered with, or, if
+  /// the answer held none, the status the operation leads to (keeping the
+  /// cached `updatedAt`, so the server's next version replaces it).
+  func applyAcknowledged(_ op: QueuedOperation, ticket: Ticket?) {
+    do {
+      if let ticket, ticket.id == op.ticketId, ticket.station == config.station {
+        if try store.upsert(ticket) {
+          state.withLock { $0.tickets[ticket.id] = ticket }
+        }
+        return
+      }
+      guard let cached = state.withLock({ $0.tickets[op.ticketId] }),
+        let target = KitchenBoardState.acknowledgedStatus(after: op.kind, cached: cached.status),
+        let updated = try store.setLocalStatus(ticketId: op.ticketId, status: target)
+      else { return }
+      state.withLock { $0.tickets[updated.id] = updated }
+    } catch {
+      logger.error("could not store the acknowledged ticket \(op.ticketId): \(error)")
+    }
+  }
+
+  func noteAuthProblem(status: Int) {
+    let text =
+      status == 401
+      ? "Not authorised: the server refused this kiosk's token (HTTP 401)"
+      : "Not authorised: this token may not use station \(config.station) (HTTP 403)"
+    let first = state.withLock { s -> Bool in
+      let first = s.status.authProblem == nil
+      s.status.authProblem = text
+      return first
+    }
+    if first { logger.error("\(text); operations wait, no attempt counted") }
+  }
+
+  func sampleClock(_ response: HTTPResponse, _ exchange: Exchange) {
+    guard let date = response.date else { return }
+    state.withLock {
+      $0.status.clock.add(serverDate: date, sent: exchange.sent, received: exchange.received)
+    }
+  }
+}
