@@ -25,6 +25,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
   ],
   targets: [
     // MARK: C libraries (Debian -dev packages, see scripts/install-deps)
@@ -48,6 +49,8 @@ let package = Package(
     .target(name: "KDSGeometry", swiftSettings: strict),
     .target(name: "KDSTime", swiftSettings: strict),
     .target(name: "KDSSystem", swiftSettings: strict),
+    // The rules of the sync contract both sides check (station names)
+    .target(name: "KDSContract", swiftSettings: strict),
     // The SQLite set-up the server and the kiosk share (WAL, synchronous, migrations)
     .target(
       name: "KDSDatabase",
@@ -57,7 +60,7 @@ let package = Package(
     // MARK: kiosk modules, from the inside out (no SwiftNIO in any of them)
     .target(
       name: "KDSCore",
-      dependencies: ["KDSTime"],
+      dependencies: ["KDSTime", "KDSContract"],
       swiftSettings: strict),
     .target(
       name: "KDSStore",
@@ -107,8 +110,10 @@ let package = Package(
     .target(
       name: "KDSServer",
       dependencies: [
-        "KDSTime", "KDSSystem", "KDSDatabase",
+        "KDSTime", "KDSSystem", "KDSDatabase", "KDSContract",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdTLS", package: "hummingbird"),
+        .product(name: "X509", package: "swift-certificates"),
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
@@ -139,7 +144,8 @@ let package = Package(
     .testTarget(
       name: "KDSServerTests",
       dependencies: [
-        "KDSServer", "KDSTime", "KDSTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        "KDSServer", "KDSTime", "KDSContract", "KDSTestSupport",
+        .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: strict),
     .testTarget(

@@ -52,7 +52,8 @@ extension Kitchen {
       ticket.status = target
       ticket.updatedAt = stamp
       if target == "READY" {
-        ticket.readyAt = readyAt ?? stamp
+        // Like sentAt, a time to show: the wall clock, not the stamp clock.
+        ticket.readyAt = readyAt ?? SystemClock.wallMillis()
       } else if action == .recall {
         ticket.readyAt = nil
       }

@@ -1,5 +1,6 @@
 import GRDB
 import Hummingbird
+import KDSContract
 import KDSSystem
 import KDSTime
 import Logging
@@ -210,8 +211,8 @@ public final class KDSService: Sendable {
     guard let station = call.query["station"], !station.isEmpty else {
       throw APIError.invalid("station", "query parameter is required (e.g. ?station=grill)")
     }
-    guard Validation.validStation(station) else {
-      throw APIError.invalid("station", "must be \(Validation.stationPattern)")
+    guard StationName.isValid(station) else {
+      throw APIError.invalid("station", "must be \(StationName.rule)")
     }
     guard call.token.allows(station: station) else {
       throw APIError(403, "This device may not read the queue of station \(station)")

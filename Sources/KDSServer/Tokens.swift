@@ -1,5 +1,6 @@
 import Crypto
 import GRDB
+import KDSContract
 import KDSSystem
 import Synchronization
 
@@ -46,8 +47,8 @@ public enum DeviceTokens {
     guard validName(device) else {
       throw TokenError.invalid("device name must be \(namePattern)")
     }
-    for s in stations where !Validation.validStation(s) {
-      throw TokenError.invalid("station '\(s)' must be \(Validation.stationPattern)")
+    for s in stations where !StationName.isValid(s) {
+      throw TokenError.invalid("station '\(s)' must be \(StationName.rule)")
     }
     let token = "kds_" + randomHex(bytes: 32)
     let hash = sha256Hex(token)
