@@ -122,7 +122,7 @@ let package = Package(
     .executableTarget(
       name: "kds-server",
       dependencies: [
-        "KDSServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "KDSServer", "KDSTime", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KDSServer
+import KDSTime
 import Logging
 
 #if canImport(Glibc)
@@ -64,6 +65,18 @@ struct Serve: AsyncParsableCommand {
   var rateBurst: Double = 200
 
   @Option(
+    name: .customLong("unauthenticated-rate"),
+    help:
+      "Requests per second per client address without a valid token ('1', '1/s' or 'off'); beyond it: 429."
+  )
+  var unauthenticatedRate = "1/s"
+
+  @Option(
+    name: .customLong("unauthenticated-burst"),
+    help: "Burst size of the per-address limit on requests without a valid token.")
+  var unauthenticatedBurst: Double = 20
+
+  @Option(
     name: .customLong("idempotency-ttl"), help: "Seconds an idempotency key is kept (default 24 h)."
   )
   var idempotencyTTL: Double = 86_400
@@ -84,6 +97,7 @@ struct Serve: AsyncParsableCommand {
 
   func validate() throws {
     _ = try parsedRateLimit()
+    _ = try Self.parseRate(unauthenticatedRate, option: "--unauthenticated-rate")
     guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
     guard idempotencyTTL > 0, cleanupInterval > 0, retentionHours > 0 else {
       throw ValidationError(
@@ -93,11 +107,16 @@ struct Serve: AsyncParsableCommand {
   }
 
   func parsedRateLimit() throws -> Double? {
-    let text = rateLimit.lowercased()
+    try Self.parseRate(rateLimit, option: "--rate-limit")
+  }
+
+  /// `50`, `50/s`, `0.5/s` or `off` (nil).
+  static func parseRate(_ raw: String, option: String) throws -> Double? {
+    let text = raw.lowercased()
     if text == "off" || text == "0" { return nil }
     let number = text.hasSuffix("/s") ? String(text.dropLast(2)) : text
-    guard let v = Double(number), v > 0 else {
-      throw ValidationError("--rate-limit must be like 50, 50/s or off")
+    guard let v = Double(number), v > 0, v.isFinite else {
+      throw ValidationError("\(option) must be like 50, 50/s or off")
     }
     return v
   }
@@ -116,6 +135,9 @@ struct Serve: AsyncParsableCommand {
     options.demoOrdersPerMinute = demoRate
     options.rateLimit = try parsedRateLimit()
     options.rateBurst = rateBurst
+    options.unauthenticatedRate = try Self.parseRate(
+      unauthenticatedRate, option: "--unauthenticated-rate")
+    options.unauthenticatedBurst = unauthenticatedBurst
     options.idempotencyTTLSeconds = idempotencyTTL
     options.cleanupIntervalSeconds = cleanupInterval
     options.retentionHours = retentionHours
@@ -169,7 +191,7 @@ struct Serve: AsyncParsableCommand {
 
 struct Token: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Manage device tokens.", subcommands: [Create.self])
+    abstract: "Manage device tokens.", subcommands: [Create.self, List.self, Revoke.self])
 
   struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -187,17 +209,88 @@ struct Token: AsyncParsableCommand {
       help: "A station the device may use (repeat for more). None: all stations (POS, manager).")
     var stations: [String] = []
 
+    @Option(
+      help: """
+        pos (POS endpoints, all stations), manager (reads only: status page, orders, queues) \
+        or station (its --station queues only). Default: station with --station, else pos.
+        """)
+    var role: String?
+
     func run() async throws {
+      var parsedRole: TokenRole? = nil
+      if let role {
+        guard let r = TokenRole(rawValue: role) else {
+          throw ValidationError("--role must be pos, manager or station")
+        }
+        parsedRole = r
+      }
       let service = try KDSService(options: ServerOptions(databasePath: db))
       do {
         let token = try await DeviceTokens.create(
-          in: service.store, device: device, stations: stations)
+          in: service.store, device: device, stations: stations, role: parsedRole)
         let scope =
           stations.isEmpty ? "all stations" : "stations " + stations.joined(separator: ", ")
-        print("token for device \(device) (\(scope)):")
+        let shown = parsedRole ?? (stations.isEmpty ? .pos : .station)
+        print("token for device \(device) (role \(shown.rawValue), \(scope)):")
         print(token)
       } catch let error as TokenError {
         throw ValidationError(error.description)
+      }
+    }
+  }
+
+  struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract:
+        "List the tokens: id, device, role, stations, created, last seen, revoked (never the token)."
+    )
+
+    @Option(help: "SQLite database file.")
+    var db: String
+
+    func run() async throws {
+      let service = try KDSService(options: ServerOptions(databasePath: db))
+      let tokens = try await DeviceTokens.list(in: service.store)
+      func time(_ ms: Int64?) -> String { ms.map { RFC3339.format(millis: $0) } ?? "-" }
+      var rows = [["ID", "DEVICE", "ROLE", "STATIONS", "CREATED", "LAST SEEN", "REVOKED"]]
+      for t in tokens {
+        rows.append([
+          String(t.id), t.device, t.role,
+          t.stations.isEmpty ? "*" : t.stations.joined(separator: ","), time(t.createdAt),
+          time(t.lastSeenAt), time(t.revokedAt),
+        ])
+      }
+      var widths = [Int](repeating: 0, count: rows[0].count)
+      for row in rows {
+        for (n, cell) in row.enumerated() { widths[n] = max(widths[n], cell.count) }
+      }
+      for row in rows {
+        let line = row.enumerated().map { n, cell in
+          n == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[n] - cell.count)
+        }.joined(separator: "  ")
+        print(line)
+      }
+    }
+  }
+
+  struct Revoke: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract:
+        "Revoke a token by its id (see `token list`); a running server refuses it from its next request."
+    )
+
+    @Option(help: "SQLite database file.")
+    var db: String
+
+    @Argument(help: "The token's id.")
+    var id: Int64
+
+    func run() async throws {
+      let service = try KDSService(options: ServerOptions(databasePath: db))
+      switch try await DeviceTokens.revoke(in: service.store, id: id) {
+      case .revoked: print("token \(id) revoked")
+      case .alreadyRevoked: print("token \(id) was already revoked")
+      case .notFound: throw ValidationError("no token with id \(id) (see `kds-server token list`)")
       }
     }
   }
