@@ -1,4 +1,6 @@
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import KDSSystem
 import Logging
 
@@ -236,8 +238,16 @@ public enum KDSHTTPServer {
     let router = buildRouter(service: service)
     var hbLogger = Logger(label: "kds-server.http")
     hbLogger.logLevel = options.frameworkLogLevel
+    let server: HTTPServerBuilder
+    if let certificate = options.tlsCertificatePath, let key = options.tlsKeyPath {
+      server = try .tls(
+        .http1(),
+        tlsConfiguration: ServerTLS.configuration(certificatePath: certificate, keyPath: key))
+    } else {
+      server = .http1()
+    }
     let app = Application(
-      router: router,
+      router: router, server: server,
       configuration: .init(address: .hostname(options.host, port: options.port)),
       onServerRunning: { channel in
         onListening(options.host, channel.localAddress?.port ?? options.port)

@@ -15,7 +15,7 @@ struct KDSServerCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kds-server",
     abstract: "The restaurant server of the KDS sync contract (POS and kitchen endpoints).",
-    subcommands: [Serve.self, Token.self])
+    subcommands: [Serve.self, Token.self, TLS.self])
 }
 
 /// Writes one line to stdout at once (unbuffered), so a parent process
@@ -32,7 +32,8 @@ func emitLine(_ text: String) {
 
 struct Serve: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Run the HTTP server. Prints 'kds-server listening on http://HOST:PORT' when ready.")
+    abstract:
+      "Run the HTTP(S) server. Prints 'kds-server listening on http(s)://HOST:PORT' when ready.")
 
   @Option(help: "SQLite database file (created if missing).")
   var db: String
@@ -42,6 +43,16 @@ struct Serve: AsyncParsableCommand {
 
   @Option(help: "Port to bind; 0 lets the OS choose (the listening line tells which).")
   var port = 8080
+
+  @Option(
+    name: .customLong("tls-cert"),
+    help:
+      "PEM certificate (chain) of the server: with --tls-key, HTTPS only. Without TLS every token crosses the network in clear."
+  )
+  var tlsCert: String?
+
+  @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.")
+  var tlsKey: String?
 
   @Flag(help: "Seed the demo stations and generate live orders.")
   var demo = false
@@ -104,6 +115,9 @@ struct Serve: AsyncParsableCommand {
         "--idempotency-ttl, --cleanup-interval and --retention-hours must be > 0")
     }
     guard demoRate > 0 else { throw ValidationError("--demo-rate must be > 0") }
+    guard (tlsCert == nil) == (tlsKey == nil) else {
+      throw ValidationError("--tls-cert and --tls-key go together")
+    }
   }
 
   func parsedRateLimit() throws -> Double? {
@@ -142,6 +156,8 @@ struct Serve: AsyncParsableCommand {
     options.cleanupIntervalSeconds = cleanupInterval
     options.retentionHours = retentionHours
     options.kioskOfflineAfterSeconds = kioskOfflineAfter
+    options.tlsCertificatePath = tlsCert
+    options.tlsKeyPath = tlsKey
     let service: KDSService
     do {
       service = try KDSService(options: options, logger: logger)
@@ -179,12 +195,23 @@ struct Serve: AsyncParsableCommand {
       }
       logger.info("demo tokens written to \(demoTokens)")
     }
+    let scheme = tlsCert == nil ? "http" : "https"
     logger.info(
-      "starting db=\(db) host=\(host) port=\(port) demo=\(demo) rate_limit=\(rateLimit) burst=\(rateBurst)"
+      "starting db=\(db) host=\(host) port=\(port) tls=\(tlsCert != nil) demo=\(demo) rate_limit=\(rateLimit) burst=\(rateBurst)"
     )
-    try await KDSHTTPServer.run(service: service) { host, port in
-      let shown = host.contains(":") ? "[\(host)]" : host
-      emitLine("kds-server listening on http://\(shown):\(port)")
+    if tlsCert == nil && !["127.0.0.1", "::1", "localhost"].contains(host) {
+      logger.warning(
+        "serving plain HTTP on \(host): every device token crosses the network in clear; use --tls-cert and --tls-key (kds-server tls self-signed makes them)"
+      )
+    }
+    do {
+      try await KDSHTTPServer.run(service: service) { host, port in
+        let shown = host.contains(":") ? "[\(host)]" : host
+        emitLine("kds-server listening on \(scheme)://\(shown):\(port)")
+      }
+    } catch let error as TLSSetupError {
+      logger.critical("TLS: \(error)")
+      throw ExitCode(1)
     }
   }
 }
@@ -291,6 +318,59 @@ struct Token: AsyncParsableCommand {
       case .revoked: print("token \(id) revoked")
       case .alreadyRevoked: print("token \(id) was already revoked")
       case .notFound: throw ValidationError("no token with id \(id) (see `kds-server token list`)")
+      }
+    }
+  }
+}
+
+struct TLS: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "TLS certificates for the server.", subcommands: [SelfSigned.self])
+
+  struct SelfSigned: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "self-signed",
+      abstract:
+        "Make a private CA (ca.pem, ca-key.pem) and a server certificate it signed (server.pem, server-key.pem).",
+      discussion: """
+        For a restaurant without a PKI. Serve with --tls-cert DIR/server.pem --tls-key \
+        DIR/server-key.pem; copy ca.pem to each kiosk (ca_file in kiosk.conf). Keep \
+        ca-key.pem away from the server if you can: whoever holds it can impersonate it.
+        """)
+
+    @Option(help: "Folder for the four files (created if missing).")
+    var out: String
+
+    @Option(
+      name: .customLong("host"),
+      help: "A DNS name of the server (repeat for more). Default: localhost and 127.0.0.1.")
+    var hosts: [String] = []
+
+    @Option(name: .customLong("ip"), help: "An IP address of the server (repeat for more).")
+    var ips: [String] = []
+
+    @Option(name: .customLong("days"), help: "Days the certificates are valid.")
+    var days = 3650
+
+    func run() async throws {
+      var hosts = self.hosts
+      var ips = self.ips
+      if hosts.isEmpty && ips.isEmpty {
+        hosts = ["localhost"]
+        ips = ["127.0.0.1"]
+      }
+      guard days > 0 else { throw ValidationError("--days must be > 0") }
+      if mkdir(out, 0o755) != 0 && errno != EEXIST {
+        throw ValidationError("cannot create \(out): \(String(cString: strerror(errno)))")
+      }
+      do {
+        let paths = try SelfSignedTLS.make(
+          directory: out, hosts: hosts, ips: ips, validDays: days)
+        for path in paths { print(path) }
+        print(
+          "names: " + (hosts.map { "DNS:\($0)" } + ips.map { "IP:\($0)" }).joined(separator: ", "))
+      } catch let error as TLSSetupError {
+        throw ValidationError(error.description)
       }
     }
   }
