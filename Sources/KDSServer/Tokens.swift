@@ -272,9 +272,14 @@ final class RateLimiter<Key: Hashable & Sendable>: Sendable {
   }
   let rate: Double
   let burst: Double
-  private let buckets = Mutex<[Key: Bucket]>([:])
-  /// Beyond this many keys, full buckets are forgotten (they are the default).
-  static var pruneAbove: Int { 10_000 }
+  private struct State {
+    var buckets: [Key: Bucket] = [:]
+    /// Beyond this many keys, full buckets are forgotten (a missing bucket is
+    /// a full one); then the threshold doubles past what is left, so pruning
+    /// stays rare however many keys there are.
+    var pruneAbove = 10_000
+  }
+  private let state = Mutex(State())
 
   init(rate: Double, burst: Double) {
     self.rate = rate
@@ -285,24 +290,27 @@ final class RateLimiter<Key: Hashable & Sendable>: Sendable {
   /// `consume` is false); otherwise the whole seconds to wait (Retry-After).
   func check(_ key: Key, consume: Bool = true) -> Int? {
     let now = SystemClock.monotonicNanoseconds()
-    return buckets.withLock { map -> Int? in
-      var b = map[key] ?? Bucket(tokens: burst, last: now)
+    return state.withLock { s -> Int? in
+      var b = s.buckets[key] ?? Bucket(tokens: burst, last: now)
       b.tokens = min(burst, b.tokens + Double(now &- b.last) / 1e9 * rate)
       b.last = now
       if b.tokens >= 1 {
         if consume { b.tokens -= 1 }
-        map[key] = b
-        if map.count > Self.pruneAbove { prune(&map, now: now) }
+        s.buckets[key] = b
+        if s.buckets.count > s.pruneAbove { prune(&s, now: now) }
         return nil
       }
-      map[key] = b
+      s.buckets[key] = b
       let wait = (1 - b.tokens) / rate
       return max(1, Int(min(wait, 86_400).rounded(.up)))
     }
   }
 
-  private func prune(_ map: inout [Key: Bucket], now: UInt64) {
-    map = map.filter { _, b in b.tokens + Double(now &- b.last) / 1e9 * rate < burst }
+  private func prune(_ s: inout State, now: UInt64) {
+    s.buckets = s.buckets.filter { _, b in
+      b.tokens + Double(now &- b.last) / 1e9 * rate < burst
+    }
+    s.pruneAbove = max(10_000, s.buckets.count * 2)
   }
 }
 
