@@ -26,6 +26,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+    .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
   ],
   targets: [
     // MARK: C libraries (Debian -dev packages, see scripts/install-deps)
@@ -49,6 +51,8 @@ let package = Package(
     .target(name: "KDSGeometry", swiftSettings: strict),
     .target(name: "KDSTime", swiftSettings: strict),
     .target(name: "KDSSystem", swiftSettings: strict),
+    // The rules of the sync contract both sides check (station names)
+    .target(name: "KDSContract", swiftSettings: strict),
     // The SQLite set-up the server and the kiosk share (WAL, synchronous, migrations)
     .target(
       name: "KDSDatabase",
@@ -58,7 +62,7 @@ let package = Package(
     // MARK: kiosk modules, from the inside out (no SwiftNIO in any of them)
     .target(
       name: "KDSCore",
-      dependencies: ["KDSTime"],
+      dependencies: ["KDSTime", "KDSContract"],
       swiftSettings: strict),
     .target(
       name: "KDSStore",
@@ -114,8 +118,12 @@ let package = Package(
     .target(
       name: "KDSServer",
       dependencies: [
-        "KDSTime", "KDSSystem", "KDSDatabase",
+        "KDSTime", "KDSSystem", "KDSDatabase", "KDSContract",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdCore", package: "hummingbird"),
+        .product(name: "HummingbirdTLS", package: "hummingbird"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
@@ -124,7 +132,7 @@ let package = Package(
     .executableTarget(
       name: "kds-server",
       dependencies: [
-        "KDSServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "KDSServer", "KDSTime", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
 
@@ -160,7 +168,8 @@ let package = Package(
     .testTarget(
       name: "KDSServerTests",
       dependencies: [
-        "KDSServer", "KDSTime", "KDSTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        "KDSServer", "KDSTime", "KDSContract", "KDSTestSupport",
+        .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: strict),
     .testTarget(

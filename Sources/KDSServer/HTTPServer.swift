@@ -1,4 +1,6 @@
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import KDSSystem
 import Logging
 
@@ -13,9 +15,12 @@ import Logging
 public struct KDSRequestContext: RequestContext {
   public var coreContext: CoreRequestContextStorage
   var token: DeviceToken?
+  /// The client's IP address (the key of the unauthenticated-request limit).
+  let peer: String
 
   public init(source: ApplicationRequestContextSource) {
     coreContext = .init(source: source)
+    peer = source.channel.remoteAddress?.ipAddress ?? "unknown"
   }
 
   public var maxUploadSize: Int { 1 << 20 }
@@ -60,9 +65,10 @@ struct KDSMiddleware: RouterMiddleware {
     var device = "-"
     do {
       if !(request.method == .get && request.uri.path == "/health") {
-        let token = try await authenticate(request)
+        let token = try await authenticate(request, peer: context.peer)
         device = token.device
-        if let limiter = service.limiter, let wait = limiter.check(tokenID: token.id) {
+        service.tokens.noteSeen(token)
+        if let limiter = service.limiter, let wait = limiter.check(token.id) {
           var e = APIError(429, "Too many requests from this device; retry after \(wait) s")
           e.headers = [("Retry-After", String(wait))]
           throw e
@@ -97,7 +103,19 @@ struct KDSMiddleware: RouterMiddleware {
     return response
   }
 
-  func authenticate(_ request: Request) async throws -> DeviceToken {
+  /// The device token of `request`. Requests without a valid token count
+  /// against their address's bucket; once it is empty they get 429, and a
+  /// token not already cached is not even looked up.
+  func authenticate(_ request: Request, peer: String) async throws -> DeviceToken {
+    let limiter = service.unauthenticatedLimiter
+    func tooMany(_ wait: Int) -> APIError {
+      var e = APIError(
+        429, "Too many requests without a valid device token; retry after \(wait) s")
+      e.headers = [("Retry-After", String(wait))]
+      return e
+    }
+    /// Takes one from the address's bucket: the 429 to throw when empty.
+    func charge() -> APIError? { limiter?.check(peer).map(tooMany) }
     // The status page is opened in a browser: it also takes the token as the
     // password of HTTP Basic authentication, and asks the browser for it.
     let isStatusPage = request.uri.path.hasPrefix("/status")
@@ -109,7 +127,7 @@ struct KDSMiddleware: RouterMiddleware {
       return e
     }
     guard let header = request.headers[.authorization] else {
-      throw unauthorised("Missing Authorization: Bearer <device token>")
+      throw charge() ?? unauthorised("Missing Authorization: Bearer <device token>")
     }
     let parts = header.split(separator: " ", maxSplits: 1)
     let secret: String
@@ -121,12 +139,19 @@ struct KDSMiddleware: RouterMiddleware {
     {
       secret = String(text[text.index(after: colon)...])
     } else {
-      throw unauthorised("Authorization must be 'Bearer <device token>'")
+      throw charge() ?? unauthorised("Authorization must be 'Bearer <device token>'")
     }
-    guard let token = try await service.tokens.resolve(secret) else {
-      throw unauthorised("Unknown device token")
+    var refusedWait = 0
+    let resolution = try await service.tokens.resolve(secret) {
+      guard let wait = limiter?.check(peer, consume: false) else { return true }
+      refusedWait = wait
+      return false
     }
-    return token
+    switch resolution {
+    case .known(let token): return token
+    case .refused: throw tooMany(refusedWait)
+    case .unknown: throw charge() ?? unauthorised("Unknown device token")
+    }
   }
 
   func mapHTTPError(_ error: any HTTPResponseError, request: Request) -> APIError {
@@ -166,6 +191,7 @@ public enum KDSHTTPServer {
       router.on(RouterPath(route.routerPath), method: method) {
         request, context -> Response in
         let token = context.token ?? DeviceToken(id: 0, device: "-", stations: [])
+        try KDSService.requireWriter(token, method: route.method)
         var query: [String: String] = [:]
         for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
         var bodyBytes: [UInt8]? = nil
@@ -212,8 +238,16 @@ public enum KDSHTTPServer {
     let router = buildRouter(service: service)
     var hbLogger = Logger(label: "kds-server.http")
     hbLogger.logLevel = options.frameworkLogLevel
+    let server: HTTPServerBuilder
+    if let certificate = options.tlsCertificatePath, let key = options.tlsKeyPath {
+      server = try .tls(
+        .http1(),
+        tlsConfiguration: ServerTLS.configuration(certificatePath: certificate, keyPath: key))
+    } else {
+      server = .http1()
+    }
     let app = Application(
-      router: router,
+      router: router, server: server,
       configuration: .init(address: .hostname(options.host, port: options.port)),
       onServerRunning: { channel in
         onListening(options.host, channel.localAddress?.port ?? options.port)

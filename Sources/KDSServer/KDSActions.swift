@@ -20,8 +20,10 @@ extension Kitchen {
     guard var ticket = try TicketRow.fetch(db, id: id) else {
       throw APIError.notFound("Ticket \(id) not found")
     }
+    // Another station's ticket is answered like one that does not exist: a
+    // station token learns nothing about other stations' tickets.
     guard token.allows(station: ticket.station) else {
-      throw APIError(403, "This device may not change tickets of station \(ticket.station)")
+      throw APIError.notFound("Ticket \(id) not found")
     }
     let target: String
     let noOp: Bool
@@ -52,7 +54,8 @@ extension Kitchen {
       ticket.status = target
       ticket.updatedAt = stamp
       if target == "READY" {
-        ticket.readyAt = readyAt ?? stamp
+        // Like sentAt, a time to show: the wall clock, not the stamp clock.
+        ticket.readyAt = readyAt ?? SystemClock.wallMillis()
       } else if action == .recall {
         ticket.readyAt = nil
       }

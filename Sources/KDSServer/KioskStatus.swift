@@ -86,7 +86,9 @@ extension KDSService {
   func kioskStatus(now: Int64) async throws -> [KioskStatusRow] {
     let tokens = try await store.pool.read { db in
       try Row.fetchAll(
-        db, sql: "SELECT device, stations FROM tokens WHERE stations != '' ORDER BY device"
+        db,
+        sql:
+          "SELECT device, stations FROM tokens WHERE stations != '' AND revoked_at IS NULL ORDER BY device"
       ).map { row -> (String, [String]) in
         let list: String = row[1]
         return (row[0], list.split(separator: ",").map(String.init))

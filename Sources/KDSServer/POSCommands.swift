@@ -132,6 +132,10 @@ extension Kitchen {
     var tickets: [TicketRow] = []
     var touched: [TicketTouch] = []
     if !stations.isEmpty {
+      // sentAt is when the ticket was sent, by the wall clock: the stamp
+      // clock only orders updates and runs ahead after a wall-clock step back
+      // (its value then is not a time to show on a timer).
+      let sentAt = SystemClock.wallMillis()
       for station in stations {
         let stamp = try clock.next(db)
         var ticketItems: [JSONValue] = []
@@ -153,7 +157,7 @@ extension Kitchen {
             INSERT INTO tickets (\(TicketRow.columns)) VALUES (?, ?, ?, ?, 'QUEUED', ?, ?, NULL, ?, ?, ?, ?)
             """,
           arguments: [
-            ticketID, order.id, String(order.number), station, stamp, stamp, order.waiterName,
+            ticketID, order.id, String(order.number), station, sentAt, stamp, order.waiterName,
             order.tableName, order.orderType, itemsText,
           ])
         tickets.append(try TicketRow.fetch(db, id: ticketID)!)

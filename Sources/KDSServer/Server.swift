@@ -1,5 +1,6 @@
 import GRDB
 import Hummingbird
+import KDSContract
 import KDSSystem
 import KDSTime
 import Logging
@@ -12,6 +13,15 @@ public struct ServerOptions: Sendable {
   /// Requests per second per token (token bucket); nil turns the limit off.
   public var rateLimit: Double? = 50
   public var rateBurst: Double = 200
+  /// Requests per second per client address without a valid token (no
+  /// token, a malformed or unknown one): they are refused with 429 before
+  /// any token lookup. Nil turns the limit off.
+  public var unauthenticatedRate: Double? = 1
+  public var unauthenticatedBurst: Double = 20
+  /// PEM files of the server's certificate (chain) and private key: both
+  /// given, the server speaks HTTPS only.
+  public var tlsCertificatePath: String?
+  public var tlsKeyPath: String?
   /// How long an idempotency key is remembered (the contract says 24 hours).
   public var idempotencyTTLSeconds: Double = 86_400
   /// How often expired idempotency keys are deleted.
@@ -60,7 +70,9 @@ public final class KDSService: Sendable {
   let tokens: TokenCache
   let idempotency: Idempotency
   let kitchen: Kitchen
-  let limiter: RateLimiter?
+  let limiter: RateLimiter<Int64>?
+  /// Requests without a valid token, per client address.
+  let unauthenticatedLimiter: RateLimiter<String>?
   /// Kiosks as they reported themselves on their last poll (`GET /status`).
   public let kiosks: KioskRegistry
   let options: ServerOptions
@@ -75,6 +87,9 @@ public final class KDSService: Sendable {
     kitchen = Kitchen(clock: store.clock, sla: ServerSLA())
     kiosks = KioskRegistry(silenceLimitMillis: Int64(options.kioskOfflineAfterSeconds * 1000))
     limiter = options.rateLimit.map { RateLimiter(rate: $0, burst: options.rateBurst) }
+    unauthenticatedLimiter = options.unauthenticatedRate.map {
+      RateLimiter(rate: $0, burst: options.unauthenticatedBurst)
+    }
   }
 
   /// Every endpoint, as routed and as `docs/openapi.yaml` must describe it.
@@ -110,6 +125,13 @@ public final class KDSService: Sendable {
   }
 
   // MARK: handlers
+
+  /// Manager tokens read; every write needs another role.
+  static func requireWriter(_ token: DeviceToken, method: String) throws(APIError) {
+    guard token.role != .manager || method == "GET" else {
+      throw APIError(403, "A manager token only reads; \(method) needs a POS or station token")
+    }
+  }
 
   func requirePOS(_ call: Call) throws(APIError) {
     guard call.token.isUnrestricted else {
@@ -210,16 +232,20 @@ public final class KDSService: Sendable {
     guard let station = call.query["station"], !station.isEmpty else {
       throw APIError.invalid("station", "query parameter is required (e.g. ?station=grill)")
     }
-    guard Validation.validStation(station) else {
-      throw APIError.invalid("station", "must be \(Validation.stationPattern)")
+    guard StationName.isValid(station) else {
+      throw APIError.invalid("station", "must be \(StationName.rule)")
     }
     guard call.token.allows(station: station) else {
       throw APIError(403, "This device may not read the queue of station \(station)")
     }
-    kiosks.record(
-      KioskReport(device: call.token.device, station: station, seenAt: SystemClock.wallMillis()) {
-        call.kioskHeaders[$0]
-      })
+    // Only kiosks (and POS terminals standing in for one) show on the status
+    // page; a manager looking at a queue is not a kiosk.
+    if call.token.role != .manager {
+      kiosks.record(
+        KioskReport(device: call.token.device, station: station, seenAt: SystemClock.wallMillis()) {
+          call.kioskHeaders[$0]
+        })
+    }
     var since: Int64? = nil
     if let raw = call.query["since"] {
       // An unencoded '+' of an offset arrives as a space.

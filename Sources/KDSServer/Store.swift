@@ -110,6 +110,18 @@ public final class ServerStore: Sendable {
             modifiers_json TEXT NOT NULL);
           """)
     }
+    m.registerMigration("v3-token-roles") { db in
+      // Roles (tokens without stations were POS tokens), last use and
+      // revocation; token_generation moves on every revocation.
+      try db.execute(
+        sql: """
+          ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'pos';
+          UPDATE tokens SET role = 'station' WHERE stations != '';
+          ALTER TABLE tokens ADD COLUMN last_seen_at INTEGER;
+          ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;
+          INSERT INTO meta (key, value) VALUES ('token_generation', 0);
+          """)
+    }
     return m
   }
 

@@ -1,7 +1,19 @@
 import Crypto
 import GRDB
+import KDSContract
 import KDSSystem
 import Synchronization
+
+/// What a token may do.
+public enum TokenRole: String, Sendable, CaseIterable {
+  /// A POS terminal: the POS endpoints, every station's queue and tickets,
+  /// the status page.
+  case pos
+  /// A manager: reads (the status page, orders, queues), writes nothing.
+  case manager
+  /// A kiosk: the queue and tickets of its own stations only.
+  case station
+}
 
 /// A device's token, as the server knows it (never the token itself: only
 /// its SHA-256 is stored).
@@ -11,10 +23,31 @@ public struct DeviceToken: Sendable, Hashable {
   /// The stations this device may read and write; empty means all stations
   /// (POS terminals and managers), which is also what the POS endpoints need.
   public var stations: [String]
+  public var role: TokenRole
+
+  /// `role` nil: a station token when `stations` are given, else a POS token
+  /// (what `token create` without `--role` has always made).
+  public init(id: Int64, device: String, stations: [String], role: TokenRole? = nil) {
+    self.id = id
+    self.device = device
+    self.stations = stations
+    self.role = role ?? (stations.isEmpty ? .pos : .station)
+  }
 
   public var isUnrestricted: Bool { stations.isEmpty }
 
   public func allows(station: String) -> Bool { stations.isEmpty || stations.contains(station) }
+}
+
+/// A token as `kds-server token list` shows it: never the secret or its hash.
+public struct TokenListing: Sendable {
+  public var id: Int64
+  public var device: String
+  public var stations: [String]
+  public var role: String
+  public var createdAt: Int64
+  public var lastSeenAt: Int64?
+  public var revokedAt: Int64?
 }
 
 public enum TokenError: Error, CustomStringConvertible {
@@ -26,7 +59,7 @@ public enum TokenError: Error, CustomStringConvertible {
   }
 }
 
-/// Creating and checking device tokens.
+/// Creating, listing, revoking and checking device tokens.
 public enum DeviceTokens {
   static let namePattern = "letters, digits, '-', '_' and '.' (1 to 64 characters)"
 
@@ -40,36 +73,91 @@ public enum DeviceTokens {
 
   /// Creates a token for `device`, limited to `stations` (none: all), and
   /// returns the token text (the only time it exists outside the device).
-  public static func create(in store: ServerStore, device: String, stations: [String]) async throws
-    -> String
-  {
+  /// `role` nil: `.station` with stations, `.pos` without. A station token
+  /// needs stations; POS and manager tokens take none.
+  public static func create(
+    in store: ServerStore, device: String, stations: [String], role: TokenRole? = nil
+  ) async throws -> String {
     guard validName(device) else {
       throw TokenError.invalid("device name must be \(namePattern)")
     }
-    for s in stations where !Validation.validStation(s) {
-      throw TokenError.invalid("station '\(s)' must be \(Validation.stationPattern)")
+    for s in stations where !StationName.isValid(s) {
+      throw TokenError.invalid("station '\(s)' must be \(StationName.rule)")
+    }
+    let role = role ?? (stations.isEmpty ? .pos : .station)
+    switch role {
+    case .station where stations.isEmpty:
+      throw TokenError.invalid("a station token needs at least one --station")
+    case .pos where !stations.isEmpty, .manager where !stations.isEmpty:
+      throw TokenError.invalid("a \(role.rawValue) token covers all stations: give no --station")
+    default: break
     }
     let token = "kds_" + randomHex(bytes: 32)
     let hash = sha256Hex(token)
     let list = Array(Set(stations)).sorted().joined(separator: ",")
     try await store.write { db in
       try db.execute(
-        sql: "INSERT INTO tokens (hash, device, stations, created_at) VALUES (?, ?, ?, ?)",
-        arguments: [hash, device, list, SystemClock.wallMillis()])
+        sql:
+          "INSERT INTO tokens (hash, device, stations, role, created_at) VALUES (?, ?, ?, ?, ?)",
+        arguments: [hash, device, list, role.rawValue, SystemClock.wallMillis()])
     }
     return token
   }
 
-  static func lookup(_ db: Database, token: String) throws -> DeviceToken? {
+  /// Every token, oldest first, revoked ones included.
+  public static func list(in store: ServerStore) async throws -> [TokenListing] {
+    try await store.pool.read { db in
+      try Row.fetchAll(
+        db,
+        sql:
+          "SELECT id, device, stations, role, created_at, last_seen_at, revoked_at FROM tokens ORDER BY id"
+      ).map { row in
+        let list: String = row[2]
+        return TokenListing(
+          id: row[0], device: row[1],
+          stations: list.isEmpty ? [] : list.split(separator: ",").map(String.init),
+          role: row[3], createdAt: row[4], lastSeenAt: row[5], revokedAt: row[6])
+      }
+    }
+  }
+
+  public enum RevokeResult: Sendable { case revoked, alreadyRevoked, notFound }
+
+  /// Revokes token `id`. A running server refuses it from its next request:
+  /// the revocation raises `token_generation` in `meta` in the same
+  /// transaction, and the server's token cache is only trusted while that
+  /// generation is unchanged.
+  public static func revoke(in store: ServerStore, id: Int64) async throws -> RevokeResult {
+    try await store.write { db in
+      guard
+        let revokedAt = try Row.fetchOne(
+          db, sql: "SELECT revoked_at FROM tokens WHERE id = ?", arguments: [id])
+      else { return .notFound }
+      if (revokedAt[0] as Int64?) != nil { return .alreadyRevoked }
+      try db.execute(
+        sql: "UPDATE tokens SET revoked_at = ? WHERE id = ?",
+        arguments: [SystemClock.wallMillis(), id])
+      try db.execute(sql: "UPDATE meta SET value = value + 1 WHERE key = 'token_generation'")
+      return .revoked
+    }
+  }
+
+  static func generation(_ db: Database) throws -> Int64 {
+    try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'token_generation'") ?? 0
+  }
+
+  /// The live (not revoked) token with this SHA-256.
+  static func lookup(_ db: Database, hash: String) throws -> DeviceToken? {
     guard
       let row = try Row.fetchOne(
-        db, sql: "SELECT id, device, stations FROM tokens WHERE hash = ?",
-        arguments: [sha256Hex(token)])
+        db,
+        sql: "SELECT id, device, stations, role FROM tokens WHERE hash = ? AND revoked_at IS NULL",
+        arguments: [hash])
     else { return nil }
     let list: String = row[2]
+    let stations = list.isEmpty ? [] : list.split(separator: ",").map(String.init)
     return DeviceToken(
-      id: row[0], device: row[1],
-      stations: list.isEmpty ? [] : list.split(separator: ",").map(String.init))
+      id: row[0], device: row[1], stations: stations, role: TokenRole(rawValue: row[3]))
   }
 
   public static func sha256Hex(_ text: String) -> String {
@@ -92,57 +180,137 @@ public enum DeviceTokens {
   }
 }
 
-/// Token lookups, cached (tokens are never changed once created; a token
-/// created by `kds-server token create` while the server runs is found on its
-/// first use).
+/// Token lookups, cached by the token's SHA-256.
+///
+/// Revocation: `kds-server token revoke` runs in another process and raises
+/// `token_generation` in the database. Each request that hits the cache reads
+/// that generation (one indexed row); when it moved, the cache is emptied and
+/// the token looked up again, so a revoked token is refused on the next
+/// request. A token that is not cached costs a lookup, which the caller
+/// guards with the per-address limit (`admit`), so a flood of made-up tokens
+/// never reaches SQLite.
 final class TokenCache: Sendable {
-  private let known = Mutex<[String: DeviceToken]>([:])
+  enum Resolution: Sendable {
+    case known(DeviceToken)
+    case unknown
+    /// Not cached, and `admit` refused the lookup.
+    case refused
+  }
+
+  private struct State {
+    var generation: Int64 = -1
+    var byHash: [String: DeviceToken] = [:]
+    /// When each token's `last_seen_at` was last written (wall ms).
+    var lastSeenSaved: [Int64: Int64] = [:]
+  }
+
+  private let state = Mutex(State())
   let store: ServerStore
+  /// `last_seen_at` is written at most this often per token.
+  static let lastSeenIntervalMillis: Int64 = 60_000
 
   init(store: ServerStore) { self.store = store }
 
-  func resolve(_ token: String) async throws -> DeviceToken? {
-    if let hit = known.withLock({ $0[token] }) { return hit }
-    guard token.utf8.count <= 256 else { return nil }
-    guard let found = try await store.pool.read({ db in try DeviceTokens.lookup(db, token: token) })
-    else { return nil }
-    known.withLock { $0[token] = found }
-    return found
+  func resolve(_ secret: String, admit: () -> Bool) async throws -> Resolution {
+    guard secret.utf8.count <= 256 else { return admit() ? .unknown : .refused }
+    let hash = DeviceTokens.sha256Hex(secret)
+    if state.withLock({ $0.byHash[hash] }) != nil {
+      let generation = try await store.pool.read { db in try DeviceTokens.generation(db) }
+      let hit = state.withLock { s -> DeviceToken? in
+        if s.generation != generation {
+          s.byHash = [:]
+          s.generation = generation
+        }
+        return s.byHash[hash]
+      }
+      if let hit { return .known(hit) }
+    }
+    guard admit() else { return .refused }
+    let (generation, found) = try await store.pool.read { db in
+      (try DeviceTokens.generation(db), try DeviceTokens.lookup(db, hash: hash))
+    }
+    state.withLock { s in
+      if s.generation != generation {
+        s.byHash = [:]
+        s.generation = generation
+      }
+      if let found { s.byHash[hash] = found }
+    }
+    return found.map(Resolution.known) ?? .unknown
+  }
+
+  /// Records that `token` was used now: `last_seen_at` in the database, at
+  /// most once a minute per token, written in the background.
+  func noteSeen(_ token: DeviceToken) {
+    let now = SystemClock.wallMillis()
+    let due = state.withLock { s -> Bool in
+      if let saved = s.lastSeenSaved[token.id], now - saved < Self.lastSeenIntervalMillis,
+        now >= saved
+      {
+        return false
+      }
+      s.lastSeenSaved[token.id] = now
+      return true
+    }
+    guard due else { return }
+    let store = self.store
+    Task {
+      try? await store.write { db in
+        try db.execute(
+          sql: "UPDATE tokens SET last_seen_at = ? WHERE id = ?", arguments: [now, token.id])
+      }
+    }
   }
 }
 
-/// A per-token token bucket: `rate` requests a second on average, bursts of
-/// up to `burst`.
-final class RateLimiter: Sendable {
+/// A token bucket per key (a device token's id, or a client address):
+/// `rate` requests a second on average, bursts of up to `burst`.
+final class RateLimiter<Key: Hashable & Sendable>: Sendable {
   struct Bucket {
     var tokens: Double
     var last: UInt64
   }
   let rate: Double
   let burst: Double
-  private let buckets = Mutex<[Int64: Bucket]>([:])
+  private struct State {
+    var buckets: [Key: Bucket] = [:]
+    /// Beyond this many keys, full buckets are forgotten (a missing bucket is
+    /// a full one); then the threshold doubles past what is left, so pruning
+    /// stays rare however many keys there are.
+    var pruneAbove = 10_000
+  }
+  private let state = Mutex(State())
 
   init(rate: Double, burst: Double) {
     self.rate = rate
     self.burst = max(1, burst)
   }
 
-  /// Nil when allowed; otherwise the whole seconds to wait (Retry-After).
-  func check(tokenID: Int64) -> Int? {
+  /// Nil when allowed (and one request is taken from the bucket, unless
+  /// `consume` is false); otherwise the whole seconds to wait (Retry-After).
+  func check(_ key: Key, consume: Bool = true) -> Int? {
     let now = SystemClock.monotonicNanoseconds()
-    return buckets.withLock { map -> Int? in
-      var b = map[tokenID] ?? Bucket(tokens: burst, last: now)
+    return state.withLock { s -> Int? in
+      var b = s.buckets[key] ?? Bucket(tokens: burst, last: now)
       b.tokens = min(burst, b.tokens + Double(now &- b.last) / 1e9 * rate)
       b.last = now
       if b.tokens >= 1 {
-        b.tokens -= 1
-        map[tokenID] = b
+        if consume { b.tokens -= 1 }
+        s.buckets[key] = b
+        if s.buckets.count > s.pruneAbove { prune(&s, now: now) }
         return nil
       }
-      map[tokenID] = b
+      s.buckets[key] = b
       let wait = (1 - b.tokens) / rate
-      return max(1, Int(wait.rounded(.up)))
+      return max(1, Int(min(wait, 86_400).rounded(.up)))
     }
+  }
+
+  private func prune(_ s: inout State, now: UInt64) {
+    s.buckets = s.buckets.filter { _, b in
+      b.tokens + Double(now &- b.last) / 1e9 * rate < burst
+    }
+    s.pruneAbove = max(10_000, s.buckets.count * 2)
   }
 }
 

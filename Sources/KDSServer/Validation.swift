@@ -1,16 +1,12 @@
+import KDSContract
 import KDSTime
 
 /// Reading request bodies into typed inputs. Every problem is a 422 that
 /// names the field (`items[2].quantity: must be an integer from 1 to 999`).
+/// Lengths are counted in Unicode scalars (what a client in any language
+/// counts the same way), never in grapheme clusters: a name made of one
+/// letter and a thousand combining marks is one "character" to Swift.
 enum Validation {
-  static let stationPattern = "lowercase letters, digits, '-' and '_' (1 to 32 characters)"
-
-  static func validStation(_ s: String) -> Bool {
-    !s.isEmpty && s.utf8.count <= 32
-      && s.utf8.allSatisfy { c in
-        (48...57).contains(c) || (97...122).contains(c) || c == 45 || c == 95
-      }
-  }
 
   static let orderTypes = ["DINE_IN", "TAKEAWAY", "DELIVERY"]
 
@@ -32,7 +28,9 @@ enum Validation {
       if required { throw APIError.invalid(field, "must not be empty") }
       return nil
     }
-    guard s.count <= max else { throw APIError.invalid(field, "must be at most \(max) characters") }
+    guard s.unicodeScalars.count <= max else {
+      throw APIError.invalid(field, "must be at most \(max) characters (Unicode scalars)")
+    }
     return trimmed
   }
 
@@ -86,8 +84,8 @@ enum Validation {
       let name = try string(item["name"], "\(f).name", required: true, max: 200)!
       let quantity = try integer(item["quantity"], "\(f).quantity", range: 1...999, required: true)!
       let station = try string(item["station"], "\(f).station", required: true, max: 32)!
-      guard validStation(station) else {
-        throw APIError.invalid("\(f).station", "must be \(stationPattern)")
+      guard StationName.isValid(station) else {
+        throw APIError.invalid("\(f).station", "must be \(StationName.rule)")
       }
       var modifiers: [String] = []
       if let m = item["modifiers"], !m.isNull {

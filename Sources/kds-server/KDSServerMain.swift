@@ -1,5 +1,6 @@
 import ArgumentParser
 import KDSServer
+import KDSTime
 import Logging
 
 #if canImport(Glibc)
@@ -14,7 +15,7 @@ struct KDSServerCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kds-server",
     abstract: "The restaurant server of the KDS sync contract (POS and kitchen endpoints).",
-    subcommands: [Serve.self, Token.self])
+    subcommands: [Serve.self, Token.self, TLS.self])
 }
 
 /// Writes one line to stdout at once (unbuffered), so a parent process
@@ -31,7 +32,8 @@ func emitLine(_ text: String) {
 
 struct Serve: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Run the HTTP server. Prints 'kds-server listening on http://HOST:PORT' when ready.")
+    abstract:
+      "Run the HTTP(S) server. Prints 'kds-server listening on http(s)://HOST:PORT' when ready.")
 
   @Option(help: "SQLite database file (created if missing).")
   var db: String
@@ -41,6 +43,16 @@ struct Serve: AsyncParsableCommand {
 
   @Option(help: "Port to bind; 0 lets the OS choose (the listening line tells which).")
   var port = 8080
+
+  @Option(
+    name: .customLong("tls-cert"),
+    help:
+      "PEM certificate (chain) of the server: with --tls-key, HTTPS only. Without TLS every token crosses the network in clear."
+  )
+  var tlsCert: String?
+
+  @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.")
+  var tlsKey: String?
 
   @Flag(help: "Seed the demo stations and generate live orders.")
   var demo = false
@@ -64,6 +76,18 @@ struct Serve: AsyncParsableCommand {
   var rateBurst: Double = 200
 
   @Option(
+    name: .customLong("unauthenticated-rate"),
+    help:
+      "Requests per second per client address without a valid token ('1', '1/s' or 'off'); beyond it: 429."
+  )
+  var unauthenticatedRate = "1/s"
+
+  @Option(
+    name: .customLong("unauthenticated-burst"),
+    help: "Burst size of the per-address limit on requests without a valid token.")
+  var unauthenticatedBurst: Double = 20
+
+  @Option(
     name: .customLong("idempotency-ttl"), help: "Seconds an idempotency key is kept (default 24 h)."
   )
   var idempotencyTTL: Double = 86_400
@@ -84,20 +108,29 @@ struct Serve: AsyncParsableCommand {
 
   func validate() throws {
     _ = try parsedRateLimit()
+    _ = try Self.parseRate(unauthenticatedRate, option: "--unauthenticated-rate")
     guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
     guard idempotencyTTL > 0, cleanupInterval > 0, retentionHours > 0 else {
       throw ValidationError(
         "--idempotency-ttl, --cleanup-interval and --retention-hours must be > 0")
     }
     guard demoRate > 0 else { throw ValidationError("--demo-rate must be > 0") }
+    guard (tlsCert == nil) == (tlsKey == nil) else {
+      throw ValidationError("--tls-cert and --tls-key go together")
+    }
   }
 
   func parsedRateLimit() throws -> Double? {
-    let text = rateLimit.lowercased()
+    try Self.parseRate(rateLimit, option: "--rate-limit")
+  }
+
+  /// `50`, `50/s`, `0.5/s` or `off` (nil).
+  static func parseRate(_ raw: String, option: String) throws -> Double? {
+    let text = raw.lowercased()
     if text == "off" || text == "0" { return nil }
     let number = text.hasSuffix("/s") ? String(text.dropLast(2)) : text
-    guard let v = Double(number), v > 0 else {
-      throw ValidationError("--rate-limit must be like 50, 50/s or off")
+    guard let v = Double(number), v > 0, v.isFinite else {
+      throw ValidationError("\(option) must be like 50, 50/s or off")
     }
     return v
   }
@@ -116,10 +149,15 @@ struct Serve: AsyncParsableCommand {
     options.demoOrdersPerMinute = demoRate
     options.rateLimit = try parsedRateLimit()
     options.rateBurst = rateBurst
+    options.unauthenticatedRate = try Self.parseRate(
+      unauthenticatedRate, option: "--unauthenticated-rate")
+    options.unauthenticatedBurst = unauthenticatedBurst
     options.idempotencyTTLSeconds = idempotencyTTL
     options.cleanupIntervalSeconds = cleanupInterval
     options.retentionHours = retentionHours
     options.kioskOfflineAfterSeconds = kioskOfflineAfter
+    options.tlsCertificatePath = tlsCert
+    options.tlsKeyPath = tlsKey
     let service: KDSService
     do {
       service = try KDSService(options: options, logger: logger)
@@ -157,19 +195,30 @@ struct Serve: AsyncParsableCommand {
       }
       logger.info("demo tokens written to \(demoTokens)")
     }
+    let scheme = tlsCert == nil ? "http" : "https"
     logger.info(
-      "starting db=\(db) host=\(host) port=\(port) demo=\(demo) rate_limit=\(rateLimit) burst=\(rateBurst)"
+      "starting db=\(db) host=\(host) port=\(port) tls=\(tlsCert != nil) demo=\(demo) rate_limit=\(rateLimit) burst=\(rateBurst)"
     )
-    try await KDSHTTPServer.run(service: service) { host, port in
-      let shown = host.contains(":") ? "[\(host)]" : host
-      emitLine("kds-server listening on http://\(shown):\(port)")
+    if tlsCert == nil && !["127.0.0.1", "::1", "localhost"].contains(host) {
+      logger.warning(
+        "serving plain HTTP on \(host): every device token crosses the network in clear; use --tls-cert and --tls-key (kds-server tls self-signed makes them)"
+      )
+    }
+    do {
+      try await KDSHTTPServer.run(service: service) { host, port in
+        let shown = host.contains(":") ? "[\(host)]" : host
+        emitLine("kds-server listening on \(scheme)://\(shown):\(port)")
+      }
+    } catch let error as TLSSetupError {
+      logger.critical("TLS: \(error)")
+      throw ExitCode(1)
     }
   }
 }
 
 struct Token: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Manage device tokens.", subcommands: [Create.self])
+    abstract: "Manage device tokens.", subcommands: [Create.self, List.self, Revoke.self])
 
   struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -187,16 +236,140 @@ struct Token: AsyncParsableCommand {
       help: "A station the device may use (repeat for more). None: all stations (POS, manager).")
     var stations: [String] = []
 
+    @Option(
+      help: """
+        pos (POS endpoints, all stations), manager (reads only: status page, orders, queues) \
+        or station (its --station queues only). Default: station with --station, else pos.
+        """)
+    var role: String?
+
     func run() async throws {
+      var parsedRole: TokenRole? = nil
+      if let role {
+        guard let r = TokenRole(rawValue: role) else {
+          throw ValidationError("--role must be pos, manager or station")
+        }
+        parsedRole = r
+      }
       let service = try KDSService(options: ServerOptions(databasePath: db))
       do {
         let token = try await DeviceTokens.create(
-          in: service.store, device: device, stations: stations)
+          in: service.store, device: device, stations: stations, role: parsedRole)
         let scope =
           stations.isEmpty ? "all stations" : "stations " + stations.joined(separator: ", ")
-        print("token for device \(device) (\(scope)):")
+        let shown = parsedRole ?? (stations.isEmpty ? .pos : .station)
+        print("token for device \(device) (role \(shown.rawValue), \(scope)):")
         print(token)
       } catch let error as TokenError {
+        throw ValidationError(error.description)
+      }
+    }
+  }
+
+  struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract:
+        "List the tokens: id, device, role, stations, created, last seen, revoked (never the token)."
+    )
+
+    @Option(help: "SQLite database file.")
+    var db: String
+
+    func run() async throws {
+      let service = try KDSService(options: ServerOptions(databasePath: db))
+      let tokens = try await DeviceTokens.list(in: service.store)
+      func time(_ ms: Int64?) -> String { ms.map { RFC3339.format(millis: $0) } ?? "-" }
+      var rows = [["ID", "DEVICE", "ROLE", "STATIONS", "CREATED", "LAST SEEN", "REVOKED"]]
+      for t in tokens {
+        rows.append([
+          String(t.id), t.device, t.role,
+          t.stations.isEmpty ? "*" : t.stations.joined(separator: ","), time(t.createdAt),
+          time(t.lastSeenAt), time(t.revokedAt),
+        ])
+      }
+      var widths = [Int](repeating: 0, count: rows[0].count)
+      for row in rows {
+        for (n, cell) in row.enumerated() { widths[n] = max(widths[n], cell.count) }
+      }
+      for row in rows {
+        let line = row.enumerated().map { n, cell in
+          n == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[n] - cell.count)
+        }.joined(separator: "  ")
+        print(line)
+      }
+    }
+  }
+
+  struct Revoke: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract:
+        "Revoke a token by its id (see `token list`); a running server refuses it from its next request."
+    )
+
+    @Option(help: "SQLite database file.")
+    var db: String
+
+    @Argument(help: "The token's id.")
+    var id: Int64
+
+    func run() async throws {
+      let service = try KDSService(options: ServerOptions(databasePath: db))
+      switch try await DeviceTokens.revoke(in: service.store, id: id) {
+      case .revoked: print("token \(id) revoked")
+      case .alreadyRevoked: print("token \(id) was already revoked")
+      case .notFound: throw ValidationError("no token with id \(id) (see `kds-server token list`)")
+      }
+    }
+  }
+}
+
+struct TLS: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "TLS certificates for the server.", subcommands: [SelfSigned.self])
+
+  struct SelfSigned: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "self-signed",
+      abstract:
+        "Make a private CA (ca.pem, ca-key.pem) and a server certificate it signed (server.pem, server-key.pem).",
+      discussion: """
+        For a restaurant without a PKI. Serve with --tls-cert DIR/server.pem --tls-key \
+        DIR/server-key.pem; copy ca.pem to each kiosk (ca_file in kiosk.conf). Keep \
+        ca-key.pem away from the server if you can: whoever holds it can impersonate it.
+        """)
+
+    @Option(help: "Folder for the four files (created if missing).")
+    var out: String
+
+    @Option(
+      name: .customLong("host"),
+      help: "A DNS name of the server (repeat for more). Default: localhost and 127.0.0.1.")
+    var hosts: [String] = []
+
+    @Option(name: .customLong("ip"), help: "An IP address of the server (repeat for more).")
+    var ips: [String] = []
+
+    @Option(name: .customLong("days"), help: "Days the certificates are valid.")
+    var days = 3650
+
+    func run() async throws {
+      var hosts = self.hosts
+      var ips = self.ips
+      if hosts.isEmpty && ips.isEmpty {
+        hosts = ["localhost"]
+        ips = ["127.0.0.1"]
+      }
+      guard days > 0 else { throw ValidationError("--days must be > 0") }
+      if mkdir(out, 0o755) != 0 && errno != EEXIST {
+        throw ValidationError("cannot create \(out): \(String(cString: strerror(errno)))")
+      }
+      do {
+        let paths = try SelfSignedTLS.make(
+          directory: out, hosts: hosts, ips: ips, validDays: days)
+        for path in paths { print(path) }
+        print(
+          "names: " + (hosts.map { "DNS:\($0)" } + ips.map { "IP:\($0)" }).joined(separator: ", "))
+      } catch let error as TLSSetupError {
         throw ValidationError(error.description)
       }
     }

@@ -30,7 +30,8 @@ struct ErrorPathTests {
     let bar = try #require(order.tickets["bar"])
     // Another station's queue and tickets.
     expectError(try await f.grill.get("/kds/queue?station=bar"), 403)
-    expectError(try await f.grill.post("/kds/tickets/\(bar)/mark-ready", key: newKey()), 403)
+    // Another station's ticket: 404, as if it did not exist (HardeningTests).
+    expectError(try await f.grill.post("/kds/tickets/\(bar)/mark-ready", key: newKey()), 404)
     // POS endpoints need a token without a station limit.
     expectError(
       try await f.grill.post(
