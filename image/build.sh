@@ -224,7 +224,7 @@ stage_rootfs() {
   rm -f "$R/var/lib/dbus/machine-id" "$R"/etc/ssh/ssh_host_*
 
   # Units: what runs, and what does not.
-  systemctl --root="$R" enable kds-boot-config.service kds-serial-journal.service \
+  systemctl --root="$R" enable kds-boot-config.service kds-serial-journal.service kds-data-alert.service \
     kds-kiosk.service kds-server.service ssh.service systemd-networkd.service \
     systemd-resolved.service systemd-timesyncd.service > /dev/null 2>&1
   mkdir -p "$R/etc/systemd/system/getty.target.wants"
