@@ -21,7 +21,9 @@ let checkCRLF = getenv("KDS_FUZZ_KEYMAP_CRLF") != nil
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzKeyMap(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
   let text = String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self)
-  let lines = max(1, text.split(separator: "\n", omittingEmptySubsequences: false).count)
+  // Lines as an editor counts them (LF or CR LF).
+  let lines = max(
+    1, text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }.count)
   let first = parse(text)
   switch first {
   case .failure(let e):
