@@ -386,7 +386,7 @@ def boot_checks(g, args, r, boot, state):
     r.check(f"boot {boot}: data mounts in /etc/fstab are nofail, with a device timeout",
             len(fst.split()) == 2 and all("nofail" in o.split(",") for o in fst.split())
             and "x-systemd.device-timeout=10s" in fst.split()[0].split(","), fst)
-    al = g.out("systemctl is-active kds-data-alert.service; ls /run/kds/alerts/ 2>/dev/null | tr '\\n' ' '") or ""
+    al = g.out("systemctl is-active kds-data-alert.service; ls /run/kds-alerts/ 2>/dev/null | tr '\\n' ' '") or ""
     r.check(f"boot {boot}: kds-data-alert ran, no data-mount alert", al.split() == ["active"], al.replace("\n", " "))
     # systemd-resolved answers no LLMNR (nor mDNS) queries from the LAN.
     llmnr = g.out("ss -Hauln 'sport = :5355 or sport = :5353' | wc -l; resolvectl status 2>/dev/null | grep -m1 -o '[-+]LLMNR'") or ""
