@@ -389,7 +389,7 @@ def boot_checks(g, args, r, boot, state):
     al = g.out("systemctl is-active kds-data-alert.service; ls /run/kds-alerts/ 2>/dev/null | tr '\\n' ' '") or ""
     r.check(f"boot {boot}: kds-data-alert ran, no data-mount alert", al.split() == ["active"], al.replace("\n", " "))
     # systemd-resolved answers no LLMNR (nor mDNS) queries from the LAN.
-    llmnr = g.out("ss -Hauln 'sport = :5355 or sport = :5353' | wc -l; resolvectl status 2>/dev/null | grep -m1 -o '[-+]LLMNR'") or ""
+    llmnr = g.out("ss -Htuan 'sport = :5355 or sport = :5353' | wc -l; resolvectl status 2>/dev/null | grep -m1 -o '[-+]LLMNR'") or ""
     r.check(f"boot {boot}: LLMNR off (nothing listens on port 5355 or 5353)",
             llmnr.split() == ["0", "-LLMNR"], llmnr.replace("\n", " "))
     failed = g.out("systemctl list-units --failed --no-legend --plain | awk '{print $1}' | tr '\\n' ' '") or ""
