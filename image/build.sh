@@ -231,7 +231,9 @@ stage_rootfs() {
   ln -sfn /lib/systemd/system/serial-getty@.service \
     "$R/etc/systemd/system/getty.target.wants/serial-getty@ttyS1.service"
   systemctl --root="$R" disable getty@tty1.service ssh.socket wpa_supplicant.service > /dev/null 2>&1 || true
+  # dpkg-db-backup: writes /var/backups, on the read-only root (fails every day).
   systemctl --root="$R" mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer \
+    dpkg-db-backup.timer dpkg-db-backup.service \
     e2scrub_reap.service systemd-firstboot.service > /dev/null 2>&1 || true
   systemctl --root="$R" set-default multi-user.target > /dev/null 2>&1
 
