@@ -224,14 +224,16 @@ stage_rootfs() {
   rm -f "$R/var/lib/dbus/machine-id" "$R"/etc/ssh/ssh_host_*
 
   # Units: what runs, and what does not.
-  systemctl --root="$R" enable kds-boot-config.service kds-serial-journal.service \
+  systemctl --root="$R" enable kds-boot-config.service kds-serial-journal.service kds-data-alert.service \
     kds-kiosk.service kds-server.service ssh.service systemd-networkd.service \
     systemd-resolved.service systemd-timesyncd.service > /dev/null 2>&1
   mkdir -p "$R/etc/systemd/system/getty.target.wants"
   ln -sfn /lib/systemd/system/serial-getty@.service \
     "$R/etc/systemd/system/getty.target.wants/serial-getty@ttyS1.service"
   systemctl --root="$R" disable getty@tty1.service ssh.socket wpa_supplicant.service > /dev/null 2>&1 || true
+  # dpkg-db-backup: writes /var/backups, on the read-only root (fails every day).
   systemctl --root="$R" mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer \
+    dpkg-db-backup.timer dpkg-db-backup.service \
     e2scrub_reap.service systemd-firstboot.service > /dev/null 2>&1 || true
   systemctl --root="$R" set-default multi-user.target > /dev/null 2>&1
 

@@ -380,6 +380,18 @@ def boot_checks(g, args, r, boot, state):
     dev = g.out("ls /dev/dri/ 2>/dev/null | tr '\\n' ' '; echo; grep -l -i keyboard /sys/class/input/event*/device/name 2>/dev/null | wc -l") or ""
     r.check(f"boot {boot}: display and keyboard devices for the kiosk (DRM card, evdev keyboard)",
             "card0" in dev and dev.split("\n")[-1].strip() not in ("", "0"), dev.replace("\n", " | "))
+    # A data partition that cannot come up does not stop the boot (nofail,
+    # a device timeout); kds-data-alert ran and found nothing to report.
+    fst = g.out("awk '$2 == \"/data\" || $2 == \"/var/lib/kds\" {print $4}' /etc/fstab | tr '\\n' ' '") or ""
+    r.check(f"boot {boot}: data mounts in /etc/fstab are nofail, with a device timeout",
+            len(fst.split()) == 2 and all("nofail" in o.split(",") for o in fst.split())
+            and "x-systemd.device-timeout=10s" in fst.split()[0].split(","), fst)
+    al = g.out("systemctl is-active kds-data-alert.service; ls /run/kds-alerts/ 2>/dev/null | tr '\\n' ' '") or ""
+    r.check(f"boot {boot}: kds-data-alert ran, no data-mount alert", al.split() == ["active"], al.replace("\n", " "))
+    # systemd-resolved answers no LLMNR (nor mDNS) queries from the LAN.
+    llmnr = g.out("ss -Htuan 'sport = :5355 or sport = :5353' | wc -l; resolvectl status 2>/dev/null | grep -m1 -o '[-+]LLMNR'") or ""
+    r.check(f"boot {boot}: LLMNR off (nothing listens on port 5355 or 5353)",
+            llmnr.split() == ["0", "-LLMNR"], llmnr.replace("\n", " "))
     failed = g.out("systemctl list-units --failed --no-legend --plain | awk '{print $1}' | tr '\\n' ' '") or ""
     r.check(f"boot {boot}: no failed units", failed.strip() == "", failed)
 
@@ -500,8 +512,14 @@ def update_check(args, disk, r):
     marker = os.path.join(args.workdir, "marker.txt")
     open(marker, "w").write("old\n")
     subprocess.run(["mcopy", "-o", "-i", esp, marker, "::/marker.txt"], check=True)
-    p = subprocess.run(["bash", "image/flash-update", args.image, disk], capture_output=True, text=True)
+    backups = os.path.join(args.workdir, "kds-txt-backup")
+    p = subprocess.run(["bash", "image/flash-update", "--backup-dir", backups, args.image, disk],
+                       capture_output=True, text=True)
     ok = p.returncode == 0
+    m = re.search(r"a copy is in (\S+\.txt) ", p.stderr)
+    kept = m is not None and os.path.isfile(m.group(1)) and open(m.group(1), "rb").read() == kds_before
+    r.check("update (image/flash-update): checked the image's .sha256, kept a copy of kds.txt and said where",
+            ok and "checking " in p.stderr and kept, p.stderr.strip()[-300:])
     after = region_sha(disk, data["start"], data["size"])
     kds_after = subprocess.run(["mtype", "-i", esp, "::/kds.txt"], capture_output=True).stdout
     marker_gone = subprocess.run(["mtype", "-i", esp, "::/marker.txt"], capture_output=True).returncode != 0
