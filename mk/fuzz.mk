@@ -7,7 +7,6 @@
 #               built -Onone (a quarter of the -O build time)
 #   make fuzz   runs each for FUZZ_SECONDS (300 s) and keeps the new inputs
 #               that add coverage in Fuzz/Corpus/TARGET
-#   make fuzz FUZZ_ARGS=--known   also checks the bugs found and not fixed yet
 .PHONY: fuzz test-fuzz
 
 FUZZ_TEST_SECONDS ?= 10

@@ -7,16 +7,12 @@
 //     (same message) and gives the same configuration on success;
 //   - every mapped key code has a name that maps back to it;
 //   - a text with Windows line ends (CR LF) reads as the same text with LF
-//     (the parser trims a CR, so it means to take such files). This one
-//     found a bug in KeyMap.swift (a CR LF file is read as one line: the first
-//     `#` comments out the rest of the file), not fixed yet: it is checked only
-//     with KDS_FUZZ_KEYMAP_CRLF=1 (scripts/fuzz --known) until the fix lands.
+//     (it found a bug in KeyMap.swift, now fixed: a CR LF file was read as one
+//     line; InputTests.KeyMapFiles.windowsLineEnds is its regression test).
 
 #if canImport(Glibc)
   import Glibc
 #endif
-
-let checkCRLF = getenv("KDS_FUZZ_KEYMAP_CRLF") != nil
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzKeyMap(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
@@ -40,7 +36,7 @@ public func fuzzKeyMap(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     }
   }
   let bytes = Array(text.utf8)
-  if checkCRLF, bytes.contains(13) {
+  if bytes.contains(13) {
     var lf: [UInt8] = []
     for (i, b) in bytes.enumerated() where !(b == 13 && i + 1 < bytes.count && bytes[i + 1] == 10) {
       lf.append(b)

@@ -127,7 +127,10 @@ public struct InputConfig: Equatable, Sendable {
   /// Parses a configuration file's text; the first bad line throws.
   public init(parsing text: String) throws {
     var lineNumber = 0
-    for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    // "\r\n" is one Character in Swift: files edited on Windows split here too.
+    let lines = text.split(
+      omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+    for rawLine in lines {
       lineNumber += 1
       var line = Substring(rawLine)
       if let hash = line.firstIndex(of: "#") { line = line[..<hash] }

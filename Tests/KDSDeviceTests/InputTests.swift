@@ -5,6 +5,20 @@ import KDSInput
 import Testing
 
 @Suite struct KeyMapFiles {
+  /// Found by the keymap fuzz target: Windows line ends read as LF ones.
+  @Test func windowsLineEnds() throws {
+    let c = try InputConfig(
+      parsing: "map.default.KEY_F1 = bump   # a comment\r\nmap.default.KEY_F2 = nextTicket\r\n")
+    #expect(c.defaultMap[code("KEY_F1")] == .bump)
+    #expect(c.defaultMap[code("KEY_F2")] == .nextTicket)
+    do {
+      _ = try InputConfig(parsing: "map.default.KEY_F1 = bump\r\nmap.default.KEY_F2 = jump\r\n")
+      Issue.record("parsed an unknown action")
+    } catch let e as InputConfigError {
+      #expect(e.line == 2)
+    }
+  }
+
   func code(_ name: String) -> UInt16 { KeyNames.code(name)! }
 
   @Test func defaultKeyboardMap() {
