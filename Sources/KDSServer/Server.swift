@@ -23,6 +23,8 @@ public struct ServerOptions: Sendable {
   public var maxBodyBytes = 1 << 20
   public var demo = false
   public var demoOrdersPerMinute: Double = 4
+  /// The folder holding `pos/` (the POS web app); nil searches (`WebRoot`).
+  public var webRoot: String? = nil
   /// One log line per request (off in benchmarks).
   public var logRequests = true
   /// Level of Hummingbird's own log messages.
@@ -65,6 +67,8 @@ public final class KDSService: Sendable {
   public let kiosks: KioskRegistry
   let options: ServerOptions
   let logger: Logger
+  /// The folder holding the POS web app's `pos/` (nil: not found, `/pos/` is 404).
+  let webFolder: String?
 
   public init(options: ServerOptions, logger: Logger = Logger(label: "kds-server")) throws {
     self.options = options
@@ -75,6 +79,7 @@ public final class KDSService: Sendable {
     kitchen = Kitchen(clock: store.clock, sla: ServerSLA())
     kiosks = KioskRegistry(silenceLimitMillis: Int64(options.kioskOfflineAfterSeconds * 1000))
     limiter = options.rateLimit.map { RateLimiter(rate: $0, burst: options.rateBurst) }
+    webFolder = try WebRoot.locate(explicit: options.webRoot)
   }
 
   /// Every endpoint, as routed and as `docs/openapi.yaml` must describe it.
@@ -136,18 +141,7 @@ public final class KDSService: Sendable {
         ? try await statusHTML(now: now) : try await statusJSON(now: now)
     case ("GET", "/pos/menu"):
       try requirePOS(call)
-      let menu = try await store.pool.read { db in
-        try Row.fetchAll(
-          db, sql: "SELECT name, station, modifiers_json FROM menu_items ORDER BY position"
-        ).map { row -> JSONValue in
-          let modifiers: String = row[2]
-          return .object([
-            ("name", .string(row[0])), ("station", .string(row[1])),
-            ("modifiers", (try? JSONValue.parse(modifiers)) ?? .array([])),
-          ])
-        }
-      }
-      return APIResponse(status: 200, json: .array(menu))
+      return try await Menu.response(store)
     case ("GET", "/pos/orders"):
       try requirePOS(call)
       let since = try Validation.timestamp(

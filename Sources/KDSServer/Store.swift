@@ -110,6 +110,10 @@ public final class ServerStore: Sendable {
             modifiers_json TEXT NOT NULL);
           """)
     }
+    m.registerMigration("v3-menu-category-price") { db in
+      try db.execute(sql: "ALTER TABLE menu_items ADD COLUMN category TEXT")
+      try db.execute(sql: "ALTER TABLE menu_items ADD COLUMN price REAL")
+    }
     return m
   }
 

@@ -14,7 +14,7 @@ struct KDSServerCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kds-server",
     abstract: "The restaurant server of the KDS sync contract (POS and kitchen endpoints).",
-    subcommands: [Serve.self, Token.self])
+    subcommands: [Serve.self, Token.self, MenuCommand.self])
 }
 
 /// Writes one line to stdout at once (unbuffered), so a parent process
@@ -82,6 +82,13 @@ struct Serve: AsyncParsableCommand {
     help: "Seconds of silence after which the status page shows a kiosk as offline.")
   var kioskOfflineAfter: Double = 30
 
+  @Option(
+    name: .customLong("web-root"),
+    help:
+      "Folder holding pos/ (the POS web app served at /pos/). Default: $KDS_WEB_ROOT, /usr/share/kds/web, or web/ above the executable."
+  )
+  var webRoot: String?
+
   func validate() throws {
     _ = try parsedRateLimit()
     guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
@@ -120,6 +127,7 @@ struct Serve: AsyncParsableCommand {
     options.cleanupIntervalSeconds = cleanupInterval
     options.retentionHours = retentionHours
     options.kioskOfflineAfterSeconds = kioskOfflineAfter
+    options.webRoot = webRoot
     let service: KDSService
     do {
       service = try KDSService(options: options, logger: logger)
