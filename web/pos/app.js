@@ -255,7 +255,8 @@ async function sendOrder() {
   let order = currentOrder();
   let ops;
   if (!order) {
-    const tableName = (cur.tableName || '').trim();
+    const typed = (cur.tableName || '').trim();
+    const tableName = /^\d+$/.test(typed) ? `Table ${typed}` : typed;
     if (!tableName) { say('Pick or type a table first'); $('table-name').focus(); return; }
     order = {
       localId: ulid(), serverId: null, orderNumber: null, tableName, createdAt: Date.now(),
