@@ -279,7 +279,14 @@ export async function countOutstanding() {
 export async function retry(entryId) {
   const e = await db.get('queue', entryId);
   if (!e || e.status !== 'FAILED') return;
-  await update(e, { status: 'PENDING', retryCount: 0, failures: 0, nextAttemptAt: 0, errorMessage: null, conflict: null });
+  const fields = { status: 'PENDING', retryCount: 0, failures: 0, nextAttemptAt: 0, errorMessage: null, conflict: null };
+  if (e.operation === 'MODIFY_ORDER' && e.httpStatus === 409) {
+    // A stale change tried again is applied to the order as the server has it
+    // now: a new operation, with a new key.
+    fields.payload = { ...e.payload, updatedAt: null };
+    fields.idempotencyKey = ulid();
+  }
+  await update(e, fields);
   changed({ type: 'retry', order: e.orderLocalId });
 }
 
@@ -298,7 +305,11 @@ export async function discard(entryId) {
     else if (order) {
       // Local changes not on the server are dropped: the server's copy wins.
       if (Array.isArray(order.serverItems)) {
-        order.items = order.serverItems.map((i) => ({ ...i, sent: !!i.sent }));
+        const prices = Object.fromEntries(order.items.map((i) => [i.name, i.price]));
+        order.items = order.serverItems.map((i) => ({
+          name: i.name, station: i.station, quantity: i.quantity, modifiers: i.modifiers || [],
+          notes: i.notes || '', price: prices[i.name] ?? null, sent: !!i.sent,
+        }));
       } else {
         order.items = order.items.filter((i) => i.sent);
       }
