@@ -219,12 +219,14 @@ function renderPay() {
   const online = connectionState() === 'online';
   const synced = order && order.serverId && outstandingFor(order.localId).length === 0;
   $('pay-card').disabled = !open || !online || !synced;
+  $('pay-mobile').disabled = $('pay-card').disabled;
   $('card-reference').disabled = $('pay-card').disabled;
   $('pay-note').textContent = !open ? ''
     : !online ? 'Card and mobile money need the network (offline: cash only).'
       : !synced ? 'Card and mobile money wait until the order is synced.'
         : 'Card / mobile money: take the payment on the terminal, then enter its reference.';
   $('pay-card').title = $('pay-note').textContent;
+  $('pay-mobile').title = $('pay-note').textContent;
 }
 
 // ---------- writes: every one goes to the queue first
@@ -236,7 +238,7 @@ async function queue(order, ops) {
     if (e instanceof sync.QueueFullError) { say(e.message); return false; }
     throw e;
   }
-  registerBackgroundSync();
+  await registerBackgroundSync();
   await refresh();
   kick();
   return true;
@@ -315,6 +317,7 @@ $('new-order').onclick = newOrder;
 $('send').onclick = sendOrder;
 $('pay-cash').onclick = () => closeOrder('CASH');
 $('pay-card').onclick = () => closeOrder('CARD');
+$('pay-mobile').onclick = () => closeOrder('MOBILE_MONEY');
 $('void').onclick = voidOrder;
 
 // ---------- the order list and the banner
@@ -354,7 +357,7 @@ function renderList() {
     },
     el('div', { class: 'top' }, el('span', { text: `Order ${order.orderNumber ? '#' + order.orderNumber : '(new)'}` }),
       el('span', { text: order.tableName }), el('span', { text: money(total(order.items)) })),
-    el('div', { class: 'status', text: order.localStatus === 'CLOSED' ? `Closed · ${order.payment?.method?.toLowerCase() || ''}` : order.localStatus === 'CANCELLED' ? 'Void' : 'Open · sent' }),
+    el('div', { class: 'status', text: order.localStatus === 'CLOSED' ? `Closed · ${(order.payment?.method || '').toLowerCase().replace('_', ' ')}` : order.localStatus === 'CANCELLED' ? 'Void' : 'Open · sent' }),
     el('div', { class: 'badge', 'data-testid': 'badge', text: b.text }));
     if (b.failed) {
       row.append(el('div', { class: 'actions' },
@@ -419,8 +422,16 @@ async function tick(force = false) {
 }
 const kick = () => tick();
 
-function registerBackgroundSync() {
-  navigator.serviceWorker?.ready.then((reg) => reg.sync?.register('kds-pos-replay')).catch(() => {});
+// Asks the browser to wake the Service Worker when the network is back
+// (Background Sync, where the browser has it). Awaited before the order is
+// shown as queued, so closing the page right after loses no wake-up.
+async function registerBackgroundSync() {
+  try {
+    const reg = await navigator.serviceWorker?.getRegistration();
+    await reg?.sync?.register('kds-pos-replay');
+  } catch (e) {
+    console.warn('kds-pos: no Background Sync', e);
+  }
 }
 
 window.addEventListener('online', () => { sync.connection.reachable = true; tick(true); });

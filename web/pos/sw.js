@@ -56,11 +56,19 @@ self.addEventListener('fetch', (event) => {
 });
 
 self.addEventListener('sync', (event) => {
-  if (event.tag !== 'kds-pos-replay') return;
-  event.waitUntil((async () => {
-    const token = await db.get('kv', 'token');
-    const left = await replay(token);
-    // Still queued for want of a connection: the browser tries again later.
-    if (left > 0 && !connection.reachable) throw new Error(`${left} operations still queued`);
-  })());
+  if (event.tag === 'kds-pos-replay') event.waitUntil(syncQueue());
 });
+
+// The browser says the network is back: replay now. A network that has just
+// come back may take a moment to carry requests, so a replay that finds no
+// server is tried again a few times within the event; after that the browser
+// fires the event again later.
+async function syncQueue() {
+  const token = await db.get('kv', 'token');
+  for (const delay of [0, 1000, 3000, 8000]) {
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+    const left = await replay(token, { force: true });
+    if (left === 0 || connection.reachable) return;
+  }
+  throw new Error('operations still queued: no server');
+}

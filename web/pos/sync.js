@@ -261,12 +261,20 @@ export async function replay(token, { fetchImpl = fetch, force = false } = {}) {
   return countOutstanding();
 }
 
-// Successful operations are kept an hour, then forgotten.
+// Successful operations are kept an hour, then forgotten; closed and void
+// orders with nothing queued leave the list after 24 hours.
 async function prune() {
   const old = Date.now() - 3600 * 1000;
-  await db.tx(['queue'], 'readwrite', async (s, req) => {
-    for (const e of await req(s.queue.getAll())) {
+  const day = Date.now() - 24 * 3600 * 1000;
+  await db.tx(['queue', 'orders'], 'readwrite', async (s, req) => {
+    const entries = await req(s.queue.getAll());
+    for (const e of entries) {
       if (e.status === 'SUCCESS' && e.doneAt < old) s.queue.delete(e.id);
+    }
+    const busy = new Set(entries.filter(outstanding).map((e) => e.orderLocalId));
+    for (const o of await req(s.orders.getAll())) {
+      const done = o.localStatus === 'CLOSED' || o.localStatus === 'CANCELLED';
+      if (done && !busy.has(o.localId) && o.createdAt < day) s.orders.delete(o.localId);
     }
   });
 }
