@@ -335,14 +335,24 @@ function label(order) {
 function badge(order) {
   const open = outstandingFor(order.localId);
   const failed = open.find((e) => e.status === 'FAILED');
-  if (failed) return { sync: 'failed', text: `⚠️ Sync failed: ${failed.errorMessage}`, failed };
+  if (failed) return { sync: 'failed', text: `⚠️ Sync failed: ${failureText(failed)}`, failed };
   const n = open.length;
   const ops = `${n} operation${n === 1 ? '' : 's'} pending`;
   if (n > 0 && open.some((e) => e.status === 'REPLAYING' || e.failures > 0 || e.retryCount > 0)) {
     return { sync: 'syncing', text: `🔄 Syncing... (${ops})` };
   }
-  if (n > 0) return { sync: 'pending', text: `Not synced (${ops})` };
+  if (n > 0) return { sync: 'pending', text: `⏳ Not synced (${ops})` };
   return { sync: 'synced', text: '✅ Synced' };
+}
+
+// A failed operation's reason, in the waiter's words where we know them.
+function failureText(entry) {
+  const state = entry.conflict?.currentState?.status;
+  if (entry.conflict?.type === 'INVALID_STATE_TRANSITION') {
+    if (state === 'CLOSED' || state === 'CANCELLED') return `Conflict: the order is already ${state === 'CLOSED' ? 'closed' : 'void'} on the server`;
+    return 'Conflict: the order was changed on another device first';
+  }
+  return entry.errorMessage;
 }
 
 function renderList() {
@@ -358,7 +368,7 @@ function renderList() {
     el('div', { class: 'top' }, el('span', { text: `Order ${order.orderNumber ? '#' + order.orderNumber : '(new)'}` }),
       el('span', { text: order.tableName }), el('span', { text: money(total(order.items)) })),
     el('div', { class: 'status', text: order.localStatus === 'CLOSED' ? `Closed · ${(order.payment?.method || '').toLowerCase().replace('_', ' ')}` : order.localStatus === 'CANCELLED' ? 'Void' : 'Open · sent' }),
-    el('div', { class: 'badge', 'data-testid': 'badge', text: b.text }));
+    el('div', { class: 'badge', 'data-testid': 'badge', text: b.text, title: b.failed?.errorMessage }));
     if (b.failed) {
       row.append(el('div', { class: 'actions' },
         el('button', { 'data-testid': 'retry', onclick: async (e) => { e.stopPropagation(); await sync.retry(b.failed.id); await refresh(); kick(); } }, 'Retry'),
@@ -389,8 +399,16 @@ function renderBanner() {
   banner.textContent = text;
 }
 
+const alerted = new Set();
 async function refresh() {
   [state.orders, state.queue] = await Promise.all([db.all('orders'), db.all('queue')]);
+  // A newly failed operation is also announced once.
+  for (const e of state.queue) {
+    if (e.status !== 'FAILED' || alerted.has(e.id)) continue;
+    alerted.add(e.id);
+    const order = state.orders.find((o) => o.localId === e.orderLocalId);
+    say(`${order ? order.tableName : 'An order'}: ${failureText(e)}`);
+  }
   renderList();
   renderBanner();
   renderPay();

@@ -62,12 +62,13 @@ self.addEventListener('sync', (event) => {
 // The browser says the network is back: replay now. A network that has just
 // come back may take a moment to carry requests, so a replay that finds no
 // server is tried again a few times within the event; after that the browser
-// fires the event again later.
+// fires the event again later. It waits for a replay in progress (the page's,
+// or a closing page's) rather than skipping its turn.
 async function syncQueue() {
   const token = await db.get('kv', 'token');
   for (const delay of [0, 1000, 3000, 8000]) {
     if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
-    const left = await replay(token, { force: true });
+    const left = await replay(token, { force: true, wait: true });
     if (left === 0 || connection.reachable) return;
   }
   throw new Error('operations still queued: no server');

@@ -220,7 +220,9 @@ export async function refreshOrder(localId, token, fetchImpl = fetch) {
 // MAX_IN_FLIGHT at once; an order's next operation goes once its head is
 // done. Runs under a Web Lock so the page and the Service Worker never
 // replay at the same time. Resolves with the number of outstanding operations.
-export async function replay(token, { fetchImpl = fetch, force = false } = {}) {
+// With `wait`, a pass waits for the one in progress elsewhere instead of
+// skipping its turn (the Service Worker's Background Sync event).
+export async function replay(token, { fetchImpl = fetch, force = false, wait = false } = {}) {
   if (!token) return countOutstanding();
   const run = async () => {
     for (;;) {
@@ -252,7 +254,7 @@ export async function replay(token, { fetchImpl = fetch, force = false } = {}) {
     await prune();
   };
   if (typeof navigator !== 'undefined' && navigator.locks) {
-    await navigator.locks.request('kds-pos-replay', { ifAvailable: true }, async (lock) => {
+    await navigator.locks.request('kds-pos-replay', wait ? {} : { ifAvailable: true }, async (lock) => {
       if (lock) await run();
     });
   } else {
