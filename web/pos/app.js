@@ -141,6 +141,7 @@ function openOrder(localId) {
   };
   $('table-name').value = order.tableName;
   renderEditor();
+  renderList();
 }
 
 function currentOrder() {
@@ -409,10 +410,16 @@ async function refresh() {
     const order = state.orders.find((o) => o.localId === e.orderLocalId);
     say(`${order ? order.tableName : 'An order'}: ${failureText(e)}`);
   }
-  renderList();
+  // The list is drawn again only when something in it changed (not every tick).
+  const key = JSON.stringify([state.orders, state.queue, state.current?.localId]);
+  if (key !== lastListKey) {
+    lastListKey = key;
+    renderList();
+  }
   renderBanner();
   renderPay();
 }
+let lastListKey = '';
 
 // ---------- the loop
 
