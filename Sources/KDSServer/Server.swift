@@ -68,7 +68,7 @@ public final class KDSService: Sendable {
   let options: ServerOptions
   let logger: Logger
   /// The folder holding the POS web app's `pos/` (nil: not found, `/pos/` is 404).
-  let webFolder: String?
+  public let webFolder: String?
 
   public init(options: ServerOptions, logger: Logger = Logger(label: "kds-server")) throws {
     self.options = options

@@ -128,12 +128,24 @@ struct Serve: AsyncParsableCommand {
     options.retentionHours = retentionHours
     options.kioskOfflineAfterSeconds = kioskOfflineAfter
     options.webRoot = webRoot
+    do {
+      _ = try WebRoot.locate(explicit: webRoot)
+    } catch let error as WebRootError {
+      throw ValidationError(error.description)
+    }
     let service: KDSService
     do {
       service = try KDSService(options: options, logger: logger)
     } catch {
       logger.critical("cannot open database \(db): \(error)")
       throw ExitCode(1)
+    }
+    if let folder = service.webFolder {
+      logger.info("POS app served at /pos/ from \(folder)/pos")
+    } else {
+      logger.warning(
+        "POS app not found (no pos/index.html in \(WebRoot.candidates().prefix(3).joined(separator: ", ")), ...): /pos/ is off"
+      )
     }
     if demo {
       try await DemoMenu.seed(service.store)
