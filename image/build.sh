@@ -188,6 +188,10 @@ stage_rootfs() {
   install -m 0644 image/esp/kds.txt "$R/usr/share/doc/kds/kds.txt.sample"
   [ -f docs/install.md ] && install -m 0644 docs/install.md "$R/usr/share/doc/kds/install.md"
   [ -f README.md ] && install -m 0644 README.md "$R/usr/share/doc/kds/README.md"
+  # The POS web app that kds-server serves at /pos/ (it looks in /usr/share/kds/web).
+  mkdir -p "$R/usr/share/kds/web"
+  cp -r web/. "$R/usr/share/kds/web/"
+  chmod -R u=rwX,go=rX "$R/usr/share/kds/web"
   # The renderer's fonts (KDSRender looks in /usr/share/kds/fonts): the
   # repository's Fonts/, else Debian's DejaVu (the same faces).
   mkdir -p "$R/usr/share/kds/fonts"

@@ -51,12 +51,9 @@ public enum DemoMenu {
     try await store.write { db in
       guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM menu_items") == 0 else { return }
       for (n, dish) in dishes.enumerated() {
-        try db.execute(
-          sql:
-            "INSERT INTO menu_items (position, name, station, modifiers_json) VALUES (?, ?, ?, ?)",
-          arguments: [
-            n, dish.name, dish.station, JSONValue.array(dish.modifiers.map(JSONValue.string)).text,
-          ])
+        try Menu.insert(
+          db, position: n,
+          MenuItem(name: dish.name, station: dish.station, modifiers: dish.modifiers))
       }
     }
   }

@@ -184,6 +184,12 @@ func format3(_ v: Double) -> String {
 public enum KDSHTTPServer {
   static func buildRouter(service: KDSService) -> Router<KDSRequestContext> {
     let router = Router(context: KDSRequestContext.self)
+    if let folder = service.webFolder {
+      router.add(
+        middleware: StaticFilesMiddleware(
+          folder: folder + "/pos", logger: service.logger, logRequests: service.options.logRequests)
+      )
+    }
     router.add(middleware: KDSMiddleware(service: service))
     let maxBody = service.options.maxBodyBytes
     for route in KDSService.routes {

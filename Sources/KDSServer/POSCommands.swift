@@ -187,12 +187,17 @@ extension Kitchen {
     case nil, .some(.null): throw APIError.invalid("payment.amount", "is required")
     default: throw APIError.invalid("payment.amount", "must be a number of at least 0")
     }
-    guard method.uppercased() == "CASH" else {
-      if Self.onlinePaymentMethods.contains(method.uppercased()) {
+    // A card or mobile money payment is taken on the restaurant's own
+    // terminal; the POS records it with the terminal's reference.
+    let reference = try Validation.string(
+      payment["reference"], "payment.reference", required: false, max: 100)
+    let online = Self.onlinePaymentMethods.contains(method.uppercased())
+    guard method.uppercased() == "CASH" || (online && reference != nil) else {
+      if online {
         throw APIError(
           422,
-          "payment.method: \(method) payments need the online payment flow (payment gateway); "
-            + "this endpoint closes CASH payments only")
+          "payment.method: \(method) payments need the online payment flow (payment terminal): "
+            + "give payment.reference, the terminal's reference for the payment")
       }
       throw APIError.invalid(
         "payment.method",
@@ -202,10 +207,11 @@ extension Kitchen {
     try requireOpen(order, "close")
     let now = try clock.next(db)
     order.status = "CLOSED"
-    order.payment = .object([
-      ("method", .string("CASH")), ("amount", amount),
-      ("paidAt", .string(RFC3339.format(millis: now))),
-    ])
+    order.payment = .object(
+      [
+        ("method", .string(method.uppercased())), ("amount", amount),
+        ("paidAt", .string(RFC3339.format(millis: now))),
+      ] + (reference.map { [("reference", JSONValue.string($0))] } ?? []))
     order.updatedAt = now
     try order.save(db, insert: false)
     return WriteOutcome(order: order)

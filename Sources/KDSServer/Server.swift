@@ -33,6 +33,8 @@ public struct ServerOptions: Sendable {
   public var maxBodyBytes = 1 << 20
   public var demo = false
   public var demoOrdersPerMinute: Double = 4
+  /// The folder holding `pos/` (the POS web app); nil searches (`WebRoot`).
+  public var webRoot: String? = nil
   /// One log line per request (off in benchmarks).
   public var logRequests = true
   /// Level of Hummingbird's own log messages.
@@ -77,6 +79,8 @@ public final class KDSService: Sendable {
   public let kiosks: KioskRegistry
   let options: ServerOptions
   let logger: Logger
+  /// The folder holding the POS web app's `pos/` (nil: not found, `/pos/` is 404).
+  public let webFolder: String?
 
   public init(options: ServerOptions, logger: Logger = Logger(label: "kds-server")) throws {
     self.options = options
@@ -90,6 +94,7 @@ public final class KDSService: Sendable {
     unauthenticatedLimiter = options.unauthenticatedRate.map {
       RateLimiter(rate: $0, burst: options.unauthenticatedBurst)
     }
+    webFolder = try WebRoot.locate(explicit: options.webRoot)
   }
 
   /// Every endpoint, as routed and as `docs/openapi.yaml` must describe it.
@@ -158,18 +163,7 @@ public final class KDSService: Sendable {
         ? try await statusHTML(now: now) : try await statusJSON(now: now)
     case ("GET", "/pos/menu"):
       try requirePOS(call)
-      let menu = try await store.pool.read { db in
-        try Row.fetchAll(
-          db, sql: "SELECT name, station, modifiers_json FROM menu_items ORDER BY position"
-        ).map { row -> JSONValue in
-          let modifiers: String = row[2]
-          return .object([
-            ("name", .string(row[0])), ("station", .string(row[1])),
-            ("modifiers", (try? JSONValue.parse(modifiers)) ?? .array([])),
-          ])
-        }
-      }
-      return APIResponse(status: 200, json: .array(menu))
+      return try await Menu.response(store)
     case ("GET", "/pos/orders"):
       try requirePOS(call)
       let since = try Validation.timestamp(

@@ -122,6 +122,10 @@ public final class ServerStore: Sendable {
           INSERT INTO meta (key, value) VALUES ('token_generation', 0);
           """)
     }
+    m.registerMigration("v4-menu-category-price") { db in
+      try db.execute(sql: "ALTER TABLE menu_items ADD COLUMN category TEXT")
+      try db.execute(sql: "ALTER TABLE menu_items ADD COLUMN price REAL")
+    }
     return m
   }
 

@@ -15,7 +15,7 @@ struct KDSServerCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kds-server",
     abstract: "The restaurant server of the KDS sync contract (POS and kitchen endpoints).",
-    subcommands: [Serve.self, Token.self, TLS.self])
+    subcommands: [Serve.self, Token.self, TLS.self, MenuCommand.self])
 }
 
 /// Writes one line to stdout at once (unbuffered), so a parent process
@@ -106,6 +106,13 @@ struct Serve: AsyncParsableCommand {
     help: "Seconds of silence after which the status page shows a kiosk as offline.")
   var kioskOfflineAfter: Double = 30
 
+  @Option(
+    name: .customLong("web-root"),
+    help:
+      "Folder holding pos/ (the POS web app served at /pos/). Default: $KDS_WEB_ROOT, /usr/share/kds/web, or web/ above the executable."
+  )
+  var webRoot: String?
+
   func validate() throws {
     _ = try parsedRateLimit()
     _ = try Self.parseRate(unauthenticatedRate, option: "--unauthenticated-rate")
@@ -158,12 +165,25 @@ struct Serve: AsyncParsableCommand {
     options.kioskOfflineAfterSeconds = kioskOfflineAfter
     options.tlsCertificatePath = tlsCert
     options.tlsKeyPath = tlsKey
+    options.webRoot = webRoot
+    do {
+      _ = try WebRoot.locate(explicit: webRoot)
+    } catch let error as WebRootError {
+      throw ValidationError(error.description)
+    }
     let service: KDSService
     do {
       service = try KDSService(options: options, logger: logger)
     } catch {
       logger.critical("cannot open database \(db): \(error)")
       throw ExitCode(1)
+    }
+    if let folder = service.webFolder {
+      logger.info("POS app served at /pos/ from \(folder)/pos")
+    } else {
+      logger.warning(
+        "POS app not found (no pos/index.html in \(WebRoot.candidates().prefix(3).joined(separator: ", ")), ...): /pos/ is off"
+      )
     }
     if demo {
       try await DemoMenu.seed(service.store)
