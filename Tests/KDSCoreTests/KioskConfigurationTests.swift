@@ -112,7 +112,9 @@ import Testing
   @Test func repositoryFilesFollowTheCommentRule() throws {
     // Every `station =` / `server =` line of the docs and the kds.txt
     // template, comment and all, parses to a value without its comment.
-    for path in ["/image/esp/kds.txt", "/docs/install.md", "/systemd/kiosk.conf.sample"] {
+    for path in [
+      "/image/esp/kds.txt", "/docs/install.md", "/systemd/kiosk.conf.sample", "/README.md",
+    ] {
       let text = try #require(readWholeFile(TestPaths.repoRoot + path))
       for line in text.split(separator: "\n") {
         let t = line.drop { $0 == " " || $0 == "#" }
