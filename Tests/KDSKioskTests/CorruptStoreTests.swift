@@ -76,6 +76,31 @@ import Testing
     #expect(r.alertText.contains("2 queued actions kept"))
   }
 
+  @Test func aStoreOnlyIntegrityCheckFindsBadIsSetAsideToo() throws {
+    let dir = TempDir()
+    let path = dir.file("kiosk.sqlite")
+    let ids = try Self.makeStore(at: path)
+    // An index that no longer matches its table: the file opens, every
+    // query works, only `PRAGMA integrity_check` sees it.
+    do {
+      let raw = try DatabaseQueue(path: path)
+      try raw.writeWithoutTransaction { db in
+        try db.execute(sql: "PRAGMA writable_schema = ON")
+        try db.execute(
+          sql: """
+            UPDATE sqlite_master SET sql = 'CREATE INDEX tickets_station ON tickets(updatedAt)'
+            WHERE name = 'tickets_station'
+            """)
+      }
+    }
+    let (store, recovery) = try KioskStore.openRecovering(path: path)
+    let r = try #require(recovery)
+    #expect(r.reason.hasPrefix("integrity_check"), "\(r)")
+    #expect(r.carriedOver == 2)
+    #expect(try store.operations().map(\.id) == ids)
+    #expect(try Self.corruptFiles(in: dir).count == 1)
+  }
+
   @Test func garbageOverTheHeaderStartsEmpty() throws {
     let dir = TempDir()
     let path = dir.file("kiosk.sqlite")
