@@ -6,12 +6,13 @@ import Testing
 /// A configuration error never shows a token's value: not from
 /// `kdsctl config check`, not in the kiosk's log after a SIGHUP reload.
 @Suite(.serialized) struct ConfigSecretTests {
-  static let secret = "s3cr3t-t0ken-Zq81"
+  static let secret = "s3cr3t-t0ken-zq81"
   static let badFiles = [
     "station = grill\ntoken = \(secret) trailing words\n",
     "station = grill\ntoken \(secret)\n",
     "token = \(secret)\ntokn = \(secret)\n",
     "token = \"\(secret)\n",
+    "station = grill\n\(secret)0123456789abcdef0123456789==\n",
   ]
 
   static func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {

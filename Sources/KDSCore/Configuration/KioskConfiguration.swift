@@ -240,9 +240,16 @@ extension KioskConfiguration {
       else { throw fail() }
       logLevel = value
     default:
+      // A long or odd "key" may be a pasted token (with an `=` in it): not shown.
+      let looksLikeAKey =
+        key.count <= 32
+        && key.unicodeScalars.allSatisfy {
+          "abcdefghijklmnopqrstuvwxyz0123456789_.-".unicodeScalars.contains($0)
+        }
+      let shown = looksLikeAKey ? "`\(key)`" : "(\(key.count) characters, not shown)"
       throw ConfigError(
         source,
-        "unknown key `\(key.prefix(40))`; known keys: "
+        "unknown key \(shown); known keys: "
           + Self.knownKeys.map(\.key).joined(separator: ", ") + ", map.*, grab.*, touch.*")
     }
   }
