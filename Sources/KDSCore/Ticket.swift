@@ -109,10 +109,12 @@ public struct TicketItem: Hashable, Sendable, Codable {
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     id = try c.decodeIfPresent(String.self, forKey: .id)
-    name = try c.decode(String.self, forKey: .name)
-    quantity = try c.decode(Int.self, forKey: .quantity)
-    modifiers = try c.decodeIfPresent([String].self, forKey: .modifiers) ?? []
+    name = DrawnText.clamp(try c.decode(String.self, forKey: .name), to: DrawnText.maxName)
+    quantity = DrawnText.clamp(quantity: try c.decode(Int.self, forKey: .quantity))
+    modifiers = (try c.decodeIfPresent([String].self, forKey: .modifiers) ?? [])
+      .prefix(DrawnText.maxModifiers).map { DrawnText.clamp($0, to: DrawnText.maxModifier) }
     let rawNotes = try c.decodeIfPresent(String.self, forKey: .notes)
+      .map { DrawnText.clamp($0, to: DrawnText.maxNotes) }
     notes = (rawNotes?.isEmpty ?? true) ? nil : rawNotes
     course = try c.decodeIfPresent(Int.self, forKey: .course)
   }
@@ -187,7 +189,9 @@ public struct Ticket: Hashable, Sendable, Codable, Identifiable {
     sentAt = try c.decode(Timestamp.self, forKey: .sentAt)
     updatedAt = try c.decode(Timestamp.self, forKey: .updatedAt)
     waiterName = try c.decodeIfPresent(String.self, forKey: .waiterName)
+      .map { DrawnText.clamp($0, to: DrawnText.maxWaiter) }
     tableName = try c.decodeIfPresent(String.self, forKey: .tableName)
+      .map { DrawnText.clamp($0, to: DrawnText.maxTable) }
     orderType = try c.decodeIfPresent(OrderType.self, forKey: .orderType)
     slaState = try? c.decodeIfPresent(SLAState.self, forKey: .slaState)
     items = try c.decode([TicketItem].self, forKey: .items)
@@ -278,5 +282,56 @@ public func describe(_ error: any Error) -> String {
     return "bad value at \(path(ctx.codingPath)): \(ctx.debugDescription)"
   @unknown default:
     return String(describing: error)
+  }
+}
+
+/// What the kiosk draws from a server it may not control, clamped on decoding
+/// (docs/sync-contract.md, Kiosk: what it draws): quantities to 1-999, texts
+/// to a length in Unicode scalars, and no control or bidi-override character
+/// (a control character becomes a space, a bidi override is dropped), so a
+/// hostile or broken server cannot hide, reorder or overflow what a chef reads.
+public enum DrawnText {
+  public static let maxName = 200
+  public static let maxNotes = 500
+  public static let maxModifier = 100
+  public static let maxModifiers = 50
+  public static let maxWaiter = 100
+  public static let maxTable = 100
+  public static let quantityRange = 1...999
+
+  public static func clamp(quantity: Int) -> Int {
+    min(max(quantity, quantityRange.lowerBound), quantityRange.upperBound)
+  }
+
+  /// `text` without bidi overrides, with control characters as spaces, cut
+  /// to `max` Unicode scalars (the last one an ellipsis when cut).
+  public static func clamp(_ text: String, to max: Int) -> String {
+    var scalars = String.UnicodeScalarView()
+    var count = 0
+    var cut = false
+    for c in text.unicodeScalars {
+      if isBidiControl(c) { continue }
+      if count == max {
+        cut = true
+        break
+      }
+      scalars.append(isControl(c) ? " " : c)
+      count += 1
+    }
+    if cut, max > 0 {
+      scalars.removeLast()
+      scalars.append("\u{2026}")
+    }
+    return String(scalars)
+  }
+
+  /// C0 controls, DEL and C1 controls.
+  static func isControl(_ c: Unicode.Scalar) -> Bool {
+    c.value < 0x20 || (0x7F...0x9F).contains(c.value)
+  }
+
+  /// The bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069).
+  static func isBidiControl(_ c: Unicode.Scalar) -> Bool {
+    (0x202A...0x202E).contains(c.value) || (0x2066...0x2069).contains(c.value)
   }
 }

@@ -71,6 +71,12 @@ public final class KioskCore: KioskActions {
   public private(set) var selectedTicketId: String?
   public private(set) var page = 0
   let logger: Logger
+  /// Lines the banner shows for as long as the daemon runs (a corrupt
+  /// database set aside at start-up, say); `kdsctl status` lists them too.
+  public var notices: [String] = []
+  /// The last action refused because the store could not save it (a full
+  /// disk): on the banner until an action is saved again.
+  public private(set) var storageProblem: String?
   var composition: (generation: UInt64, result: BoardComposition.Result)?
 
   public init(
@@ -102,7 +108,9 @@ public final class KioskCore: KioskActions {
     return BoardSnapshot(
       station: station, tickets: composed.tickets, now: engine.serverNow(),
       connection: view.status.connection, lastSyncAt: view.status.lastSyncAt,
-      pendingOperations: view.outstandingCount, alerts: Self.alerts(view),
+      pendingOperations: view.outstandingCount,
+      alerts: Self.alerts(view)
+        + (notices + [storageProblem].compactMap { $0 }).map { .message($0) },
       marks: composed.marks, selectedTicketId: selectedTicketId, page: page,
       thresholds: thresholds, zoom: zoom)
   }
@@ -140,11 +148,24 @@ public final class KioskCore: KioskActions {
   // MARK: KioskActions
 
   func outcome(_ body: () throws(ActionError) -> ActionResult) -> KioskActionOutcome {
-    do {
-      return .done(try body().message)
-    } catch {
-      return .refused(error.message)
+    switch noted(Result { () throws(ActionError) in try body() }) {
+    case .success(let result): .done(result.message)
+    case .failure(let error): .refused(error.message)
     }
+  }
+
+  /// Keeps a storage failure on the banner (and clears it once an action is
+  /// saved): a bump the disk refused must not look done.
+  func noted(_ r: Result<ActionResult, ActionError>) -> Result<ActionResult, ActionError> {
+    switch r {
+    case .success(.queued): storageProblem = nil
+    case .success: break
+    case .failure(let e) where e.kind == .storage:
+      storageProblem = "Action NOT saved (storage error): \(e.message)"
+      logger.error("action refused by the store: \(e.message)")
+    case .failure: break
+    }
+    return r
   }
 
   var visibleTickets: [Ticket] { snapshot().tickets }
@@ -228,7 +249,7 @@ public final class KioskCore: KioskActions {
   /// Answers one control-socket request.
   public func handle(_ request: ControlRequest) -> ControlResponse {
     func respond(_ r: Result<ActionResult, ActionError>) -> ControlResponse {
-      switch r {
+      switch noted(r) {
       case .success(let result):
         var response = ControlResponse(ok: true, message: result.message)
         if case .queued(let op) = result { response.operation = OperationInfo(op) }

@@ -82,7 +82,12 @@ public final class KioskDaemon {
     self.configuration = configuration
     self.presenter = presenter
     self.logger = logger
-    store = try KioskStore(path: configuration.dbPath)
+    // A corrupt database is set aside and the kiosk starts afresh (a full
+    // resync), keeping the queued actions it can still read: a kiosk that
+    // cannot start is worse than one with an empty cache.
+    let (store, recovery) = try KioskStore.openRecovering(path: configuration.dbPath)
+    self.store = store
+    if let recovery { logger.critical("\(recovery)") }
     if let t = configuration.thresholds {
       try store.setThresholds(t, station: configuration.station)
     }
@@ -100,6 +105,7 @@ public final class KioskDaemon {
     core = KioskCore(
       engine: engine, thresholds: try store.thresholds(station: configuration.station),
       logger: logger)
+    if let recovery { core.notices.append(recovery.alertText) }
   }
 
   /// Watches `fd` for input in the event loop (a DRM fd, an evdev device):

@@ -24,6 +24,15 @@ extension SyncEngine {
       noteAuthProblem(status: response.status)
       markReachable(now: now)
       return
+    case 400, 404, 422:
+      // The server is there and refuses this station's poll: a configuration
+      // problem to show as such, not "offline" (docs/sync-contract.md, Kiosk: polling).
+      let text =
+        "The server refused this station's poll (HTTP \(response.status)): check station/server"
+      logOnce("poll-refused-\(response.status)", text)
+      state.withLock { $0.status.badAnswer = text }
+      markReachable(now: now)
+      return
     case 429:
       let wait = response.retryAfterSeconds ?? 0
       state.withLock { s in

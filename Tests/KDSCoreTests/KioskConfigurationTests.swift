@@ -42,6 +42,14 @@ import Testing
     ("sla_red_after = 100", "more than sla_orange_after"),
     ("mode = 1920x1080@abc", "mode"),
     ("database = relative/path", "absolute path"),
+    ("station = Grill", "lowercase letters"),
+    ("station = grill station", "lowercase letters"),
+    ("server = http://kds example.com", "a space"),
+    ("server = \"http://kds.example.com /\"", "a space"),
+    ("server = http://kds.example.com/\u{7}", "U+7"),
+    ("server = http://", "host"),
+    ("server = \"http://x", "closing quote"),
+    ("server = \"http://x\" extra", "only a `# comment`"),
   ])
   func badValueNamesFileLineAndExpectation(line: String, mention: String) {
     var config = KioskConfiguration()
@@ -52,6 +60,70 @@ import Testing
     } catch {
       #expect(error.source.description == "kds.txt:3")
       #expect(error.description.contains(mention), "\(error)")
+    }
+  }
+
+  @Test func inlineCommentsFollowOneRule() throws {
+    var config = KioskConfiguration()
+    try config.apply(
+      text: """
+        station = grill   # the station this screen shows
+        server = http://192.168.1.10:8080\t# the server
+        token = ab#cd # a `#` inside a value stays
+        display = "snapshot:/tmp/a #1.png"  # quoted: taken as written
+        map.default.KEY_ENTER = bump # inline comments on input lines too
+        """, fileName: "kiosk.conf")
+    #expect(config.station == "grill")
+    #expect(config.server == "http://192.168.1.10:8080")
+    #expect(config.token == "ab#cd")
+    #expect(config.display == "snapshot:/tmp/a #1.png")
+    #expect(config.inputLines.map(\.value) == ["bump"])
+  }
+
+  @Test(arguments: [
+    "token = s3cr3t-t0ken extra",
+    "token s3cr3t-t0ken",
+    "s3cr3t-t0ken",
+    "token = \"s3cr3t-t0ken",
+    "token = \"s3cr3t-t0ken\" s3cr3t-t0ken",
+  ])
+  func configErrorsNeverShowTheToken(line: String) {
+    var config = KioskConfiguration()
+    do {
+      try config.apply(text: "station = grill\n" + line + "\nbogus = 1\n", fileName: "kds.txt")
+      Issue.record("accepted \(line)")
+    } catch {
+      #expect(error.source.line == 2, "\(error)")
+      #expect(!error.description.contains("s3cr3t"), "\(error)")
+    }
+  }
+
+  @Test func unknownKeyNextToATokenDoesNotShowIt() {
+    var config = KioskConfiguration()
+    do {
+      try config.apply(text: "token = s3cr3t-t0ken\ntokn = s3cr3t-t0ken\n", fileName: "kds.txt")
+      Issue.record("accepted an unknown key")
+    } catch {
+      #expect(error.description.contains("unknown key"), "\(error)")
+      #expect(!error.description.contains("s3cr3t"), "\(error)")
+    }
+  }
+
+  @Test func repositoryFilesFollowTheCommentRule() throws {
+    // Every `station =` / `server =` line of the docs and the kds.txt
+    // template, comment and all, parses to a value without its comment.
+    for path in [
+      "/image/esp/kds.txt", "/docs/install.md", "/systemd/kiosk.conf.sample", "/README.md",
+    ] {
+      let text = try #require(readWholeFile(TestPaths.repoRoot + path))
+      for line in text.split(separator: "\n") {
+        let t = line.drop { $0 == " " || $0 == "#" }
+        guard t.hasPrefix("station = ") || t.hasPrefix("server = ") else { continue }
+        var config = KioskConfiguration()
+        try config.apply(text: String(t), fileName: path)
+        let value = config.station ?? config.server ?? ""
+        #expect(!value.isEmpty && !value.contains("#") && !value.contains(" "), "\(path): \(t)")
+      }
     }
   }
 

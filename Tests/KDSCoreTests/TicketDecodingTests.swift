@@ -75,6 +75,28 @@ import Testing
     #expect(batch.skipped[0].reason.contains("sentAt"))
   }
 
+  @Test func whatTheKioskDrawsIsClamped() throws {
+    let long = String(repeating: "x", count: 5000)
+    let json = """
+      [{"id":"a","orderId":"o","station":"grill","status":"QUEUED","sentAt":"2025-11-21T14:30:00Z",
+        "updatedAt":"2025-11-21T14:30:00Z","waiterName":"\(long)","tableName":"T\\u0007\\u009b1",
+        "items":[{"name":"Bur\\u202eregrub\\u202c\\u2066x\\u2069","quantity":1000000,
+                  "modifiers":["no\\nonion","\(long)"],"notes":"\(long)"},
+                 {"name":"Fries","quantity":-3},{"name":"Soup","quantity":0}]}]
+      """
+    let ticket = try #require(try TicketBatch.decode(Data(json.utf8)).tickets.first)
+    #expect(ticket.items.map(\.quantity) == [999, 1, 1])
+    #expect(ticket.items[0].name == "Burregrubx")
+    #expect(ticket.items[0].modifiers[0] == "no onion")
+    #expect(ticket.items[0].modifiers[1].unicodeScalars.count == DrawnText.maxModifier)
+    #expect(ticket.items[0].modifiers[1].hasSuffix("\u{2026}"))
+    #expect(ticket.items[0].notes?.unicodeScalars.count == DrawnText.maxNotes)
+    #expect(ticket.waiterName?.unicodeScalars.count == DrawnText.maxWaiter)
+    #expect(ticket.tableName == "T  1")
+    #expect(DrawnText.clamp("short", to: 5) == "short")
+    #expect(DrawnText.clamp("\u{2067}", to: 5) == "")
+  }
+
   @Test func notAnArrayThrows() {
     #expect(throws: (any Error).self) { try TicketBatch.decode(Data("<html>502</html>".utf8)) }
   }

@@ -1,13 +1,22 @@
+import KDSContract
+
 /// The kiosk's configuration: `/etc/kds/kiosk.conf`, then `kds.txt` on the boot
 /// partition, then command-line flags, each overriding the one before.
 ///
 /// Both files use one format an installer can edit from any laptop:
 ///
 ///     # a comment
-///     station = grill
+///     station = grill          # an inline comment
 ///     server = https://kds.example.com
 ///     map.default.KEY_ENTER = bump
 ///
+/// Comments: a line whose first non-blank character is `#` or `;`, and, after
+/// a value, a `#` that follows a space or a tab: it and the rest of the line
+/// are dropped (`token = ab#cd` keeps its `#`). A value in double quotes is
+/// taken as written up to its closing quote, `#` included; only a comment may
+/// follow that quote.
+///
+/// No error message ever shows a token's value (see `ConfigError`).
 /// Every value is checked when it is read; a bad one is an error naming the
 /// file, the line and what was expected. Nothing falls back to a default
 /// silently.
@@ -39,7 +48,7 @@ public struct KioskConfiguration: Hashable, Sendable {
 
   /// The keys a file may set, with what each expects (also the sample file's text).
   public static let knownKeys: [(key: String, expects: String)] = [
-    ("station", "the station name, e.g. grill"),
+    ("station", "a station name, e.g. grill: \(StationName.rule)"),
     ("server", "the server's base URL (http:// or https://), or local"),
     ("token", "the device token"),
     ("token_file", "a path to a file whose first line is the token"),
@@ -116,14 +125,13 @@ extension KioskConfiguration {
       if trimmed.hasPrefix("[") && trimmed.hasSuffix("]") { continue }  // INI section headings
       let source = ConfigSource(file: fileName, line: lineNumber)
       guard let eq = trimmed.firstIndex(of: "=") else {
-        throw ConfigError(source, "expected `key = value`, found `\(trimmed.prefix(60))`")
+        // The line is not shown: it could be a token written without `=`.
+        throw ConfigError(source, "expected `key = value`, found a line without `=`")
       }
       let rawKey = trimmed[..<eq].trimmingSpaces
       let key = rawKey.lowercased()
-      var value = trimmed[trimmed.index(after: eq)...].trimmingSpaces
-      if value.count >= 2, value.first == "\"", value.last == "\"" {
-        value = value.dropFirst().dropLast()
-      }
+      let value = try Self.value(
+        of: trimmed[trimmed.index(after: eq)...].trimmingSpaces, key: key, source: source)
       if Self.isInputKey(key) {
         // Key names are case sensitive (KEY_ENTER): kept as written.
         inputLines.append(InputLine(key: String(rawKey), value: String(value), source: source))
@@ -133,13 +141,43 @@ extension KioskConfiguration {
     }
   }
 
+  /// The value part of a line (after `=`, trimmed), without its inline
+  /// comment and quotes: see the type's comment for the rule.
+  static func value(
+    of raw: Substring, key: String, source: ConfigSource
+  ) throws(ConfigError) -> Substring {
+    if raw.first == "\"" {
+      let body = raw.dropFirst()
+      guard let close = body.firstIndex(of: "\"") else {
+        throw ConfigError(source, "\(key): a quoted value without its closing quote")
+      }
+      let rest = body[body.index(after: close)...].trimmingSpaces
+      guard rest.isEmpty || rest.hasPrefix("#") else {
+        throw ConfigError(source, "\(key): only a `# comment` may follow a quoted value")
+      }
+      return body[..<close]
+    }
+    var previous: Character = " "
+    for i in raw.indices {
+      if raw[i] == "#", previous == " " || previous == "\t" {
+        return raw[..<i].trimmingSpaces
+      }
+      previous = raw[i]
+    }
+    return raw
+  }
+
   /// Sets one key; the same checks as a file line (flags use this too).
   public mutating func set(key: String, value: String, source: ConfigSource) throws(ConfigError) {
     func expected() -> String {
       Self.knownKeys.first { $0.key == key }?.expects ?? "a value"
     }
     func fail() -> ConfigError {
-      ConfigError(source, "\(key) = `\(value.prefix(80))`: expected \(expected())")
+      // A token's value is never shown: only its length.
+      let shown =
+        Self.isSecret(key)
+        ? "(\(value.count) characters, not shown)" : "`\(value.prefix(80))`"
+      return ConfigError(source, "\(key) = \(shown): expected \(expected())")
     }
     func number(_ range: ClosedRange<Double>) throws(ConfigError) -> Double {
       guard let v = Double(value), v.isFinite, range.contains(v) else { throw fail() }
@@ -155,16 +193,12 @@ extension KioskConfiguration {
     }
     switch key {
     case "station":
-      guard !value.isEmpty, value.count <= 64,
-        value.unicodeScalars.allSatisfy({
-          $0.properties.isAlphabetic || "0123456789-_".unicodeScalars.contains($0)
-        })
-      else { throw fail() }
+      guard StationName.isValid(value) else { throw fail() }
       station = value
     case "server":
-      guard value == "local" || value.hasPrefix("http://") || value.hasPrefix("https://"),
-        value == "local" || value.count > "https://".count - 1
-      else { throw fail() }
+      if let problem = Self.serverProblem(value) {
+        throw ConfigError(source, "server = `\(value.prefix(80))`: \(problem)")
+      }
       server = value
     case "token":
       guard !value.isEmpty, !value.contains(where: { $0 == " " || $0 == "\t" }) else {
@@ -206,9 +240,16 @@ extension KioskConfiguration {
       else { throw fail() }
       logLevel = value
     default:
+      // A long or odd "key" may be a pasted token (with an `=` in it): not shown.
+      let looksLikeAKey =
+        key.count <= 32
+        && key.unicodeScalars.allSatisfy {
+          "abcdefghijklmnopqrstuvwxyz0123456789_.-".unicodeScalars.contains($0)
+        }
+      let shown = looksLikeAKey ? "`\(key)`" : "(\(key.count) characters, not shown)"
       throw ConfigError(
         source,
-        "unknown key `\(key.prefix(40))`; known keys: "
+        "unknown key \(shown); known keys: "
           + Self.knownKeys.map(\.key).joined(separator: ", ") + ", map.*, grab.*, touch.*")
     }
   }
@@ -223,6 +264,40 @@ extension KioskConfiguration {
     guard token != nil || tokenFile != nil else {
       throw ConfigError(here, "no token set (token = ... or token_file = /path)")
     }
+  }
+
+  /// Keys whose value is never shown in a message.
+  static func isSecret(_ key: String) -> Bool { key == "token" }
+
+  /// Why `value` is not a usable `server =` value, or nil when it is: `local`,
+  /// or an http(s) URL with a host and no space, control character or other
+  /// character a URL cannot hold unescaped.
+  static func serverProblem(_ value: String) -> String? {
+    if value == "local" { return nil }
+    let rest: Substring
+    if value.hasPrefix("http://") {
+      rest = value.dropFirst("http://".count)
+    } else if value.hasPrefix("https://") {
+      rest = value.dropFirst("https://".count)
+    } else {
+      return "expected an http:// or https:// URL, or local"
+    }
+    if let bad = value.unicodeScalars.first(where: { !isURLScalar($0) }) {
+      let what = bad == " " ? "a space" : "U+\(String(bad.value, radix: 16, uppercase: true))"
+      return "a URL cannot contain \(what) (percent-encode it, or remove it)"
+    }
+    let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+    if host.isEmpty || host.hasPrefix(":") || host.contains("@") {
+      return "expected a host after the scheme, e.g. http://192.168.1.10:8080"
+    }
+    return nil
+  }
+
+  /// RFC 3986's unreserved, reserved and `%` characters: all printable ASCII
+  /// but space, `"`, `<`, `>`, `\\`, `^`, backquote, `{`, `|`, `}`.
+  static func isURLScalar(_ c: Unicode.Scalar) -> Bool {
+    guard c.value > 0x20, c.value < 0x7F else { return false }
+    return !"\"<>\\^`{|}".unicodeScalars.contains(c)
   }
 
   static func isInputKey(_ key: String) -> Bool {
