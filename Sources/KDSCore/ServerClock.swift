@@ -22,14 +22,25 @@ public enum HTTPDate {
     return Timestamp(iso8601: "\(parts[3])-\(mm)-\(dd)T\(parts[4])Z")
   }
 
-  /// `Retry-After`: delay seconds, or an HTTP date (relative to `serverNow`).
+  /// The longest wait a `Retry-After` may ask for (5 minutes): a hostile or
+  /// broken header never stops polling or pushes operations far ahead.
+  public static let maxRetryAfterSeconds: Int64 = 300
+
+  /// `Retry-After`: delay seconds, or an HTTP date (relative to `serverNow`),
+  /// clamped to 0...`maxRetryAfterSeconds`. A run of digits too long for an
+  /// `Int64` is the maximum; anything else unreadable is nil.
   public static func retryAfterSeconds(_ text: some StringProtocol, serverNow: Timestamp?)
     -> Int64?
   {
     let trimmed = text.trimmingSpaces
-    if let seconds = Int64(trimmed), seconds >= 0 { return seconds }
+    if !trimmed.isEmpty,
+      trimmed.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+    {
+      return min(Int64(trimmed) ?? maxRetryAfterSeconds, maxRetryAfterSeconds)
+    }
     guard let date = parse(trimmed), let serverNow else { return nil }
-    return max(0, (date.millis(since: serverNow) + 999) / 1000)
+    let millis = min(date.millis(since: serverNow), maxRetryAfterSeconds * 1000)
+    return max(0, (millis + 999) / 1000)
   }
 }
 
