@@ -34,7 +34,8 @@ public struct QueuedOperation: Hashable, Sendable, Codable, Identifiable {
   public var ticketId: String
   /// When the chef bumped (server clock), sent as `readyAt` with a bump.
   public var readyAt: Timestamp?
-  /// When the operation was queued (device clock; the 23-hour limit).
+  /// When the operation was queued, on the sync's time line (`ScheduleClock`:
+  /// monotonic while running, the wall clock across restarts; the 23-hour limit).
   public var createdAt: Timestamp
   /// Attempts that count toward the limit of 10 (answers 5xx).
   public var attempts: Int

@@ -3,6 +3,31 @@
 public protocol KioskClock: Sendable {
   /// The device's wall clock (not the server's).
   func now() -> Timestamp
+  /// A clock that never steps (CLOCK_MONOTONIC), in milliseconds from an
+  /// arbitrary origin: every delay and schedule is measured on it.
+  func monotonicMillis() -> Int64
+}
+
+/// The sync's time line: the wall clock at `anchor`, then moving only as the
+/// monotonic clock does. A step of the wall clock (NTP, a bad RTC, an
+/// operator's `date -s`) neither stops polls nor fails the queue; the next
+/// start re-anchors on the wall clock.
+public struct ScheduleClock: Sendable {
+  public let clock: any KioskClock
+  let anchorWall: Timestamp
+  let anchorMonotonic: Int64
+
+  public init(_ clock: any KioskClock) {
+    self.clock = clock
+    anchorMonotonic = clock.monotonicMillis()
+    anchorWall = clock.now()
+  }
+
+  public func now() -> Timestamp {
+    let elapsed = Timestamp(millis: clock.monotonicMillis()).millis(
+      since: Timestamp(millis: anchorMonotonic))
+    return anchorWall.adding(millis: elapsed)
+  }
 }
 
 /// Parses HTTP dates (RFC 9110 IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`).

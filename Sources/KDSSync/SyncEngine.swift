@@ -22,6 +22,8 @@ public final class SyncEngine: Sendable {
   public let store: KioskStore
   public let client: CurlHTTPClient
   public let clock: any KioskClock
+  /// Every "now" of the sync: the wall clock at start, then monotonic time.
+  let schedule: ScheduleClock
   let logger: Logger
   /// Signalled after every change visible on screen.
   public let changes = WakeSignal()
@@ -54,10 +56,17 @@ public final class SyncEngine: Sendable {
     self.store = store
     self.client = client
     self.clock = clock
+    schedule = ScheduleClock(clock)
     self.logger = logger
     var s = State()
     for t in try store.loadTickets() { s.tickets[t.id] = t }
-    for op in try store.operations() { s.ops[op.id] = op }
+    // The wall clock may have stepped while the kiosk was down: no operation
+    // waits longer than the longest backoff or Retry-After from now.
+    let latest = schedule.now().adding(seconds: HTTPDate.maxRetryAfterSeconds)
+    for var op in try store.operations() {
+      if op.nextAttemptAt > latest { op.nextAttemptAt = latest }
+      s.ops[op.id] = op
+    }
     s.cursor = try store.cursor()
     if let offset = try store.setting("clock.offsetMillis").flatMap(Int64.init) {
       s.status.clock = ServerClockEstimator(offsetMillis: offset, samples: 1)
@@ -93,7 +102,7 @@ public final class SyncEngine: Sendable {
 
   /// The server's clock now.
   public func serverNow() -> Timestamp {
-    let now = clock.now()
+    let now = schedule.now()
     return state.withLock { $0.status.clock.serverTime(at: now) }
   }
 
@@ -104,7 +113,7 @@ public final class SyncEngine: Sendable {
     spawnThread { [self] in
       while !stopping.load(ordering: .relaxed) {
         let next = tick()
-        let wait = next.millis(since: clock.now())
+        let wait = next.millis(since: schedule.now())
         if wait > 0 { wake.wait(timeoutMillis: Int(min(wait, 60_000))) }
       }
     }
@@ -151,7 +160,7 @@ public final class SyncEngine: Sendable {
   @discardableResult
   public func tick() -> Timestamp {
     noteQuarantined()
-    let now = clock.now()
+    let now = schedule.now()
     let before = state.withLock { ($0.generation, $0.status) }
     var changed: [QueuedOperation] = []
     let (dispatch, poll) = state.withLock { s -> ([QueuedOperation], Job?) in
@@ -193,7 +202,7 @@ public final class SyncEngine: Sendable {
     if let poll { jobs.append(poll) }
     let exchanges = run(jobs)
 
-    let done = clock.now()
+    let done = schedule.now()
     var finished: [QueuedOperation] = []
     for (job, exchange) in zip(jobs, exchanges) {
       switch job {
@@ -228,7 +237,7 @@ public final class SyncEngine: Sendable {
   func run(_ jobs: [Job]) -> [Exchange] {
     let slots = ExchangeSlots(count: jobs.count)
     DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-      let sent = clock.now()
+      let sent = schedule.now()
       let result: Result<HTTPResponse, HTTPFailure>
       switch jobs[i] {
       case .poll(let since, let report):
@@ -240,7 +249,7 @@ public final class SyncEngine: Sendable {
           method: "POST", path: op.path, body: Data(op.body.utf8),
           headers: [("Idempotency-Key", op.id)])
       }
-      slots.set(i, Exchange(result: result, sent: sent, received: clock.now()))
+      slots.set(i, Exchange(result: result, sent: sent, received: schedule.now()))
     }
     return slots.all()
   }
