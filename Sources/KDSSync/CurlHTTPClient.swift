@@ -1,5 +1,6 @@
 import CCurl
 import KDSCore
+import Synchronization
 
 #if canImport(FoundationEssentials)
   import FoundationEssentials
@@ -72,12 +73,16 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
   public var description: String { "\(kind.rawValue): \(detail)" }
 }
 
-/// An HTTP client on libcurl: one easy handle per request, `CURLOPT_NOSIGNAL`,
-/// connect and total timeouts, TLS with the system CA store (or a CA file),
-/// and a cap on the size of an answer. Safe to use from several threads at
-/// once (each request has its own handle).
+/// An HTTP client on libcurl: `CURLOPT_NOSIGNAL`, connect and total
+/// timeouts, TLS with the system CA store (or a CA file), and a cap on the
+/// size of an answer. Safe to use from several threads at once: each request
+/// takes an easy handle of its own from a pool and gives it back, so the
+/// handle's connection (keep-alive, and a TLS session) serves the next one.
 public final class CurlHTTPClient: Sendable {
   public let config: HTTPClientConfig
+  /// Idle easy handles, each with its open connection (addresses as integers:
+  /// a handle is used by one thread at a time, taken out under the lock).
+  let idle = Mutex<[UInt]>([])
 
   /// libcurl's one-time set-up: nil when it worked, else why it did not.
   public static let initFailure: String? = {
@@ -92,6 +97,33 @@ public final class CurlHTTPClient: Sendable {
     _ = Self.initFailure
   }
 
+  deinit {
+    for address in idle.withLock({ $0 }) {
+      if let handle = UnsafeMutableRawPointer(bitPattern: address) { curl_easy_cleanup(handle) }
+    }
+  }
+
+  /// An idle handle (reset, its connection kept) or a new one.
+  func takeHandle() -> UnsafeMutableRawPointer? {
+    if let address = idle.withLock({ $0.popLast() }),
+      let handle = UnsafeMutableRawPointer(bitPattern: address)
+    {
+      curl_easy_reset(handle)
+      return handle
+    }
+    return curl_easy_init()
+  }
+
+  /// Gives a handle back for the next request; at most 8 are kept.
+  func giveBack(_ handle: UnsafeMutableRawPointer) {
+    let kept = idle.withLock { pool -> Bool in
+      guard pool.count < 8 else { return false }
+      pool.append(UInt(bitPattern: handle))
+      return true
+    }
+    if !kept { curl_easy_cleanup(handle) }
+  }
+
   /// Sends `method path` (path with query, starting with `/`).
   public func send(
     method: String, path: String, body: Data? = nil, headers: [(String, String)] = []
@@ -99,10 +131,10 @@ public final class CurlHTTPClient: Sendable {
     if let failure = Self.initFailure {
       return .failure(HTTPFailure(kind: .other, detail: failure))
     }
-    guard let handle = curl_easy_init() else {
+    guard let handle = takeHandle() else {
       return .failure(HTTPFailure(kind: .other, detail: "curl_easy_init failed"))
     }
-    defer { curl_easy_cleanup(handle) }
+    defer { giveBack(handle) }
     let sink = ResponseSink(limit: config.maxResponseBytes)
     let sinkPointer = Unmanaged.passRetained(sink)
     defer { sinkPointer.release() }

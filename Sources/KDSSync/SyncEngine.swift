@@ -231,27 +231,41 @@ public final class SyncEngine: Sendable {
   }
 
   /// Runs the requests of one tick (at most `policy.maxInFlight` operations
-  /// and one poll) with `concurrentPerform`: as many at once as the machine
-  /// has cores (two on a 2-core kiosk; the rest wait for a free one), and
-  /// returns when the last has its answer or timed out.
+  /// and one poll) all at once, each on a thread of its own (a request mostly
+  /// waits on the network: as many cores as requests are not needed), and
+  /// returns when the last has its answer or timed out. The client's pooled
+  /// handles keep their connections open from one tick to the next.
   func run(_ jobs: [Job]) -> [Exchange] {
+    // The idle case, one poll: on this thread.
+    if jobs.count == 1 { return [exchange(jobs[0])] }
     let slots = ExchangeSlots(count: jobs.count)
-    DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-      let sent = schedule.now()
-      let result: Result<HTTPResponse, HTTPFailure>
-      switch jobs[i] {
-      case .poll(let since, let report):
-        var path = "/kds/queue?station=\(percentEncodePathSegment(config.station))"
-        if let since { path += "&since=\(percentEncodePathSegment(since.iso8601))" }
-        result = client.send(method: "GET", path: path, headers: report)
-      case .operation(let op):
-        result = client.send(
-          method: "POST", path: op.path, body: Data(op.body.utf8),
-          headers: [("Idempotency-Key", op.id)])
+    let group = DispatchGroup()
+    for i in jobs.indices {
+      group.enter()
+      spawnThread { [self] in
+        defer { group.leave() }
+        slots.set(i, exchange(jobs[i]))
       }
-      slots.set(i, Exchange(result: result, sent: sent, received: schedule.now()))
     }
+    group.wait()
     return slots.all()
+  }
+
+  /// One request and its answer, timed on the sync's time line.
+  func exchange(_ job: Job) -> Exchange {
+    let sent = schedule.now()
+    let result: Result<HTTPResponse, HTTPFailure>
+    switch job {
+    case .poll(let since, let report):
+      var path = "/kds/queue?station=\(percentEncodePathSegment(config.station))"
+      if let since { path += "&since=\(percentEncodePathSegment(since.iso8601))" }
+      result = client.send(method: "GET", path: path, headers: report)
+    case .operation(let op):
+      result = client.send(
+        method: "POST", path: op.path, body: Data(op.body.utf8),
+        headers: [("Idempotency-Key", op.id)])
+    }
+    return Exchange(result: result, sent: sent, received: schedule.now())
   }
 }
 
