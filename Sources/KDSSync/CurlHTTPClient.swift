@@ -83,6 +83,9 @@ public final class CurlHTTPClient: Sendable {
   /// Idle easy handles, each with its open connection (addresses as integers:
   /// a handle is used by one thread at a time, taken out under the lock).
   let idle = Mutex<[UInt]>([])
+  /// Set by `cancelRequests()`: requests on the wire end within a second
+  /// (libcurl's progress callback), new ones fail at once.
+  let cancelled = CancelFlag()
 
   /// libcurl's one-time set-up: nil when it worked, else why it did not.
   public static let initFailure: String? = {
@@ -102,6 +105,12 @@ public final class CurlHTTPClient: Sendable {
       if let handle = UnsafeMutableRawPointer(bitPattern: address) { curl_easy_cleanup(handle) }
     }
   }
+
+  /// Ends the requests in flight (within about a second) and refuses new ones
+  /// until `allowRequests()`: the sync is stopping.
+  public func cancelRequests() { cancelled.flag.store(true, ordering: .relaxed) }
+
+  public func allowRequests() { cancelled.flag.store(false, ordering: .relaxed) }
 
   /// An idle handle (reset, its connection kept) or a new one.
   func takeHandle() -> UnsafeMutableRawPointer? {
@@ -135,7 +144,10 @@ public final class CurlHTTPClient: Sendable {
       return .failure(HTTPFailure(kind: .other, detail: "curl_easy_init failed"))
     }
     defer { giveBack(handle) }
-    let sink = ResponseSink(limit: config.maxResponseBytes)
+    if cancelled.flag.load(ordering: .relaxed) {
+      return .failure(HTTPFailure(kind: .other, detail: "cancelled: the sync is stopping"))
+    }
+    let sink = ResponseSink(limit: config.maxResponseBytes, cancelled: cancelled)
     let sinkPointer = Unmanaged.passRetained(sink)
     defer { sinkPointer.release() }
 
@@ -174,6 +186,10 @@ public final class CurlHTTPClient: Sendable {
         kds_curl_setopt_ptr(handle, CURLOPT_WRITEDATA, sinkPointer.toOpaque())
         kds_curl_setopt_write(handle, CURLOPT_HEADERFUNCTION, curlWriteHeader)
         kds_curl_setopt_ptr(handle, CURLOPT_HEADERDATA, sinkPointer.toOpaque())
+        kds_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+        kds_curl_setopt_ptr(
+          handle, CURLOPT_XFERINFOFUNCTION, unsafeBitCast(curlProgress, to: UnsafeRawPointer.self))
+        kds_curl_setopt_ptr(handle, CURLOPT_XFERINFODATA, sinkPointer.toOpaque())
         // libcurl copies string options, so the temporary C strings may go.
         "http,https".withCString { _ = kds_curl_setopt_ptr(handle, CURLOPT_PROTOCOLS_STR, $0) }
         if let caFile = config.caFile {
@@ -227,6 +243,21 @@ public final class CurlHTTPClient: Sendable {
 }
 
 /// Where libcurl writes one answer: the body (up to a limit) and the headers we use.
+/// Whether the client's requests are to end now.
+final class CancelFlag: Sendable {
+  let flag = Atomic<Bool>(false)
+}
+
+/// libcurl's progress callback (about once a second, and on every read): a
+/// non-zero answer aborts the transfer.
+private let curlProgress:
+  @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) ->
+    Int32 = { user, _, _, _, _ in
+      guard let user else { return 0 }
+      let sink = Unmanaged<ResponseSink>.fromOpaque(user).takeUnretainedValue()
+      return sink.cancelled.flag.load(ordering: .relaxed) ? 1 : 0
+    }
+
 final class ResponseSink {
   let limit: Int
   var body = Data()
@@ -235,8 +266,12 @@ final class ResponseSink {
   var retryAfter: String?
   var contentType: String?
   var replayed = false
+  let cancelled: CancelFlag
 
-  init(limit: Int) { self.limit = limit }
+  init(limit: Int, cancelled: CancelFlag) {
+    self.limit = limit
+    self.cancelled = cancelled
+  }
 
   func header(_ line: Substring) {
     if line.hasPrefix("HTTP/") {

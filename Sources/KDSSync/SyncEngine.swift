@@ -110,6 +110,7 @@ public final class SyncEngine: Sendable {
 
   /// Runs `tick()` on a thread of its own until `stop()`.
   public func start() {
+    client.allowRequests()
     spawnThread { [self] in
       while !stopping.load(ordering: .relaxed) {
         let next = tick()
@@ -119,10 +120,11 @@ public final class SyncEngine: Sendable {
     }
   }
 
-  /// Stops the loop after the current tick (requests in flight are abandoned;
-  /// their operations are retried with the same key on the next start).
+  /// Stops the loop: requests in flight are cancelled (within about a
+  /// second), their operations retried with the same key on the next start.
   public func stop() {
     stopping.store(true, ordering: .relaxed)
+    client.cancelRequests()
     wake.signal()
   }
 
