@@ -34,7 +34,8 @@ public struct QueuedOperation: Hashable, Sendable, Codable, Identifiable {
   public var ticketId: String
   /// When the chef bumped (server clock), sent as `readyAt` with a bump.
   public var readyAt: Timestamp?
-  /// When the operation was queued (device clock; the 23-hour limit).
+  /// When the operation was queued, on the sync's time line (`ScheduleClock`:
+  /// monotonic while running, the wall clock across restarts; the 23-hour limit).
   public var createdAt: Timestamp
   /// Attempts that count toward the limit of 10 (answers 5xx).
   public var attempts: Int
@@ -103,7 +104,8 @@ public enum OperationOutcome: Sendable, Equatable {
   case extensionMissing(TicketAction)
   /// 401 or 403: the banner says so, the operation waits, no attempt counted.
   case unauthorised(status: Int)
-  /// 5xx: back off and retry; counts toward the 10 attempts.
+  /// 5xx, 408, 3xx, or a 2xx that is not a JSON object: back off and
+  /// retry; counts toward the 10 attempts.
   case serverTrouble(status: Int, retryAfter: Int64?)
   /// 429: back off, honouring `Retry-After`; not counted.
   case rateLimited(retryAfter: Int64?)
@@ -172,8 +174,19 @@ public struct QueuePolicy: Hashable, Sendable {
       return .noAnswer(reason: reason)
     case .response(let status, let body, let retryAfter):
       switch status {
+      case 204:
+        return .succeeded(nil)
       case 200..<300:
+        // Only the contract's answer (a JSON object: the ticket) counts: a
+        // captive portal's or a proxy's page, or a body cut short, means the
+        // server may never have seen the operation.
+        guard Self.isJSONObject(body) else {
+          return .serverTrouble(status: status, retryAfter: retryAfter)
+        }
         return .succeeded(try? JSONDecoder().decode(Ticket.self, from: body))
+      case 300..<400:
+        // A redirect (a proxy, a portal): the server did not take it; retry.
+        return .serverTrouble(status: status, retryAfter: retryAfter)
       case 401, 403:
         return .unauthorised(status: status)
       case 404 where kind.isExtension, 405 where kind.isExtension:
@@ -204,6 +217,12 @@ public struct QueuePolicy: Hashable, Sendable {
           loud: false)
       }
     }
+  }
+
+  /// Whether `body` is one complete JSON object (the shape of the contract's
+  /// answers to operations).
+  static func isJSONObject(_ body: Data) -> Bool {
+    (try? JSONDecoder().decode(AnyJSONObject.self, from: body)) != nil
   }
 
   /// The operation after an attempt with `outcome`, finished at `now`.
@@ -243,7 +262,8 @@ public struct QueuePolicy: Hashable, Sendable {
       op.lastResult = .rateLimited
       op.lastError = "HTTP 429: rate limited"
       let backoff = delaySeconds(beforeAttempt: op.uncountedAttempts + 1)
-      op.nextAttemptAt = now.adding(seconds: max(backoff, retryAfter ?? 0))
+      op.nextAttemptAt = now.adding(
+        seconds: max(backoff, min(retryAfter ?? 0, HTTPDate.maxRetryAfterSeconds)))
     case .serverTrouble(let status, let retryAfter):
       op.attempts += 1
       op.lastResult = .serverTrouble
@@ -254,7 +274,8 @@ public struct QueuePolicy: Hashable, Sendable {
       } else {
         op.state = .pending
         let backoff = delaySeconds(beforeAttempt: op.attempts + 1)
-        op.nextAttemptAt = now.adding(seconds: max(backoff, retryAfter ?? 0))
+        op.nextAttemptAt = now.adding(
+          seconds: max(backoff, min(retryAfter ?? 0, HTTPDate.maxRetryAfterSeconds)))
       }
     }
     return op
@@ -328,4 +349,16 @@ public func percentEncodePathSegment(_ s: String) -> String {
     }
   }
   return out
+}
+
+/// Any JSON object (the decoder reads the whole document, so a body cut
+/// short fails).
+struct AnyJSONObject: Decodable {
+  struct Key: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+  }
+  init(from decoder: any Decoder) throws { _ = try decoder.container(keyedBy: Key.self) }
 }

@@ -3,6 +3,31 @@
 public protocol KioskClock: Sendable {
   /// The device's wall clock (not the server's).
   func now() -> Timestamp
+  /// A clock that never steps (CLOCK_MONOTONIC), in milliseconds from an
+  /// arbitrary origin: every delay and schedule is measured on it.
+  func monotonicMillis() -> Int64
+}
+
+/// The sync's time line: the wall clock at `anchor`, then moving only as the
+/// monotonic clock does. A step of the wall clock (NTP, a bad RTC, an
+/// operator's `date -s`) neither stops polls nor fails the queue; the next
+/// start re-anchors on the wall clock.
+public struct ScheduleClock: Sendable {
+  public let clock: any KioskClock
+  let anchorWall: Timestamp
+  let anchorMonotonic: Int64
+
+  public init(_ clock: any KioskClock) {
+    self.clock = clock
+    anchorMonotonic = clock.monotonicMillis()
+    anchorWall = clock.now()
+  }
+
+  public func now() -> Timestamp {
+    let elapsed = Timestamp(millis: clock.monotonicMillis()).millis(
+      since: Timestamp(millis: anchorMonotonic))
+    return anchorWall.adding(millis: elapsed)
+  }
 }
 
 /// Parses HTTP dates (RFC 9110 IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`).
@@ -22,14 +47,25 @@ public enum HTTPDate {
     return Timestamp(iso8601: "\(parts[3])-\(mm)-\(dd)T\(parts[4])Z")
   }
 
-  /// `Retry-After`: delay seconds, or an HTTP date (relative to `serverNow`).
+  /// The longest wait a `Retry-After` may ask for (5 minutes): a hostile or
+  /// broken header never stops polling or pushes operations far ahead.
+  public static let maxRetryAfterSeconds: Int64 = 300
+
+  /// `Retry-After`: delay seconds, or an HTTP date (relative to `serverNow`),
+  /// clamped to 0...`maxRetryAfterSeconds`. A run of digits too long for an
+  /// `Int64` is the maximum; anything else unreadable is nil.
   public static func retryAfterSeconds(_ text: some StringProtocol, serverNow: Timestamp?)
     -> Int64?
   {
     let trimmed = text.trimmingSpaces
-    if let seconds = Int64(trimmed), seconds >= 0 { return seconds }
+    if !trimmed.isEmpty,
+      trimmed.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+    {
+      return min(Int64(trimmed) ?? maxRetryAfterSeconds, maxRetryAfterSeconds)
+    }
     guard let date = parse(trimmed), let serverNow else { return nil }
-    return max(0, (date.millis(since: serverNow) + 999) / 1000)
+    let millis = min(date.millis(since: serverNow), maxRetryAfterSeconds * 1000)
+    return max(0, (millis + 999) / 1000)
   }
 }
 

@@ -10,16 +10,32 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
   public init(millis: Int64) { self.millis = millis }
 
-  public init(seconds: Int64) { self.millis = seconds * 1000 }
+  /// Saturates at the ends of `Int64` (as every sum here does): a hostile
+  /// value never traps, it only lands at the far end of time.
+  public init(seconds: Int64) {
+    self.millis = Self.saturating(seconds.multipliedReportingOverflow(by: 1000), seconds >= 0)
+  }
 
   public static func < (a: Timestamp, b: Timestamp) -> Bool { a.millis < b.millis }
 
-  public func adding(millis delta: Int64) -> Timestamp { Timestamp(millis: millis + delta) }
+  public func adding(millis delta: Int64) -> Timestamp {
+    Timestamp(millis: Self.saturating(millis.addingReportingOverflow(delta), delta >= 0))
+  }
 
-  public func adding(seconds delta: Int64) -> Timestamp { adding(millis: delta * 1000) }
+  public func adding(seconds delta: Int64) -> Timestamp {
+    adding(millis: Self.saturating(delta.multipliedReportingOverflow(by: 1000), delta >= 0))
+  }
 
-  /// Milliseconds from `other` to `self` (positive when self is later).
-  public func millis(since other: Timestamp) -> Int64 { millis - other.millis }
+  /// Milliseconds from `other` to `self` (positive when self is later), saturating.
+  public func millis(since other: Timestamp) -> Int64 {
+    Self.saturating(millis.subtractingReportingOverflow(other.millis), millis >= other.millis)
+  }
+
+  /// The result of an overflowing operation clamped to `Int64.max` (when the
+  /// true value is positive) or `Int64.min`.
+  static func saturating(_ r: (partialValue: Int64, overflow: Bool), _ positive: Bool) -> Int64 {
+    r.overflow ? (positive ? Int64.max : Int64.min) : r.partialValue
+  }
 
   public var description: String { iso8601 }
 

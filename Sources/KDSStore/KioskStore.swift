@@ -262,9 +262,11 @@ public final class KioskStore: Sendable {
     try !apply(tickets: [ticket], cursor: nil).changed.isEmpty
   }
 
-  /// Sets a cached ticket's status without touching its `updatedAt`, so the
-  /// server's next version (newer) replaces it. Used when the server
-  /// acknowledged an operation without a usable ticket in its answer.
+  /// Sets a cached ticket's status without touching the ticket's `updatedAt`,
+  /// and moves the row's comparison stamp 1 ms back, so the server's next copy
+  /// replaces it even when unchanged (the acknowledgement may not have been the
+  /// server's: its copy wins). Used when the server acknowledged an operation
+  /// without a usable ticket in its answer.
   public func setLocalStatus(ticketId: String, status: TicketStatus) throws -> Ticket? {
     try db.write { db in
       guard
@@ -274,8 +276,10 @@ public final class KioskStore: Sendable {
       else { return nil }
       t.status = status
       try db.execute(
-        sql: "UPDATE tickets SET status = ?, body = ? WHERE id = ?",
-        arguments: [status.wire, try JSONEncoder().encode(t), ticketId])
+        sql: "UPDATE tickets SET status = ?, body = ?, updatedAt = ? WHERE id = ?",
+        arguments: [
+          status.wire, try JSONEncoder().encode(t), t.updatedAt.adding(millis: -1).millis, ticketId,
+        ])
       return t
     }
   }

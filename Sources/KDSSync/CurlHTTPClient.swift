@@ -1,5 +1,6 @@
 import CCurl
 import KDSCore
+import Synchronization
 
 #if canImport(FoundationEssentials)
   import FoundationEssentials
@@ -72,12 +73,19 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
   public var description: String { "\(kind.rawValue): \(detail)" }
 }
 
-/// An HTTP client on libcurl: one easy handle per request, `CURLOPT_NOSIGNAL`,
-/// connect and total timeouts, TLS with the system CA store (or a CA file),
-/// and a cap on the size of an answer. Safe to use from several threads at
-/// once (each request has its own handle).
+/// An HTTP client on libcurl: `CURLOPT_NOSIGNAL`, connect and total
+/// timeouts, TLS with the system CA store (or a CA file), and a cap on the
+/// size of an answer. Safe to use from several threads at once: each request
+/// takes an easy handle of its own from a pool and gives it back, so the
+/// handle's connection (keep-alive, and a TLS session) serves the next one.
 public final class CurlHTTPClient: Sendable {
   public let config: HTTPClientConfig
+  /// Idle easy handles, each with its open connection (addresses as integers:
+  /// a handle is used by one thread at a time, taken out under the lock).
+  let idle = Mutex<[UInt]>([])
+  /// Set by `cancelRequests()`: requests on the wire end within a second
+  /// (libcurl's progress callback), new ones fail at once.
+  let cancelled = CancelFlag()
 
   /// libcurl's one-time set-up: nil when it worked, else why it did not.
   public static let initFailure: String? = {
@@ -92,6 +100,39 @@ public final class CurlHTTPClient: Sendable {
     _ = Self.initFailure
   }
 
+  deinit {
+    for address in idle.withLock({ $0 }) {
+      if let handle = UnsafeMutableRawPointer(bitPattern: address) { curl_easy_cleanup(handle) }
+    }
+  }
+
+  /// Ends the requests in flight (within about a second) and refuses new ones
+  /// until `allowRequests()`: the sync is stopping.
+  public func cancelRequests() { cancelled.flag.store(true, ordering: .relaxed) }
+
+  public func allowRequests() { cancelled.flag.store(false, ordering: .relaxed) }
+
+  /// An idle handle (reset, its connection kept) or a new one.
+  func takeHandle() -> UnsafeMutableRawPointer? {
+    if let address = idle.withLock({ $0.popLast() }),
+      let handle = UnsafeMutableRawPointer(bitPattern: address)
+    {
+      curl_easy_reset(handle)
+      return handle
+    }
+    return curl_easy_init()
+  }
+
+  /// Gives a handle back for the next request; at most 8 are kept.
+  func giveBack(_ handle: UnsafeMutableRawPointer) {
+    let kept = idle.withLock { pool -> Bool in
+      guard pool.count < 8 else { return false }
+      pool.append(UInt(bitPattern: handle))
+      return true
+    }
+    if !kept { curl_easy_cleanup(handle) }
+  }
+
   /// Sends `method path` (path with query, starting with `/`).
   public func send(
     method: String, path: String, body: Data? = nil, headers: [(String, String)] = []
@@ -99,11 +140,14 @@ public final class CurlHTTPClient: Sendable {
     if let failure = Self.initFailure {
       return .failure(HTTPFailure(kind: .other, detail: failure))
     }
-    guard let handle = curl_easy_init() else {
+    guard let handle = takeHandle() else {
       return .failure(HTTPFailure(kind: .other, detail: "curl_easy_init failed"))
     }
-    defer { curl_easy_cleanup(handle) }
-    let sink = ResponseSink(limit: config.maxResponseBytes)
+    defer { giveBack(handle) }
+    if cancelled.flag.load(ordering: .relaxed) {
+      return .failure(HTTPFailure(kind: .other, detail: "cancelled: the sync is stopping"))
+    }
+    let sink = ResponseSink(limit: config.maxResponseBytes, cancelled: cancelled)
     let sinkPointer = Unmanaged.passRetained(sink)
     defer { sinkPointer.release() }
 
@@ -142,6 +186,10 @@ public final class CurlHTTPClient: Sendable {
         kds_curl_setopt_ptr(handle, CURLOPT_WRITEDATA, sinkPointer.toOpaque())
         kds_curl_setopt_write(handle, CURLOPT_HEADERFUNCTION, curlWriteHeader)
         kds_curl_setopt_ptr(handle, CURLOPT_HEADERDATA, sinkPointer.toOpaque())
+        kds_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+        kds_curl_setopt_ptr(
+          handle, CURLOPT_XFERINFOFUNCTION, unsafeBitCast(curlProgress, to: UnsafeRawPointer.self))
+        kds_curl_setopt_ptr(handle, CURLOPT_XFERINFODATA, sinkPointer.toOpaque())
         // libcurl copies string options, so the temporary C strings may go.
         "http,https".withCString { _ = kds_curl_setopt_ptr(handle, CURLOPT_PROTOCOLS_STR, $0) }
         if let caFile = config.caFile {
@@ -195,6 +243,21 @@ public final class CurlHTTPClient: Sendable {
 }
 
 /// Where libcurl writes one answer: the body (up to a limit) and the headers we use.
+/// Whether the client's requests are to end now.
+final class CancelFlag: Sendable {
+  let flag = Atomic<Bool>(false)
+}
+
+/// libcurl's progress callback (about once a second, and on every read): a
+/// non-zero answer aborts the transfer.
+private let curlProgress:
+  @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) ->
+    Int32 = { user, _, _, _, _ in
+      guard let user else { return 0 }
+      let sink = Unmanaged<ResponseSink>.fromOpaque(user).takeUnretainedValue()
+      return sink.cancelled.flag.load(ordering: .relaxed) ? 1 : 0
+    }
+
 final class ResponseSink {
   let limit: Int
   var body = Data()
@@ -203,8 +266,12 @@ final class ResponseSink {
   var retryAfter: String?
   var contentType: String?
   var replayed = false
+  let cancelled: CancelFlag
 
-  init(limit: Int) { self.limit = limit }
+  init(limit: Int, cancelled: CancelFlag) {
+    self.limit = limit
+    self.cancelled = cancelled
+  }
 
   func header(_ line: Substring) {
     if line.hasPrefix("HTTP/") {

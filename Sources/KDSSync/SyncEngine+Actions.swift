@@ -16,7 +16,7 @@ extension SyncEngine {
 
   /// Queues `kind` on a ticket, durably, before returning: the caller may show it done.
   public func perform(_ kind: TicketAction, ticketId: String) throws(ActionError) -> ActionResult {
-    let now = clock.now()
+    let now = schedule.now()
     let result = state.withLock { s -> Result<ActionResult, ActionError> in
       switch kitchen(s).decide(kind, ticketId: ticketId) {
       case .failure(let refusal): return .failure(refusal)
@@ -74,7 +74,7 @@ extension SyncEngine {
   /// Puts a failed operation back in the queue (a tap on "Sync failed").
   /// One older than 22 hours gets a new key: the server is about to forget the old one.
   public func retry(operationId: String) throws(ActionError) -> QueuedOperation {
-    let now = clock.now()
+    let now = schedule.now()
     let result = state.withLock { s -> Result<QueuedOperation, ActionError> in
       guard var op = s.ops[operationId], op.state == .failed else {
         return .failure(

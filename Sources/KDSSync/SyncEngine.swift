@@ -22,6 +22,8 @@ public final class SyncEngine: Sendable {
   public let store: KioskStore
   public let client: CurlHTTPClient
   public let clock: any KioskClock
+  /// Every "now" of the sync: the wall clock at start, then monotonic time.
+  let schedule: ScheduleClock
   let logger: Logger
   /// Signalled after every change visible on screen.
   public let changes = WakeSignal()
@@ -54,10 +56,17 @@ public final class SyncEngine: Sendable {
     self.store = store
     self.client = client
     self.clock = clock
+    schedule = ScheduleClock(clock)
     self.logger = logger
     var s = State()
     for t in try store.loadTickets() { s.tickets[t.id] = t }
-    for op in try store.operations() { s.ops[op.id] = op }
+    // The wall clock may have stepped while the kiosk was down: no operation
+    // waits longer than the longest backoff or Retry-After from now.
+    let latest = schedule.now().adding(seconds: HTTPDate.maxRetryAfterSeconds)
+    for var op in try store.operations() {
+      if op.nextAttemptAt > latest { op.nextAttemptAt = latest }
+      s.ops[op.id] = op
+    }
     s.cursor = try store.cursor()
     if let offset = try store.setting("clock.offsetMillis").flatMap(Int64.init) {
       s.status.clock = ServerClockEstimator(offsetMillis: offset, samples: 1)
@@ -93,7 +102,7 @@ public final class SyncEngine: Sendable {
 
   /// The server's clock now.
   public func serverNow() -> Timestamp {
-    let now = clock.now()
+    let now = schedule.now()
     return state.withLock { $0.status.clock.serverTime(at: now) }
   }
 
@@ -101,19 +110,21 @@ public final class SyncEngine: Sendable {
 
   /// Runs `tick()` on a thread of its own until `stop()`.
   public func start() {
+    client.allowRequests()
     spawnThread { [self] in
       while !stopping.load(ordering: .relaxed) {
         let next = tick()
-        let wait = next.millis(since: clock.now())
+        let wait = next.millis(since: schedule.now())
         if wait > 0 { wake.wait(timeoutMillis: Int(min(wait, 60_000))) }
       }
     }
   }
 
-  /// Stops the loop after the current tick (requests in flight are abandoned;
-  /// their operations are retried with the same key on the next start).
+  /// Stops the loop: requests in flight are cancelled (within about a
+  /// second), their operations retried with the same key on the next start.
   public func stop() {
     stopping.store(true, ordering: .relaxed)
+    client.cancelRequests()
     wake.signal()
   }
 
@@ -151,7 +162,7 @@ public final class SyncEngine: Sendable {
   @discardableResult
   public func tick() -> Timestamp {
     noteQuarantined()
-    let now = clock.now()
+    let now = schedule.now()
     let before = state.withLock { ($0.generation, $0.status) }
     var changed: [QueuedOperation] = []
     let (dispatch, poll) = state.withLock { s -> ([QueuedOperation], Job?) in
@@ -193,7 +204,7 @@ public final class SyncEngine: Sendable {
     if let poll { jobs.append(poll) }
     let exchanges = run(jobs)
 
-    let done = clock.now()
+    let done = schedule.now()
     var finished: [QueuedOperation] = []
     for (job, exchange) in zip(jobs, exchanges) {
       switch job {
@@ -222,27 +233,41 @@ public final class SyncEngine: Sendable {
   }
 
   /// Runs the requests of one tick (at most `policy.maxInFlight` operations
-  /// and one poll) with `concurrentPerform`: as many at once as the machine
-  /// has cores (two on a 2-core kiosk; the rest wait for a free one), and
-  /// returns when the last has its answer or timed out.
+  /// and one poll) all at once, each on a thread of its own (a request mostly
+  /// waits on the network: as many cores as requests are not needed), and
+  /// returns when the last has its answer or timed out. The client's pooled
+  /// handles keep their connections open from one tick to the next.
   func run(_ jobs: [Job]) -> [Exchange] {
+    // The idle case, one poll: on this thread.
+    if jobs.count == 1 { return [exchange(jobs[0])] }
     let slots = ExchangeSlots(count: jobs.count)
-    DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-      let sent = clock.now()
-      let result: Result<HTTPResponse, HTTPFailure>
-      switch jobs[i] {
-      case .poll(let since, let report):
-        var path = "/kds/queue?station=\(percentEncodePathSegment(config.station))"
-        if let since { path += "&since=\(percentEncodePathSegment(since.iso8601))" }
-        result = client.send(method: "GET", path: path, headers: report)
-      case .operation(let op):
-        result = client.send(
-          method: "POST", path: op.path, body: Data(op.body.utf8),
-          headers: [("Idempotency-Key", op.id)])
+    let group = DispatchGroup()
+    for i in jobs.indices {
+      group.enter()
+      spawnThread { [self] in
+        defer { group.leave() }
+        slots.set(i, exchange(jobs[i]))
       }
-      slots.set(i, Exchange(result: result, sent: sent, received: clock.now()))
     }
+    group.wait()
     return slots.all()
+  }
+
+  /// One request and its answer, timed on the sync's time line.
+  func exchange(_ job: Job) -> Exchange {
+    let sent = schedule.now()
+    let result: Result<HTTPResponse, HTTPFailure>
+    switch job {
+    case .poll(let since, let report):
+      var path = "/kds/queue?station=\(percentEncodePathSegment(config.station))"
+      if let since { path += "&since=\(percentEncodePathSegment(since.iso8601))" }
+      result = client.send(method: "GET", path: path, headers: report)
+    case .operation(let op):
+      result = client.send(
+        method: "POST", path: op.path, body: Data(op.body.utf8),
+        headers: [("Idempotency-Key", op.id)])
+    }
+    return Exchange(result: result, sent: sent, received: schedule.now())
   }
 }
 

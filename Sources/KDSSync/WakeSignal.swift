@@ -67,4 +67,5 @@ public final class WakeSignal: Sendable {
 public struct WallClock: KioskClock {
   public init() {}
   public func now() -> Timestamp { Timestamp(millis: SystemClock.wallMillis()) }
+  public func monotonicMillis() -> Int64 { SystemClock.monotonicMillis() }
 }

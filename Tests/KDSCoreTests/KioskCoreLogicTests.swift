@@ -94,7 +94,17 @@ private func ticket(
 
   @Test func statusTable() {
     #expect(policy.classify(response(200, "{}"), kind: .bump) == .succeeded(nil))
-    #expect(policy.classify(response(201), kind: .bump) == .succeeded(nil))
+    #expect(policy.classify(response(204), kind: .bump) == .succeeded(nil))
+    // Not the contract's answer (a portal's page, a body cut short, a
+    // redirect): retried as server trouble, never taken as done.
+    for (status, body) in [
+      (200, "<html>Welcome to the hotel Wi-Fi</html>"), (200, #"{"id":"T","sta"#), (201, ""),
+      (200, "[]"), (301, ""), (302, "<html>moved</html>"), (307, ""),
+    ] {
+      #expect(
+        policy.classify(response(status, body), kind: .bump)
+          == .serverTrouble(status: status, retryAfter: nil))
+    }
     #expect(
       policy.classify(response(409, #"{"conflictType":"IDEMPOTENCY_DUPLICATE"}"#), kind: .bump)
         == .succeeded(nil))

@@ -75,6 +75,14 @@ public enum ProxyAction: Sendable {
   case hang
   /// Close the connection at once.
   case reset
+  /// A 200 declaring `Content-Length: declared` that sends `body` and closes.
+  case truncated(body: String, declared: Int)
+  /// A chunked 200 that sends a chunk of filler now and then and never ends
+  /// (until the client gives up or `reset()`).
+  case endlessChunked
+  /// Pass it to the server and its answer back with the `Date` header moved
+  /// by `seconds`.
+  case forwardShiftingDate(seconds: Int)
 }
 
 /// A rule: requests whose path contains `path` (and method matches, if
@@ -273,6 +281,26 @@ public final class FaultProxy: @unchecked Sendable {
       record(request, "hang")
       holdUntilClosed(client)
       keepOpen = true
+    case .truncated(let body, let declared):
+      record(request, "truncated \(body.utf8.count)/\(declared)")
+      let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: \(httpDate())\r\nContent-Length: \(declared)\r\nConnection: close\r\n\r\n"
+      sendAll(client, Data((head + body).utf8))
+    case .endlessChunked:
+      record(request, "endless chunked")
+      let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: \(httpDate())\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n[   \r\n"
+      guard sendAll(client, Data(head.utf8)) else { return }
+      lock.withLock { hanging.append(client) }
+      // A drip of one byte every 200 ms: never idle long enough for a
+      // low-speed limit, never done.
+      var pause = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+      while sendAll(client, Data("1\r\n \r\n".utf8)) { nanosleep(&pause, nil) }
+      lock.withLock { hanging.removeAll { $0 == client } }
+    case .forwardShiftingDate(let seconds):
+      record(request, "forward, Date moved \(seconds) s")
+      guard let answer = forward(raw) else { return }
+      sendAll(client, Self.shiftingDate(answer, by: seconds))
     case .reset:
       record(request, "reset")
       var lingerOff = linger(l_onoff: 1, l_linger: 0)
@@ -390,12 +418,27 @@ public final class FaultProxy: @unchecked Sendable {
     return out
   }
 
-  private func httpDate() -> String {
+  /// `answer` with its `Date` header replaced by one `seconds` away from now.
+  static func shiftingDate(_ answer: Data, by seconds: Int) -> Data {
+    guard let end = answer.range(of: Data("\r\n\r\n".utf8)) else { return answer }
+    let head = String(decoding: answer[..<end.lowerBound], as: UTF8.self)
+    var lines = head.components(separatedBy: "\r\n").filter {
+      !$0.lowercased().hasPrefix("date:")
+    }
+    lines.append("Date: \(httpDate(Date().addingTimeInterval(Double(seconds))))")
+    var out = Data(lines.joined(separator: "\r\n").utf8)
+    out.append(answer[end.lowerBound...])
+    return out
+  }
+
+  private func httpDate() -> String { Self.httpDate(Date()) }
+
+  static func httpDate(_ date: Date) -> String {
     let f = DateFormatter()
     f.locale = Locale(identifier: "en_US_POSIX")
     f.timeZone = TimeZone(identifier: "GMT")
     f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-    return f.string(from: Date())
+    return f.string(from: date)
   }
 }
 
