@@ -82,7 +82,8 @@ public enum Menu {
       var category: String? = nil
       switch entry["category"] {
       case nil, .some(.null): break
-      case .some(.string(let text)) where !text.trimmingSpaces.isEmpty && text.unicodeScalars.count <= 80:
+      case .some(.string(let text))
+      where !text.trimmingSpaces.isEmpty && text.unicodeScalars.count <= 80:
         category = text.trimmingSpaces
       default: throw fail("category: must be a string of 1 to 80 characters")
       }
