@@ -1,4 +1,5 @@
 import CEvdev
+import KDSCore
 
 /// Linux key names (`KEY_ENTER`) to codes and back, through libevdev's tables.
 public enum KeyNames {
@@ -126,13 +127,8 @@ public struct InputConfig: Equatable, Sendable {
 
   /// Parses a configuration file's text; the first bad line throws.
   public init(parsing text: String) throws {
-    var lineNumber = 0
-    // "\r\n" is one Character in Swift: files edited on Windows split here too.
-    let lines = text.split(
-      omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-    for rawLine in lines {
-      lineNumber += 1
-      var line = Substring(rawLine)
+    for (lineNumber, numbered) in configurationLines(of: text) {
+      var line = numbered
       if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
       let trimmed = trim(line)
       if trimmed.isEmpty { continue }

@@ -110,16 +110,7 @@ extension KioskConfiguration {
   /// Applies the lines of one file (or of `kds.txt`) on top of this configuration.
   /// Throws on the first bad line; `fileName` is used in messages.
   public mutating func apply(text: String, fileName: String) throws(ConfigError) {
-    var text = Substring(text)
-    if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // Windows editors add a BOM
-    var lineNumber = 0
-    // "\r\n" is one Character in Swift: files edited on Windows split here too.
-    let lines = text.split(
-      omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-    for rawLine in lines {
-      lineNumber += 1
-      var line = Substring(rawLine)
-      if line.hasSuffix("\r") { line = line.dropLast() }
+    for (lineNumber, line) in configurationLines(of: text) {
       let trimmed = line.trimmingSpaces
       if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
       if trimmed.hasPrefix("[") && trimmed.hasSuffix("]") { continue }  // INI section headings
