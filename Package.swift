@@ -110,7 +110,8 @@ let package = Package(
     .executableTarget(
       name: "kdsctl",
       dependencies: [
-        "KDSCore", "KDSInput", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "KDSCore", "KDSInput", "KDSSystem",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
 
@@ -132,7 +133,8 @@ let package = Package(
     .executableTarget(
       name: "kds-server",
       dependencies: [
-        "KDSServer", "KDSTime", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "KDSServer", "KDSTime", "KDSSystem",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
 
@@ -148,7 +150,7 @@ let package = Package(
     // MARK: device test tools, not shipped (the QEMU guest's kds-devtest, make test-qemu)
     .target(
       name: "KDSDeviceTestSupport",
-      dependencies: ["KDSGeometry", "KDSInput", "CEvdev"],
+      dependencies: ["KDSGeometry", "KDSInput", "KDSSystem", "CEvdev"],
       swiftSettings: strict),
     .executableTarget(
       name: "kds-devtest",

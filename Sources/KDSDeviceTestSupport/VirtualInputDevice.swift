@@ -1,6 +1,7 @@
 import CEvdev
 import Glibc
 import KDSInput
+import KDSSystem
 
 /// A uinput device for the device tests (the QEMU guest's `kds-devtest
 /// virtual-device`, not shipped in the kiosk): a multitouch screen
@@ -67,7 +68,7 @@ public final class VirtualInputDevice {
     let rc = libevdev_uinput_create_from_device(d, LIBEVDEV_UINPUT_OPEN_MANAGED.rawValue, &ui)
     guard rc == 0, let ui else {
       libevdev_free(d)
-      throw InputError("cannot create a uinput device: \(String(cString: strerror(-rc)))")
+      throw InputError(SystemError("cannot create a uinput device", negativeReturn: rc).description)
     }
     dev = d
     uinput = ui
@@ -91,7 +92,9 @@ public final class VirtualInputDevice {
   private func write(_ type: Int32, _ code: Int32, _ value: Int32) throws {
     guard let uinput else { throw InputError("\(name) is unplugged") }
     let rc = libevdev_uinput_write_event(uinput, UInt32(type), UInt32(code), value)
-    guard rc == 0 else { throw InputError("uinput write: \(String(cString: strerror(-rc)))") }
+    guard rc == 0 else {
+      throw InputError(SystemError("uinput write", negativeReturn: rc).description)
+    }
   }
 
   /// One finger down at raw (x, y) and up again.

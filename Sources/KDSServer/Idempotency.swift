@@ -15,7 +15,7 @@ struct IdempotencyClaim: Sendable {
   var scope: String { "\(tokenID)\u{1}\(method)\u{1}\(path)\u{1}\(key)" }
 }
 
-/// The idempotency layer of every POST and PATCH (seed 5, 8; contract
+/// The idempotency layer of every POST and PATCH (docs/sync-contract.md,
 /// "Idempotency").
 ///
 /// One effect per key, however concurrent the requests: a request first

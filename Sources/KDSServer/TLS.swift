@@ -1,5 +1,6 @@
 import Crypto
 import HummingbirdTLS
+import KDSSystem
 import SwiftASN1
 import X509
 
@@ -150,7 +151,7 @@ public enum SelfSignedTLS {
   static func writeFile(_ path: String, _ text: String, mode: mode_t) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
     guard fd >= 0 else {
-      throw TLSSetupError("cannot write \(path): \(String(cString: strerror(errno)))")
+      throw TLSSetupError("cannot write \(path): \(errnoText(errno))")
     }
     defer { close(fd) }
     guard fchmod(fd, mode) == 0 else {
@@ -162,7 +163,7 @@ public enum SelfSignedTLS {
       let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
       if n < 0 && errno == EINTR { continue }
       guard n > 0 else {
-        throw TLSSetupError("cannot write \(path): \(String(cString: strerror(errno)))")
+        throw TLSSetupError("cannot write \(path): \(errnoText(errno))")
       }
       offset += n
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KDSServer
+import KDSSystem
 import KDSTime
 import Logging
 
@@ -381,7 +382,7 @@ struct TLS: AsyncParsableCommand {
       }
       guard days > 0 else { throw ValidationError("--days must be > 0") }
       if mkdir(out, 0o755) != 0 && errno != EEXIST {
-        throw ValidationError("cannot create \(out): \(String(cString: strerror(errno)))")
+        throw ValidationError("cannot create \(out): \(errnoText(errno))")
       }
       do {
         let paths = try SelfSignedTLS.make(

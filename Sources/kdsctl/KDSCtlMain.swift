@@ -1,5 +1,6 @@
 import ArgumentParser
 import KDSCore
+import KDSSystem
 
 #if canImport(Glibc)
   import Glibc
@@ -159,7 +160,7 @@ struct CtlError: Error, CustomStringConvertible {
 /// kiosk's error when it refused.
 func exchange(_ path: String, _ request: ControlRequest) throws -> ControlResponse {
   let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-  guard fd >= 0 else { throw CtlError(description: "socket: errno \(errno)") }
+  guard fd >= 0 else { throw CtlError(description: SystemError("socket").description) }
   defer { close(fd) }
   var addr = sockaddr_un()
   addr.sun_family = sa_family_t(AF_UNIX)
@@ -176,8 +177,7 @@ func exchange(_ path: String, _ request: ControlRequest) throws -> ControlRespon
     }
   }
   guard connected == 0 else {
-    let e = String(cString: strerror(errno))
-    throw CtlError(description: "cannot reach the kiosk at \(path): \(e)")
+    throw CtlError(description: "cannot reach the kiosk at \(path): \(errnoText(errno))")
   }
   var line = try JSONEncoder().encode(request)
   line.append(0x0A)
@@ -185,7 +185,7 @@ func exchange(_ path: String, _ request: ControlRequest) throws -> ControlRespon
   let out = [UInt8](line)
   while offset < out.count {
     let n = out[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    guard n > 0 else { throw CtlError(description: "write: errno \(errno)") }
+    guard n > 0 else { throw CtlError(description: SystemError("write").description) }
     offset += n
   }
   var received: [UInt8] = []
