@@ -15,25 +15,12 @@ import Testing
     "station = grill\n\(secret)0123456789abcdef0123456789==\n",
   ]
 
-  static func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: tool)
-    p.arguments = args
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-  }
-
   @Test func kdsctlConfigCheckDoesNotPrintTheToken() throws {
     let dir = TempDir()
     for (i, text) in Self.badFiles.enumerated() {
       let file = dir.file("kiosk-\(i).conf")
       try text.write(toFile: file, atomically: true, encoding: .utf8)
-      let (code, out) = try Self.run(try Binaries.kdsctl, ["config", "check", file])
+      let (code, out) = try ServerProcess.run(try Binaries.kdsctl, ["config", "check", file])
       #expect(code == 1, "\(out)")
       #expect(out.contains(file), "\(out)")
       #expect(!out.contains(Self.secret), "\(out)")
