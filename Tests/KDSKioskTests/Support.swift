@@ -108,7 +108,7 @@ final class KioskHarness: @unchecked Sendable {
 /// Waits for a condition with a deadline (a bounded poll of a condition, not a sleep).
 @discardableResult
 func waitFor(
-  _ what: String, timeout: TimeInterval = 20, _ condition: () throws -> Bool
+  _ what: String, timeout: TimeInterval = 60, _ condition: () throws -> Bool
 ) rethrows -> Bool {
   let deadline = Date().addingTimeInterval(timeout)
   while Date() < deadline {

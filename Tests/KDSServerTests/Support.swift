@@ -83,7 +83,7 @@ func expectError(
 
 /// Waits for `condition` with a deadline (polling a real condition).
 func waitUntil(
-  timeout: TimeInterval = 20, _ what: String, _ condition: () async throws -> Bool
+  timeout: TimeInterval = 60, _ what: String, _ condition: () async throws -> Bool
 ) async throws {
   let deadline = Date(timeIntervalSinceNow: timeout)
   while Date() < deadline {
