@@ -27,6 +27,63 @@ public enum TicketSyncMark: Hashable, Sendable, Codable {
   case syncFailed(reason: String)
 }
 
+/// What a card shows beyond its ticket: the changes a cook must see (issue 11).
+/// Filled by the kiosk core; drawn by the renderer; listed by `kdsctl status`.
+public struct CardMarks: Hashable, Sendable {
+  /// Arrived recently: NEW badge; `pulseStartMillis` is the monotonic time the
+  /// header pulse began (nil: no pulse, e.g. `new_ticket_alert = badge`).
+  public var isNew = false
+  public var pulseStartMillis: Int64?
+  /// Voided (CANCELLED, or gone from a full resync) while on screen, at this server time.
+  public var voidedAt: Timestamp?
+  /// A later ticket for an order already on screen: the first ticket's order number.
+  public var addedTo: String?
+  /// Items changed while on screen: the indexes of the changed lines.
+  public var changedLines: Set<Int>?
+  /// A failed operation on this ticket, with its reason in kitchen words.
+  public var failure: String?
+  /// `allergen_check = on`: the allergy band was acknowledged ("✓ checked").
+  public var allergenChecked = false
+
+  public init() {}
+
+  public var isEmpty: Bool { self == CardMarks() }
+
+  /// The marks' names, as `kdsctl status --json` lists them.
+  public var names: [String] {
+    var n: [String] = []
+    if isNew { n.append("NEW") }
+    if voidedAt != nil { n.append("VOID") }
+    if addedTo != nil { n.append("ADDED") }
+    if changedLines != nil { n.append("CHANGED") }
+    if failure != nil { n.append("FAILED") }
+    return n
+  }
+}
+
+/// A press-and-hold in progress (touch, or `kdsctl input hold`): the renderer
+/// draws its progress on the card.
+public struct HoldIndicator: Hashable, Sendable {
+  public enum Part: String, Hashable, Sendable {
+    /// The card's body: a completed hold bumps.
+    case card
+    /// The status chip: a completed hold starts the ticket.
+    case chip
+    /// The failure line: a completed hold dismisses the failure.
+    case failure
+  }
+  public var ticketId: String
+  public var part: Part
+  /// 0...1
+  public var progress: Double
+
+  public init(ticketId: String, part: Part, progress: Double) {
+    self.ticketId = ticketId
+    self.part = part
+    self.progress = progress
+  }
+}
+
 /// Everything the renderer needs for one frame: a snapshot of the kiosk's state.
 /// The renderer draws it and never asks for anything else.
 public struct BoardSnapshot: Hashable, Sendable {
@@ -54,6 +111,12 @@ public struct BoardSnapshot: Hashable, Sendable {
   /// the banner's clock. Whoever builds the snapshot fills it (e.g. with
   /// `SystemClock.localOffsetSeconds`); the renderer reads no time zone.
   public var clockUTCOffsetSeconds: Int
+  /// Marks per ticket id (NEW, VOID, ADDED, CHANGED, failure, allergen check).
+  public var cardMarks: [String: CardMarks] = [:]
+  /// A hold in progress, if any.
+  public var hold: HoldIndicator?
+  /// Monotonic milliseconds of this frame, for animations (a NEW header pulse).
+  public var frameMillis: Int64 = 0
 
   public init(
     station: String, tickets: [Ticket], now: Timestamp, connection: ConnectionState = .connected,

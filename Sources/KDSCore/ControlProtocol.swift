@@ -43,6 +43,12 @@ public struct KioskStatus: Codable, Hashable, Sendable {
   public var inputDevices: [String]?
   /// Stored rows that could not be read and were set aside (the store's quarantine table).
   public var damagedRecords: Int?
+  /// Pages the layout made, when a screen (or snapshot display) lays the board out.
+  public var pageCount: Int?
+  /// The cards on the shown page, in screen pixels, with their marks.
+  public var cards: [CardStatus]?
+  /// One entry per failed operation, with its reason in kitchen words.
+  public var failures: [FailureStatus]?
 
   public init(
     station: String, connection: String, lastSyncAt: String?, pendingOps: Int, failedOps: Int,
@@ -61,6 +67,47 @@ public struct KioskStatus: Codable, Hashable, Sendable {
     self.serverClockOffsetMillis = serverClockOffsetMillis
     self.selectedTicketId = selectedTicketId
     self.page = page
+  }
+}
+
+/// A card on the shown page, as `kdsctl status --json` lists it.
+public struct CardStatus: Codable, Hashable, Sendable {
+  public var id: String
+  public var orderNumber: String
+  /// The card's rectangle in screen pixels (after rotation: what a finger touches).
+  public var x: Int
+  public var y: Int
+  public var width: Int
+  public var height: Int
+  /// `NEW`, `VOID`, `ADDED`, `CHANGED`, `FAILED` (see `CardMarks.names`).
+  public var marks: [String]
+
+  public init(
+    id: String, orderNumber: String, x: Int, y: Int, width: Int, height: Int, marks: [String]
+  ) {
+    self.id = id
+    self.orderNumber = orderNumber
+    self.x = x
+    self.y = y
+    self.width = width
+    self.height = height
+    self.marks = marks
+  }
+}
+
+/// A failed operation, as `kdsctl status --json` lists it.
+public struct FailureStatus: Codable, Hashable, Sendable {
+  public var ticketId: String
+  public var operationId: String
+  public var kind: String
+  /// The reason in kitchen words ("voided at 12:31", "already ready on another screen").
+  public var reason: String
+
+  public init(ticketId: String, operationId: String, kind: String, reason: String) {
+    self.ticketId = ticketId
+    self.operationId = operationId
+    self.kind = kind
+    self.reason = reason
   }
 }
 

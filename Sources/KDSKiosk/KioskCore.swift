@@ -230,6 +230,12 @@ public final class KioskCore: KioskActions {
   // MARK: control socket
 
   /// The state `kdsctl status` prints.
+  /// Whether the screen animates at `millis` (monotonic): a hold in progress,
+  /// a NEW header pulse. The daemon then draws at animation rate, not once a second.
+  public func isAnimating(atMonotonicMillis millis: Int64) -> Bool {
+    false
+  }
+
   public func status() -> KioskStatus {
     let view = engine.view()
     let snap = snapshot()

@@ -193,7 +193,11 @@ public final class KioskDaemon {
       fds += controlFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
       let sourceFDs = sources.map(\.fd)
       fds += sourceFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-      let timeout = Int32(1000 - SystemClock.wallMillis() % 1000)
+      // Once a second (the clock and the timers), or at animation rate
+      // (~30 frames a second) while a hold or a pulse is on screen.
+      let timeout =
+        core.isAnimating(atMonotonicMillis: SystemClock.monotonicMillis())
+        ? Int32(33) : Int32(1000 - SystemClock.wallMillis() % 1000)
       let r = poll(&fds, nfds_t(fds.count), timeout)
       if r < 0 && errno != EINTR {
         logger.error("\(SystemError("poll"))")
@@ -238,7 +242,7 @@ public final class KioskDaemon {
         if input?.manager.timerInterval != nil { input?.service() }
       }
       let second = SystemClock.wallMillis() / 1000
-      if second != lastSecond || changed {
+      if second != lastSecond || changed || core.isAnimating(atMonotonicMillis: monotonic) {
         lastSecond = second
         presentNow()
       }
