@@ -37,6 +37,10 @@ public struct QueuedOperation: Hashable, Sendable, Codable, Identifiable {
   /// When the operation was queued, on the sync's time line (`ScheduleClock`:
   /// monotonic while running, the wall clock across restarts; the 23-hour limit).
   public var createdAt: Timestamp
+  /// When the operation was queued, on the server's clock as the kiosk last
+  /// measured it (nil: no answer with a `Date` yet). The 23-hour limit is the
+  /// server's: it forgets idempotency keys after 24 hours of its own time.
+  public var queuedAtServer: Timestamp?
   /// Attempts that count toward the limit of 10 (answers 5xx).
   public var attempts: Int
   /// Attempts that got no answer, 401/403 or 429: they do not count.
@@ -52,7 +56,8 @@ public struct QueuedOperation: Hashable, Sendable, Codable, Identifiable {
     id: String, seq: Int64 = 0, kind: TicketAction, ticketId: String, readyAt: Timestamp? = nil,
     createdAt: Timestamp, attempts: Int = 0, uncountedAttempts: Int = 0,
     nextAttemptAt: Timestamp? = nil, state: OperationState = .pending, lastError: String? = nil,
-    lastResult: AttemptResult? = nil, serverStatus: TicketStatus? = nil
+    lastResult: AttemptResult? = nil, serverStatus: TicketStatus? = nil,
+    queuedAtServer: Timestamp? = nil
   ) {
     self.id = id
     self.seq = seq
@@ -67,6 +72,7 @@ public struct QueuedOperation: Hashable, Sendable, Codable, Identifiable {
     self.lastError = lastError
     self.lastResult = lastResult
     self.serverStatus = serverStatus
+    self.queuedAtServer = queuedAtServer
   }
 
   /// Waiting for, or on, the wire.
@@ -281,9 +287,25 @@ public struct QueuePolicy: Hashable, Sendable {
     return op
   }
 
-  /// Whether an outstanding operation must be given up (23 hours after it was queued).
-  public func hasExpired(_ op: QueuedOperation, now: Timestamp) -> Bool {
-    op.isOutstanding && now.millis(since: op.createdAt) >= giveUpAfterMillis
+  /// How long ago an operation was queued. The server forgets an idempotency
+  /// key after 24 hours of its own clock, so the age is the server's: the
+  /// server's time now (`serverNow`, measured from its answers) since the
+  /// server's time at queueing. The kiosk's own time line (`now`, monotonic
+  /// while running) must agree: the age is the smaller of the two, so that
+  /// neither a `Date` header years off nor a step of the device's clock fails
+  /// the queue. Without a server measurement, the kiosk's time line alone.
+  public func age(of op: QueuedOperation, now: Timestamp, serverNow: Timestamp?) -> Int64 {
+    let local = now.millis(since: op.createdAt)
+    guard let queued = op.queuedAtServer, let serverNow else { return local }
+    return min(local, serverNow.millis(since: queued))
+  }
+
+  /// Whether an outstanding operation must be given up (23 hours after it
+  /// was queued, see `age(of:now:serverNow:)`).
+  public func hasExpired(_ op: QueuedOperation, now: Timestamp, serverNow: Timestamp? = nil)
+    -> Bool
+  {
+    op.isOutstanding && age(of: op, now: now, serverNow: serverNow) >= giveUpAfterMillis
   }
 
   /// The operation after the 23-hour limit.

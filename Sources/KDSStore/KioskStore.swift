@@ -135,6 +135,9 @@ public final class KioskStore: Sendable {
           );
           """)
     }
+    m.registerMigration("v3-queued-at-server") { db in
+      try db.execute(sql: "ALTER TABLE operations ADD COLUMN queuedAtServer INTEGER")
+    }
     return m
   }
 
@@ -304,13 +307,14 @@ public final class KioskStore: Sendable {
         try db.execute(
           sql: """
             INSERT INTO operations (id, kind, ticketId, readyAt, createdAt, attempts,
-              uncountedAttempts, nextAttemptAt, state, lastError, lastResult, serverStatus)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              uncountedAttempts, nextAttemptAt, state, lastError, lastResult, serverStatus,
+              queuedAtServer)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
           arguments: [
             op.id, op.kind.rawValue, op.ticketId, op.readyAt?.millis, op.createdAt.millis,
             op.attempts, op.uncountedAttempts, op.nextAttemptAt.millis, op.state.rawValue,
-            op.lastError, op.lastResult?.rawValue, op.serverStatus?.wire,
+            op.lastError, op.lastResult?.rawValue, op.serverStatus?.wire, op.queuedAtServer?.millis,
           ])
         stored.seq = db.lastInsertedRowID
         switch op.kind {
@@ -341,7 +345,7 @@ public final class KioskStore: Sendable {
         sql: """
           UPDATE operations SET id = ?, createdAt = ?, attempts = ?, uncountedAttempts = ?,
             nextAttemptAt = ?, state = ?, lastError = ?, lastResult = ?, serverStatus = ?,
-            finishedAt = ?
+            finishedAt = ?, queuedAtServer = ?
           WHERE seq = ?
           """)
       for op in ops {
@@ -349,7 +353,7 @@ public final class KioskStore: Sendable {
         try stmt.execute(arguments: [
           op.id, op.createdAt.millis, op.attempts, op.uncountedAttempts, op.nextAttemptAt.millis,
           op.state.rawValue, op.lastError, op.lastResult?.rawValue, op.serverStatus?.wire,
-          finished, op.seq,
+          finished, op.queuedAtServer?.millis, op.seq,
         ])
       }
     }
@@ -411,6 +415,9 @@ public final class KioskStore: Sendable {
     let readyAt: Int64? = try row.decode(forColumn: "readyAt")
     let lastResult: String? = try row.decode(forColumn: "lastResult")
     let serverStatus: String? = try row.decode(forColumn: "serverStatus")
+    // (Absent from a file older than v3, read when a corrupt one is salvaged.)
+    let queuedAtServer: Int64? =
+      row.hasColumn("queuedAtServer") ? try row.decode(forColumn: "queuedAtServer") : nil
     return QueuedOperation(
       id: try row.decode(forColumn: "id"), seq: try row.decode(forColumn: "seq"), kind: kind,
       ticketId: try row.decode(forColumn: "ticketId"),
@@ -421,7 +428,8 @@ public final class KioskStore: Sendable {
       nextAttemptAt: Timestamp(millis: try row.decode(forColumn: "nextAttemptAt")), state: state,
       lastError: try row.decode(forColumn: "lastError"),
       lastResult: lastResult.flatMap(AttemptResult.init(rawValue:)),
-      serverStatus: serverStatus.map(TicketStatus.init(wire:)))
+      serverStatus: serverStatus.map(TicketStatus.init(wire:)),
+      queuedAtServer: queuedAtServer.map(Timestamp.init(millis:)))
   }
 
   /// Removes done operations finished before `before` (they are history).

@@ -25,7 +25,8 @@ extension SyncEngine {
       }
       let op = QueuedOperation(
         id: s.ulid.next(now: now), kind: kind, ticketId: ticketId,
-        readyAt: kind == .bump ? s.status.clock.serverTime(at: now) : nil, createdAt: now)
+        readyAt: kind == .bump ? s.status.clock.serverTime(at: now) : nil, createdAt: now,
+        queuedAtServer: s.status.clock.samples > 0 ? s.status.clock.serverTime(at: now) : nil)
       do {
         // The durable write happens under the lock: the check above still holds.
         let stored = try store.enqueue(op, maxOutstanding: policy.maxOutstanding)
@@ -81,9 +82,11 @@ extension SyncEngine {
           ActionError(kind: .notAllowed, message: "no failed operation \(operationId)"))
       }
       if case .failure(let refusal) = kitchen(s).mayRetry() { return .failure(refusal) }
-      if now.millis(since: op.createdAt) >= 22 * 3_600_000 {
+      let serverNow = s.status.clock.samples > 0 ? s.status.clock.serverTime(at: now) : nil
+      if policy.age(of: op, now: now, serverNow: serverNow) >= 22 * 3_600_000 {
         op.id = s.ulid.next(now: now)
         op.createdAt = now
+        op.queuedAtServer = serverNow
         s.ops[operationId] = nil
       }
       op.state = .pending

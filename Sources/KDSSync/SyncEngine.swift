@@ -166,8 +166,9 @@ public final class SyncEngine: Sendable {
     let before = state.withLock { ($0.generation, $0.status) }
     var changed: [QueuedOperation] = []
     let (dispatch, poll) = state.withLock { s -> ([QueuedOperation], Job?) in
+      let serverNow = s.status.clock.samples > 0 ? s.status.clock.serverTime(at: now) : nil
       for (id, op) in s.ops where op.state == .pending {
-        if policy.hasExpired(op, now: now) {
+        if policy.hasExpired(op, now: now, serverNow: serverNow) {
           let expired = policy.expire(op)
           s.ops[id] = expired
           changed.append(expired)

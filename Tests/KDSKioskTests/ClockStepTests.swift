@@ -71,3 +71,71 @@ import Testing
     #expect(kiosk.view.failedCount == 1)
   }
 }
+
+/// Issue 12: the 23-hour give-up is the server's (it forgets idempotency keys
+/// after 24 hours of its own clock), and the kiosk's time line must agree.
+@Suite struct ServerClockGiveUpTests {
+  @Test func giveUpWaitsForTheServersClock() async throws {
+    let r = try Restaurant()
+    let ids = try await r.sendTickets(count: 1)
+    let proxy = try FaultProxy(upstreamPort: r.server.port)
+    let kiosk = try KioskHarness(
+      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
+    kiosk.engine.tick()
+    // The bump is answered 429 (no attempt counted) for as long as the test
+    // runs; the polls get through, with the server's Date.
+    proxy.add(
+      ProxyRule(
+        method: "POST", path: "/mark-ready", times: 1_000,
+        action: .respond(CannedResponse(status: 429, body: Data("{}".utf8)))))
+    #expect(kiosk.core.bump(ticketId: ids[0]).isDone)
+    kiosk.engine.tick()
+    let op = try #require(kiosk.view.operations.first)
+    #expect(op.queuedAtServer != nil, "queued with the server's time")
+    // 23 hours pass on the kiosk's time line (the test's clock), while the
+    // real server's clock, read from its Date headers, hardly moves.
+    for _ in 0..<23 { kiosk.step(seconds: 3_600) }
+    kiosk.step(seconds: 60)
+    #expect(
+      kiosk.view.failedCount == 0, "the server's clock says minutes: \(kiosk.view.operations)")
+    // Now the server's Date says 23 hours (and a bit) have passed as well.
+    proxy.setDefault(.forwardShiftingDate(seconds: 23 * 3_600 + 120))
+    kiosk.step(seconds: 60)
+    kiosk.step(seconds: 60)
+    let failed = try #require(kiosk.view.operations.first)
+    #expect(failed.state == .failed)
+    #expect(failed.lastError?.contains("23 hours") == true)
+  }
+
+  @Test func aDateYearsAheadGivesNothingUp() async throws {
+    let r = try Restaurant()
+    let ids = try await r.sendTickets(count: 1)
+    let proxy = try FaultProxy(upstreamPort: r.server.port)
+    let kiosk = try KioskHarness(
+      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
+    kiosk.engine.tick()
+    proxy.add(
+      ProxyRule(
+        method: "POST", path: "/mark-ready", times: 1_000,
+        action: .respond(CannedResponse(status: 429, body: Data("{}".utf8)))))
+    #expect(kiosk.core.bump(ticketId: ids[0]).isDone)
+    kiosk.engine.tick()
+    proxy.setDefault(.forwardShiftingDate(seconds: 10 * 365 * 86_400))
+    kiosk.step(seconds: 3_600)
+    #expect(kiosk.view.failedCount == 0, "\(kiosk.view.operations)")
+    #expect(kiosk.view.operations.first?.state == .pending)
+  }
+
+  @Test func ageIsTheSmallerOfTheTwoClocks() {
+    let policy = QueuePolicy.standard
+    let t0 = Timestamp(seconds: 1_700_000_000)
+    var op = QueuedOperation(id: "A", kind: .bump, ticketId: "T", createdAt: t0)
+    #expect(policy.age(of: op, now: t0.adding(seconds: 60), serverNow: nil) == 60_000)
+    op.queuedAtServer = t0.adding(seconds: 3_600)
+    let later = t0.adding(seconds: 86_400)
+    #expect(policy.age(of: op, now: later, serverNow: later.adding(seconds: 3_600)) == 86_400_000)
+    #expect(policy.age(of: op, now: later, serverNow: t0.adding(seconds: 7_200)) == 3_600_000)
+    #expect(!policy.hasExpired(op, now: later, serverNow: t0.adding(seconds: 7_200)))
+    #expect(policy.hasExpired(op, now: later, serverNow: later.adding(seconds: 3_600)))
+  }
+}
