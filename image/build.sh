@@ -434,7 +434,7 @@ EOT
   if [ "${KDS_IMAGE_NO_COMPRESS:-}" != 1 ]; then
     say "disk: compressing (zstd)"
     local t=$SECONDS
-    zstd -q -T0 "-${KDS_IMAGE_ZSTD_LEVEL:-19}" --long=27 --sparse -f "$OUT/$NAME.img" -o "$OUT/$NAME.img.zst"
+    zstd -q -T0 "-${KDS_IMAGE_ZSTD_LEVEL:-12}" --long=27 --sparse -f "$OUT/$NAME.img" -o "$OUT/$NAME.img.zst"
     say "disk: compressed in $((SECONDS - t)) s"
     (cd "$OUT" && sha256sum "$NAME.img.zst" > "$NAME.img.zst.sha256")
   fi
