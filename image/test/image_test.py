@@ -479,7 +479,8 @@ def boot_checks(g, args, r, boot, state):
     frame = float(m.group(1)) if m else None
     state.setdefault("first_frame", {})[boot] = frame
     if frame is not None:
-        r.figure(f"boot {boot}: first frame {frame:.1f} s after the kernel started")
+        r.figure(f"boot {boot}: first frame {frame:.1f} s after the kernel started"
+                 f" (target {args.first_frame_s:g} s)")
     if boot in args.first_frame_boots:
         r.check(f"boot {boot}: first frame within {args.first_frame_s:g} s of the kernel's start",
                 frame is not None and frame <= args.first_frame_s,
@@ -582,7 +583,10 @@ def main():
     ap.add_argument("--max-raw-mib", type=int, default=400)
     ap.add_argument("--max-zst-mib", type=int, default=120)
     ap.add_argument("--first-frame-s", type=float, default=20.0)
-    ap.add_argument("--first-frame-boots", default="1,2")
+    # The first frame's time is a speed figure (printed and kept with the
+    # figures, like the benchmarks'), not a pass/fail check: a loaded machine
+    # is slower, and tests check behaviour. List boots here to make it a check.
+    ap.add_argument("--first-frame-boots", default="")
     args = ap.parse_args()
     args.first_frame_boots = {int(b) for b in args.first_frame_boots.split(",") if b.strip()}
     layout = dict(line.strip().split("=", 1) for line in open(args.layout) if "=" in line)
