@@ -22,6 +22,8 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 # shellcheck source=lib/common.sh
 source image/lib/common.sh
+# shellcheck source=lib/slim.sh
+source image/lib/slim.sh
 
 [ "$(id -u)" -eq 0 ] || die "make image must run as root (debootstrap, chroot, file owners)"
 export LC_ALL=C.UTF-8 TZ=UTC
@@ -239,10 +241,24 @@ stage_rootfs() {
   systemctl --root="$R" mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer \
     dpkg-db-backup.timer dpkg-db-backup.service \
     e2scrub_reap.service systemd-firstboot.service > /dev/null 2>&1 || true
+  # Boot time (every unit costs under a slow CPU): kernel debug and tracing
+  # file systems, binfmt, huge pages, utmp records, pstore, and modules the
+  # image does not carry (device mapper) or never uses (fuse, loop).
+  systemctl --root="$R" mask dev-hugepages.mount sys-kernel-debug.mount sys-kernel-tracing.mount \
+    sys-fs-fuse-connections.mount sys-kernel-config.mount proc-sys-fs-binfmt_misc.automount \
+    systemd-binfmt.service systemd-pstore.service systemd-update-utmp.service \
+    systemd-update-utmp-runlevel.service modprobe@dm_mod.service modprobe@fuse.service \
+    modprobe@loop.service modprobe@configfs.service modprobe@efi_pstore.service > /dev/null 2>&1
   systemctl --root="$R" set-default multi-user.target > /dev/null 2>&1
 
   # Root has no password (console login off; SSH by key only).
   sed -i 's|^root:[^:]*:|root:*:|' "$R/etc/shadow"
+
+  # Only the kernel modules a kiosk can load, zstd-compressed (kmod reads
+  # them), before the initrd is made from them (image/lib/slim.sh).
+  KVER=$(basename "$(ls -d "$R"/lib/modules/*)")
+  say "rootfs: kernel modules (keep list, compressed)"
+  prune_modules "$R" "$KVER"
 
   # The initrd needs the overlay's hooks (and /etc/fstab, for its fsck).
   stage_initrd
@@ -255,18 +271,16 @@ stage_rootfs() {
   find "$R/usr/share/doc" -mindepth 2 ! -name copyright ! -path '*/kds/*' -delete 2>/dev/null || true
   find "$R/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} + 2>/dev/null || true
   : > "$R/etc/resolv.conf.tmp" && rm -f "$R/etc/resolv.conf.tmp"
-  KVER=$(basename "$(ls -d "$R"/lib/modules/*)")
-  # Drivers a kitchen screen never needs (cameras, TV, telephony, clusters, ...).
-  local m=$R/lib/modules/$KVER/kernel
-  rm -rf "$m"/drivers/media "$m"/drivers/infiniband "$m"/drivers/isdn "$m"/drivers/staging/media \
-    "$m"/drivers/net/can "$m"/drivers/iio "$m"/drivers/atm "$m"/drivers/target \
-    "$m"/fs/ocfs2 "$m"/fs/gfs2 "$m"/fs/ceph "$m"/fs/xfs "$m"/fs/btrfs "$m"/fs/jfs \
-    "$m"/fs/reiserfs "$m"/fs/nilfs2 "$m"/fs/f2fs "$m"/fs/ubifs "$m"/fs/orangefs "$m"/fs/afs \
-    "$m"/fs/coda "$m"/fs/dlm "$m"/fs/smb "$m"/fs/cifs "$m"/fs/nfs "$m"/fs/nfsd "$m"/net/ceph \
-    "$m"/sound
-  in_chroot "$R" depmod -a "$KVER"
+  say "rootfs: slimming (apt, perl, gconv, hwdb names)"
+  slim_rootfs "$R"
+  # The renderer's faces are in /usr/share/kds/fonts: Debian's copy is not
+  # needed when the repository brought its own.
+  if [ -d Fonts ] && [ ! -L "$R/usr/share/kds/fonts/DejaVuSans.ttf" ]; then
+    rm -rf "$R/usr/share/fonts/truetype/dejavu"
+  fi
   cp "$R/boot/vmlinuz-$KVER" "$WORK/vmlinuz"
-  rm -f "$R"/boot/vmlinuz-* "$R"/boot/initrd.img-* "$R"/boot/System.map-* "$R"/vmlinuz* "$R"/initrd.img*
+  rm -f "$R"/boot/vmlinuz-* "$R"/boot/initrd.img-* "$R"/boot/System.map-* "$R"/boot/config-* \
+    "$R"/vmlinuz* "$R"/initrd.img*
 
   # Every library the binaries need is in the root.
   local p missing
@@ -282,7 +296,8 @@ stage_initrd() {
   local kver key
   kver=$(basename "$(ls -d "$R"/lib/modules/*)")
   key=$(cat "$BASE_TAR.sha" 2>/dev/null || basename "$BASE_TAR")
-  key=$(printf '%s\n' "$key" "$kver" "$(cd image/rootfs && find etc/initramfs-tools etc/fstab -type f -print0 | sort -z | xargs -0 sha256sum)" \
+  key=$(printf '%s\n' "$key" "$kver" "$KEEP_MODULES" "$(declare -f prune_modules)" \
+    "$(cd image/rootfs && find etc/initramfs-tools etc/fstab -type f -print0 | sort -z | xargs -0 sha256sum)" \
     | sha256sum | cut -c1-16)
   INITRD_CACHE=$CACHE/initrd-$kver-$key.img
   if [ -f "$INITRD_CACHE" ]; then
@@ -299,8 +314,11 @@ stage_initrd() {
 }
 
 # ---------------------------------------------------------------- 5. disk
-ESP_MIB=${KDS_IMAGE_ESP_MIB:-256}
-DATA_MIB=${KDS_IMAGE_DATA_MIB:-128}
+# The ESP holds the kernel (8 MiB), the initrd (about 8 MiB) and systemd-boot;
+# 36 MiB is a FAT32 just above its smallest size (65,525 clusters). The data
+# partition starts small: the initramfs grows it to the disk on first boot.
+ESP_MIB=${KDS_IMAGE_ESP_MIB:-36}
+DATA_MIB=${KDS_IMAGE_DATA_MIB:-32}
 stage_disk() {
   local img=$WORK/disk.img esp=$WORK/esp.img data=$WORK/data
   local root_mib root_start data_start total_mib esp_uuid root_uuid data_uuid
@@ -326,9 +344,14 @@ stage_disk() {
   chmod 2755 "$data/log/journal"
   printf 'This is a kitchen display kiosk'"'"'s data partition (KDSDATA).\nReflashing only the first two partitions keeps it.\n' > "$data/README"
 
-  # The root: its content plus 15% and 64 MiB of room for the file system.
-  root_mib=$(du -s --block-size=1M "$R" | cut -f1)
-  root_mib=$((root_mib + root_mib * 15 / 100 + 64))
+  # The root is read-only: sized to its content (4 KiB blocks) plus the
+  # file system's own (inode tables for the files there are and a quarter more,
+  # a 4 MiB journal, bitmaps and group descriptors) and 2% to spare.
+  local root_kib root_inodes
+  root_kib=$(du -sx --block-size=1K "$R" | cut -f1)
+  root_inodes=$(find "$R" -xdev | wc -l)
+  root_inodes=$((root_inodes + root_inodes / 4 + 1024))
+  root_mib=$(((root_kib + root_kib * 2 / 100 + root_inodes / 4 + 4096 + 2048) / 1024 + 1))
   root_start=$((1 + ESP_MIB))
   data_start=$((root_start + root_mib))
   total_mib=$((data_start + DATA_MIB + 1))
@@ -351,7 +374,7 @@ EOT
   # The ESP: FAT32 with systemd-boot as the removable-media default loader
   # (OVMF and most PCs boot \EFI\BOOT\BOOTX64.EFI with empty NVRAM).
   rm -f "$esp"
-  mkfs.fat -F 32 -n KDSBOOT -i "$(printf '%08X' $((RANDOM * 65536 + RANDOM)))" -C "$esp" $((ESP_MIB * 1024)) > /dev/null
+  mkfs.fat -F 32 -s 1 -n KDSBOOT -i "$(printf '%08X' $((RANDOM * 65536 + RANDOM)))" -C "$esp" $((ESP_MIB * 1024)) > /dev/null
   local sdboot=/usr/lib/systemd/boot/efi/systemd-bootx64.efi
   [ -f "$sdboot" ] || die "$sdboot missing: apt-get install systemd-boot-efi (scripts/install-deps)"
   mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/EFI/systemd ::/loader ::/loader/entries ::/kds
@@ -379,10 +402,11 @@ start=$((data_start * MIB)), size=$((DATA_MIB * MIB)), type=0FC63DAF-8483-4772-8
 EOT
   dd if="$esp" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
   # -b 4096: small file systems would otherwise get 1 KiB blocks.
-  mkfs.ext4 -q -F -b 4096 -L KDSROOT -m 0 -d "$R" \
+  mkfs.ext4 -q -F -b 4096 -L KDSROOT -m 0 -N "$root_inodes" -J size=4 -d "$R" \
     -E "offset=$((root_start * 1024 * 1024)),nodiscard" "$img" "$((root_mib * 1024))k"
-  # The data partition grows (offline resize2fs in the initramfs) to the disk.
-  mkfs.ext4 -q -F -b 4096 -L KDSDATA -m 1 -J size=16 -d "$data" \
+  # The data partition grows (offline resize2fs in the initramfs) to the disk;
+  # its journal stays at 8 MiB (a quarter of the 32 MiB it starts with).
+  mkfs.ext4 -q -F -b 4096 -L KDSDATA -m 1 -J size=8 -d "$data" \
     -E "offset=$((data_start * 1024 * 1024)),nodiscard,resize=4294967295" "$img" "$((DATA_MIB * 1024))k"
 
   # Checks: the partition table and both ext4 file systems are sound.
@@ -406,11 +430,30 @@ EOT
     echo "data_partuuid=$data_uuid"
   } > "$OUT/$NAME.layout"
   (cd "$OUT" && sha256sum "$NAME.img" > "$NAME.img.sha256")
+  size_report > "$OUT/$NAME.sizes"
   if [ "${KDS_IMAGE_NO_COMPRESS:-}" != 1 ]; then
     say "disk: compressing (zstd)"
-    zstd -q -T0 -12 --sparse -f "$OUT/$NAME.img" -o "$OUT/$NAME.img.zst"
+    local t=$SECONDS
+    zstd -q -T0 "-${KDS_IMAGE_ZSTD_LEVEL:-12}" --long=27 --sparse -f "$OUT/$NAME.img" -o "$OUT/$NAME.img.zst"
+    say "disk: compressed in $((SECONDS - t)) s"
     (cd "$OUT" && sha256sum "$NAME.img.zst" > "$NAME.img.zst.sha256")
   fi
+}
+
+# Where the space goes (docs/image.md): build/image/NAME.sizes, in KiB.
+size_report() {
+  local k=$R/usr/lib/modules
+  echo "# partitions (MiB): esp $ESP_MIB root $root_mib data $DATA_MIB"
+  echo "# esp content (KiB): kernel $(($(stat -c %s "$WORK/vmlinuz") / 1024)) initrd $(($(stat -c %s "$WORK/initrd.img") / 1024))"
+  echo "# root content by place (du, KiB)"
+  local p
+  for p in "$R" "$R"/usr/bin/kds-kiosk "$R"/usr/bin/kds-server "$R"/usr/bin/kdsctl "$k" \
+    "$R"/usr/bin "$R"/usr/lib/x86_64-linux-gnu "$R"/usr/lib/udev "$R"/usr/share "$R"/usr/sbin \
+    "$R"/etc "$R"/var; do
+    du -sx --block-size=1K "$p" | sed "s|$R|/|; s|//|/|"
+  done
+  echo "# root content by Debian package (Installed-Size, KiB, before the image's cuts)"
+  in_chroot "$R" dpkg-query -Wf '${Installed-Size}\t${Package}\n' | sort -rn | head -n 25
 }
 
 stage_base
