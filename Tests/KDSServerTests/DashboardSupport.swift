@@ -103,26 +103,28 @@ final class WebhookReceiver: @unchecked Sendable {
 
   init(failFirst: Int) throws {
     self.failFirst = failFirst
-    fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw ServerProcess.Failure.startFailed("socket: errno \(errno)") }
+    let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard sock >= 0 else { throw ServerProcess.Failure.startFailed("socket: errno \(errno)") }
     var one: Int32 = 1
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_port = 0
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     let bound = withUnsafePointer(to: &addr) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        bind(sock, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
       }
     }
-    guard bound == 0, listen(fd, 16) == 0 else {
+    guard bound == 0, listen(sock, 16) == 0 else {
+      close(sock)
       throw ServerProcess.Failure.startFailed("bind/listen: errno \(errno)")
     }
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafeMutablePointer(to: &addr) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) }
     }
+    fd = sock
     port = Int(UInt16(bigEndian: addr.sin_port))
     let thread = Thread { [self] in serve() }
     thread.start()

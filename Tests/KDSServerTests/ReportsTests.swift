@@ -69,7 +69,7 @@ import Testing
         == "ticket,order_number,station,status,sent_at,started_at,started_by,ready_at,bumped_by,recalled_at,recalled_by,voided_by,ticket_seconds"
     )
     let grillLine = try #require(lines.first { $0.hasPrefix(grillID + ",") }, "\(csv.text)")
-    #expect(grillLine.hasSuffix(",kiosk-grill,,200"), grillLine)
+    #expect(grillLine.hasSuffix(",kiosk-grill,,200"), "\(grillLine)")
     #expect(grillLine.contains(",kiosk-grill-2,"))
     #expect(lines.count == 5, "header, three tickets, empty end: \(lines)")
     let csv2 = try await manager.get("/reports/ticket-times?\(range)&format=csv")
