@@ -70,6 +70,10 @@ public final class KioskRegistry: Sendable {
     var savedSeenAt: Int64?
     /// When the offline alert went out (cleared when the screen is back).
     var alertedAt: Int64?
+    /// Silence is counted from here: the last poll, or the server's start
+    /// for a screen read back from the database (a restart is no outage of
+    /// the screens: they get time to poll again before an alert).
+    var silentSince: Int64
   }
 
   /// What `record` asks the caller to do.
@@ -92,7 +96,7 @@ public final class KioskRegistry: Sendable {
 
   func note(_ report: KioskReport) -> Recorded {
     entries.withLock { map -> Recorded in
-      var entry = map[report.device] ?? Entry(report: report)
+      var entry = map[report.device] ?? Entry(report: report, silentSince: report.seenAt)
       let old = entry.report
       var unchanged = old
       unchanged.seenAt = report.seenAt
@@ -103,6 +107,7 @@ public final class KioskRegistry: Sendable {
       let cameBack = entry.alertedAt != nil
       entry.report = report
       entry.alertedAt = nil
+      entry.silentSince = report.seenAt
       if due { entry.savedSeenAt = report.seenAt }
       map[report.device] = entry
       return Recorded(save: due || cameBack, cameBack: cameBack)
@@ -110,11 +115,12 @@ public final class KioskRegistry: Sendable {
   }
 
   /// Screens read back from the database at start.
-  func restore(_ list: [(KioskReport, alertedAt: Int64?)]) {
+  func restore(_ list: [(KioskReport, alertedAt: Int64?)], now: Int64) {
     entries.withLock { map in
       for (report, alertedAt) in list {
         map[report.device] = Entry(
-          report: report, savedSeenAt: report.seenAt, alertedAt: alertedAt)
+          report: report, savedSeenAt: report.seenAt, alertedAt: alertedAt,
+          silentSince: max(report.seenAt, now))
       }
     }
   }
@@ -125,7 +131,7 @@ public final class KioskRegistry: Sendable {
     entries.withLock { map -> [KioskReport] in
       var out: [KioskReport] = []
       for (device, var entry) in map
-      where entry.alertedAt == nil && now - entry.report.seenAt > limit {
+      where entry.alertedAt == nil && now - entry.silentSince > limit {
         entry.alertedAt = now
         map[device] = entry
         out.append(entry.report)

@@ -115,7 +115,8 @@ public final class KDSService: Sendable {
         url: $0, attempts: options.webhookAttempts,
         firstPauseMillis: options.webhookFirstPauseMillis, logger: logger)
     }
-    kiosks.restore(try store.pool.read { db in try ScreenTable.loadAll(db) })
+    kiosks.restore(
+      try store.pool.read { db in try ScreenTable.loadAll(db) }, now: SystemClock.wallMillis())
   }
 
   /// Every endpoint, as routed and as `docs/openapi.yaml` must describe it.
