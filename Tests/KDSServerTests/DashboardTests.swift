@@ -186,6 +186,34 @@ import Testing
     #expect((cleared.object?["alerts"] as? [[String: Any]])?.isEmpty == true)
   }
 
+  @Test func anAlertIsNotRepeatedAfterARestart() async throws {
+    let receiver = try WebhookReceiver(failFirst: 0)
+    let f = try Fixture(arguments: [
+      "--kiosk-offline-after", "1", "--alert-after", "1", "--alert-webhook", receiver.url,
+    ])
+    let hotToken = try f.server.createToken(device: "kiosk-hot", stations: ["hot"])
+    let managerToken = try f.server.createManagerToken()
+    _ = try await f.grill.get("/kds/queue?station=grill")
+    try await waitUntil("the grill screen's alert") { receiver.received.count == 1 }
+
+    try f.server.restart()
+    // The hot screen polls after the restart and falls silent: its alert
+    // shows the checks ran for over a second since the restart.
+    _ = try await f.server.client(token: hotToken).get("/kds/queue?station=hot")
+    try await waitUntil("the hot screen's alert after the restart") {
+      receiver.received.contains { $0.body.contains("\"kiosk-hot\"") }
+    }
+    let offline = receiver.received.filter { $0.body.contains("\"screen-offline\"") }
+    #expect(offline.filter { $0.body.contains("\"kiosk-grill\"") }.count == 1, "\(offline)")
+    #expect(offline.count == 2)
+    // The grill's alert still stands (read back from the database).
+    let status = try await f.server.client(token: managerToken).get("/status.json")
+    let alerted = (status.object?["alerts"] as? [[String: Any]])?.compactMap {
+      $0["device"] as? String
+    }
+    #expect(alerted == ["kiosk-grill", "kiosk-hot"])
+  }
+
   @Test func rolesForTheDashboardAndReports() async throws {
     let f = try Fixture()
     let managerToken = try f.server.createManagerToken()
