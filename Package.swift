@@ -119,7 +119,7 @@ let package = Package(
     .target(
       name: "KDSServer",
       dependencies: [
-        "KDSTime", "KDSSystem", "KDSDatabase", "KDSContract",
+        "KDSTime", "KDSSystem", "KDSDatabase", "KDSContract", "CCurl",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -65,6 +65,9 @@ public protocol KioskActions: AnyObject {
 public final class KioskCore: KioskActions {
   public let engine: SyncEngine
   public var thresholds: SLAThresholds
+  /// The configuration sets the thresholds (`sla_orange_after`,
+  /// `sla_red_after`): they win over the server's (`X-KDS-SLA`).
+  public var thresholdsExplicit = false
   public var zoom: Double = 1.0
   /// The number of pages the layout made of the last snapshot, when the renderer knows it.
   public var pageCount: Int?
@@ -89,6 +92,12 @@ public final class KioskCore: KioskActions {
 
   public var station: String { engine.config.station }
 
+  /// The thresholds the screen uses: the configuration's when set
+  /// explicitly, else the server's when it sent them, else the stored ones.
+  public func effectiveThresholds(_ status: SyncStatus) -> SLAThresholds {
+    thresholdsExplicit ? thresholds : (status.serverThresholds ?? thresholds)
+  }
+
   // MARK: snapshots
 
   /// The board as it stands: active tickets after this kiosk's outstanding
@@ -112,7 +121,7 @@ public final class KioskCore: KioskActions {
       alerts: Self.alerts(view)
         + (notices + [storageProblem].compactMap { $0 }).map { .message($0) },
       marks: composed.marks, selectedTicketId: selectedTicketId, page: page,
-      thresholds: thresholds, zoom: zoom)
+      thresholds: effectiveThresholds(view.status), zoom: zoom)
   }
 
   static func alerts(_ view: SyncView) -> [BoardAlert] {

@@ -102,6 +102,7 @@ public final class KioskDaemon {
     engine = try SyncEngine(
       config: syncConfig, store: store, client: client, clock: clock,
       logger: Logger(label: "kds.sync"))
+    engine.restoreServerThresholds()
     core = KioskCore(
       engine: engine, thresholds: try store.thresholds(station: configuration.station),
       logger: logger)

@@ -118,7 +118,8 @@ struct KDSMiddleware: RouterMiddleware {
     func charge() -> APIError? { limiter?.check(peer).map(tooMany) }
     // The status page is opened in a browser: it also takes the token as the
     // password of HTTP Basic authentication, and asks the browser for it.
-    let isStatusPage = request.uri.path.hasPrefix("/status")
+    let isStatusPage =
+      request.uri.path.hasPrefix("/status") || request.uri.path.hasPrefix("/reports")
     func unauthorised(_ message: String) -> APIError {
       var e = APIError(401, message)
       if isStatusPage {
@@ -219,6 +220,7 @@ public enum KDSHTTPServer {
           route: route, path: request.uri.path, id: context.parameters.get("id") ?? "",
           query: query, token: token, method: route.method, bodyBytes: bodyBytes,
           headerKey: headerKey)
+        if route.path.hasPrefix("/reports") { call.accept = request.headers[.accept] }
         if route.path == "/kds/queue" {
           for name in KioskReport.headerNames {
             if let field = HTTPFields.Element.Name(name), let value = request.headers[field] {
@@ -262,6 +264,8 @@ public enum KDSHTTPServer {
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await app.runService() }
       group.addTask { await cleanupLoop(service) }
+      group.addTask { await ScreenAlerts(service: service).run() }
+      if let webhook = service.webhook { group.addTask { await webhook.run() } }
       if options.demo {
         group.addTask { await DemoTraffic(service: service).run() }
       }

@@ -63,6 +63,8 @@ extension Kitchen {
         sql: "UPDATE tickets SET status = ?, updated_at = ?, ready_at = ? WHERE id = ?",
         arguments: [ticket.status, stamp, ticket.readyAt, ticket.id])
       touched.append(TicketTouch(station: ticket.station, updatedAt: stamp))
+      try AuditLog.ticketAction(
+        db, device: token.device, action: action.rawValue, ticket: ticket, body: body)
     }
     return WriteOutcome(
       response: APIResponse(

@@ -35,5 +35,7 @@ public struct ServerSLA: Sendable {
 /// in POSCommands.swift, the kiosks' in KDSActions.swift.
 struct Kitchen: Sendable {
   let clock: StampClock
-  let sla: ServerSLA
+  /// The server's settings (`kds-server settings`): the SLA thresholds.
+  let settings: SettingsCache
+  var sla: ServerSLA { settings.sla }
 }

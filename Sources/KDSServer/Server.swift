@@ -37,6 +37,16 @@ public struct ServerOptions: Sendable {
   public var webRoot: String? = nil
   /// One log line per request (off in benchmarks).
   public var logRequests = true
+  /// A screen silent for longer than this is alerted (top of `/status`,
+  /// the log, `alertWebhookURL`).
+  public var alertAfterSeconds: Double = 60
+  /// How often the screens are checked for the alert.
+  public var alertCheckIntervalSeconds: Double = 1
+  /// Where screen alerts are POSTed as JSON (nil: nowhere).
+  public var alertWebhookURL: String? = nil
+  /// Tries per webhook event, and the pause after the first failed one (doubling).
+  public var webhookAttempts = 3
+  public var webhookFirstPauseMillis: Int64 = 1000
   /// Level of Hummingbird's own log messages.
   public var frameworkLogLevel: Logger.Level = .warning
 
@@ -72,6 +82,10 @@ public final class KDSService: Sendable {
   let tokens: TokenCache
   let idempotency: Idempotency
   let kitchen: Kitchen
+  /// The server's settings (`kds-server settings`), re-read once a second.
+  let settings: SettingsCache
+  /// Screen alerts' webhook (`--alert-webhook`).
+  let webhook: WebhookSender?
   let limiter: RateLimiter<Int64>?
   /// Requests without a valid token, per client address.
   let unauthenticatedLimiter: RateLimiter<String>?
@@ -88,13 +102,21 @@ public final class KDSService: Sendable {
     store = try ServerStore(path: options.databasePath)
     tokens = TokenCache(store: store)
     idempotency = Idempotency(store: store, ttlSeconds: options.idempotencyTTLSeconds)
-    kitchen = Kitchen(clock: store.clock, sla: ServerSLA())
+    settings = SettingsCache(pool: store.pool)
+    kitchen = Kitchen(clock: store.clock, settings: settings)
     kiosks = KioskRegistry(silenceLimitMillis: Int64(options.kioskOfflineAfterSeconds * 1000))
     limiter = options.rateLimit.map { RateLimiter(rate: $0, burst: options.rateBurst) }
     unauthenticatedLimiter = options.unauthenticatedRate.map {
       RateLimiter(rate: $0, burst: options.unauthenticatedBurst)
     }
     webFolder = try WebRoot.locate(explicit: options.webRoot)
+    webhook = options.alertWebhookURL.map {
+      WebhookSender(
+        url: $0, attempts: options.webhookAttempts,
+        firstPauseMillis: options.webhookFirstPauseMillis, logger: logger)
+    }
+    kiosks.restore(
+      try store.pool.read { db in try ScreenTable.loadAll(db) }, now: SystemClock.wallMillis())
   }
 
   /// Every endpoint, as routed and as `docs/openapi.yaml` must describe it.
@@ -114,6 +136,10 @@ public final class KDSService: Sendable {
     RouteSpec(method: "POST", path: "/kds/tickets/{id}/mark-ready"),
     RouteSpec(method: "POST", path: "/kds/tickets/{id}/start"),
     RouteSpec(method: "POST", path: "/kds/tickets/{id}/recall"),
+    RouteSpec(method: "GET", path: "/reports"),
+    RouteSpec(method: "GET", path: "/reports/ticket-times"),
+    RouteSpec(method: "GET", path: "/reports/hourly"),
+    RouteSpec(method: "GET", path: "/reports/audit"),
   ]
 
   /// A request as the handlers see it.
@@ -127,6 +153,8 @@ public final class KDSService: Sendable {
     var claim: IdempotencyClaim?
     /// The kiosk's self-report headers on a poll (`KioskReport.headerNames`).
     var kioskHeaders: [String: String] = [:]
+    /// The `Accept` header (the reports answer CSV for `text/csv`).
+    var accept: String? = nil
   }
 
   // MARK: handlers
@@ -149,11 +177,17 @@ public final class KDSService: Sendable {
 
   func handle(_ call: Call) async throws -> APIResponse {
     let kitchen = self.kitchen
+    await settings.refreshIfDue()
     switch (call.route.method, call.route.path) {
     case ("GET", "/health"):
       return APIResponse(status: 200, body: Array(#"{"status":"ok"}"#.utf8))
     case ("GET", "/kds/queue"):
-      return try await queue(call)
+      var answer = try await queue(call)
+      answer.headers.append(("X-KDS-SLA", settings.headerValue))
+      return answer
+    case ("GET", "/reports"), ("GET", "/reports/ticket-times"), ("GET", "/reports/hourly"),
+      ("GET", "/reports/audit"):
+      return try await report(call)
     case ("GET", "/status"), ("GET", "/status.json"):
       guard call.token.isUnrestricted else {
         throw APIError(403, "The status page needs a manager token (one without a station limit)")
@@ -200,7 +234,11 @@ public final class KDSService: Sendable {
         try kitchen.closeOrder(db, id: call.id, body: call.body)
       }
     case ("POST", "/pos/orders/{id}/cancel"):
-      return try await posWrite(call) { db in try kitchen.cancelOrder(db, id: call.id) }
+      return try await posWrite(call) { db in
+        try AuditLog.voiding(db, order: call.id, device: call.token.device) {
+          try kitchen.cancelOrder(db, id: call.id)
+        }
+      }
     case ("POST", "/kds/tickets/{id}/mark-ready"), ("POST", "/kds/tickets/{id}/start"),
       ("POST", "/kds/tickets/{id}/recall"):
       let action = Kitchen.TicketAction(
@@ -235,7 +273,7 @@ public final class KDSService: Sendable {
     // Only kiosks (and POS terminals standing in for one) show on the status
     // page; a manager looking at a queue is not a kiosk.
     if call.token.role != .manager {
-      kiosks.record(
+      await notePoll(
         KioskReport(device: call.token.device, station: station, seenAt: SystemClock.wallMillis()) {
           call.kioskHeaders[$0]
         })

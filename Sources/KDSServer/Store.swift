@@ -126,6 +126,7 @@ public final class ServerStore: Sendable {
       try db.execute(sql: "ALTER TABLE menu_items ADD COLUMN category TEXT")
       try db.execute(sql: "ALTER TABLE menu_items ADD COLUMN price REAL")
     }
+    m.registerMigration(DashboardSchema.migrationName, migrate: DashboardSchema.migrate)
     return m
   }
 

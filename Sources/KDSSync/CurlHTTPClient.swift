@@ -50,6 +50,8 @@ public struct HTTPResponse: Sendable {
   public var contentType: String?
   /// `Idempotent-Replayed: true`: the server replayed a stored answer.
   public var replayed: Bool
+  /// `X-KDS-SLA: amber=300; red=600`: the server's thresholds (ServerSettings.swift).
+  public var slaHeader: String? = nil
 
   /// `Retry-After` in seconds from now.
   public var retryAfterSeconds: Int64? {
@@ -221,7 +223,7 @@ public final class CurlHTTPClient: Sendable {
         HTTPResponse(
           status: status, body: tooLarge ? Data() : sink.body, bodyTooLarge: tooLarge,
           date: sink.date, retryAfter: sink.retryAfter, contentType: sink.contentType,
-          replayed: sink.replayed))
+          replayed: sink.replayed, slaHeader: sink.sla))
     }
     let detail = errorText.isEmpty ? String(cString: curl_easy_strerror(code)) : errorText
     return .failure(HTTPFailure(kind: Self.kind(of: code), detail: detail))
@@ -266,6 +268,7 @@ final class ResponseSink {
   var retryAfter: String?
   var contentType: String?
   var replayed = false
+  var sla: String?
   let cancelled: CancelFlag
 
   init(limit: Int, cancelled: CancelFlag) {
@@ -280,6 +283,7 @@ final class ResponseSink {
       retryAfter = nil
       contentType = nil
       replayed = false
+      sla = nil
       return
     }
     guard let colon = line.firstIndex(of: ":") else { return }
@@ -290,6 +294,7 @@ final class ResponseSink {
     case "retry-after": retryAfter = value
     case "content-type": contentType = value
     case "idempotent-replayed": replayed = value.lowercased() == "true"
+    case "x-kds-sla": sla = String(value)
     default: break
     }
   }

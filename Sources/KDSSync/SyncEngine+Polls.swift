@@ -51,6 +51,7 @@ extension SyncEngine {
       pollFailed(now: now, reason: "HTTP \(response.status)")
       return
     }
+    noteServerSettings(response)
     if response.bodyTooLarge {
       badAnswer(
         "too-large", "answer larger than \(client.config.maxResponseBytes) bytes refused", now: now)

@@ -42,6 +42,8 @@ public struct SyncStatus: Hashable, Sendable {
   public var disabledActions: Set<TicketAction> = []
   /// Stored rows that could not be read and were set aside (the quarantine table).
   public var damagedRecords = 0
+  /// The server's SLA thresholds (`X-KDS-SLA`), nil until it sends them.
+  public var serverThresholds: SLAThresholds?
   public var clock = ServerClockEstimator()
 
   public init() {}

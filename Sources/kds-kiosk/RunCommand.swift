@@ -198,6 +198,7 @@ struct RunCommand: ParsableCommand {
       throw ExitCode(2)
     }
     daemon.core.zoom = c.zoom
+    daemon.core.thresholdsExplicit = c.thresholdsExplicit
     daemon.screen = screen
     let wantInput = input == "on" || (input == "auto" && screen != nil && !isSnapshot(c.display))
     if wantInput {
@@ -235,6 +236,7 @@ struct RunCommand: ParsableCommand {
             ConfigSource(file: fresh.inputSource(ofLine: e.line), line: 0), e.message)
         }
         daemon.core.thresholds = fresh.thresholds
+        daemon.core.thresholdsExplicit = fresh.thresholdsExplicit
         daemon.core.zoom = fresh.zoom
         daemon.input?.manager.config = freshInput
         daemon.screen?.renderer.invalidate()

@@ -16,7 +16,7 @@ struct KDSServerCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kds-server",
     abstract: "The restaurant server of the KDS sync contract (POS and kitchen endpoints).",
-    subcommands: [Serve.self, Token.self, TLS.self, MenuCommand.self])
+    subcommands: [Serve.self, Token.self, TLS.self, MenuCommand.self, SettingsCommand.self])
 }
 
 /// Writes one line to stdout at once (unbuffered), so a parent process
@@ -108,6 +108,20 @@ struct Serve: AsyncParsableCommand {
   var kioskOfflineAfter: Double = 30
 
   @Option(
+    name: .customLong("alert-after"),
+    help:
+      "Seconds of silence after which a screen is alerted: top of /status, the log, --alert-webhook."
+  )
+  var alertAfter: Double = 60
+
+  @Option(
+    name: .customLong("alert-webhook"),
+    help:
+      "URL (http or https) to POST screen alerts to as JSON ({\"event\":\"screen-offline\",...}); 3 tries each."
+  )
+  var alertWebhook: String?
+
+  @Option(
     name: .customLong("web-root"),
     help:
       "Folder holding pos/ (the POS web app served at /pos/). Default: $KDS_WEB_ROOT, /usr/share/kds/web, or web/ above the executable."
@@ -123,6 +137,17 @@ struct Serve: AsyncParsableCommand {
         "--idempotency-ttl, --cleanup-interval and --retention-hours must be > 0")
     }
     guard demoRate > 0 else { throw ValidationError("--demo-rate must be > 0") }
+    guard alertAfter > 0, alertAfter.isFinite else {
+      throw ValidationError("--alert-after must be > 0 seconds")
+    }
+    if let alertWebhook {
+      let lower = alertWebhook.lowercased()
+      guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), alertWebhook.count > 8,
+        !alertWebhook.contains(where: { $0 == " " || $0 == "\n" })
+      else {
+        throw ValidationError("--alert-webhook must be an http:// or https:// URL")
+      }
+    }
     guard (tlsCert == nil) == (tlsKey == nil) else {
       throw ValidationError("--tls-cert and --tls-key go together")
     }
@@ -164,6 +189,8 @@ struct Serve: AsyncParsableCommand {
     options.cleanupIntervalSeconds = cleanupInterval
     options.retentionHours = retentionHours
     options.kioskOfflineAfterSeconds = kioskOfflineAfter
+    options.alertAfterSeconds = alertAfter
+    options.alertWebhookURL = alertWebhook
     options.tlsCertificatePath = tlsCert
     options.tlsKeyPath = tlsKey
     options.webRoot = webRoot

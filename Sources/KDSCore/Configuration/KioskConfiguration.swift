@@ -38,6 +38,9 @@ public struct KioskConfiguration: Hashable, Sendable {
   public var controlSocket: String = "/run/kds/kiosk.sock"
   public var caFile: String?
   public var thresholds: SLAThresholds = .standard
+  /// `sla_orange_after` or `sla_red_after` was set: the kiosk's thresholds
+  /// win over the server's (`X-KDS-SLA`); else the server's are used.
+  public var thresholdsExplicit = false
   /// Input lines (`map.*`, `grab.*`, `touch.*`: key maps, bump-bar grabs,
   /// touch calibration), in order, with where they came from. The input layer
   /// (KDSInput's `InputConfig`) checks them; see `inputText`.
@@ -217,6 +220,7 @@ extension KioskConfiguration {
     case "ca_file": caFile = try absolutePath()
     case "sla_orange_after":
       thresholds.orangeAfter = Int64(try number(1...86_400))
+      thresholdsExplicit = true
     case "sla_red_after":
       let v = Int64(try number(1...86_400))
       guard v > thresholds.orangeAfter else {
@@ -226,6 +230,7 @@ extension KioskConfiguration {
         )
       }
       thresholds.redAfter = v
+      thresholdsExplicit = true
     case "log_level":
       guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value)
       else { throw fail() }
