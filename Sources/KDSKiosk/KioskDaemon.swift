@@ -133,6 +133,8 @@ public final class KioskDaemon {
   /// Answers one control-socket request.
   func handleControl(_ request: ControlRequest) -> ControlResponse {
     if let extra = extraCommands[request.cmd] { return extra(request) }
+    // The status describes the screen as it is now: draw what changed first.
+    if request.cmd == "status", screen != nil { presentNow() }
     var response = core.handle(request)
     if request.cmd == "status", var status = response.status {
       status.version = configuration.version

@@ -26,10 +26,31 @@ import Testing
     return k
   }
 
+  /// `kdsctl --socket PATH ARGS...` (the leading form: `input` has subcommands).
   func ctl(_ k: KioskProcess, _ args: [String]) throws -> String {
-    let (code, out) = try KioskProcess.ctl(k.socketPath, args)
-    guard code == 0 else { throw RestaurantError("kdsctl \(args) failed: \(out)\n\(k.log)") }
+    let (code, out, err) = try run(k, args)
+    guard code == 0 else {
+      throw RestaurantError("kdsctl \(args) failed: \(out)\(err)\n\(k.log)")
+    }
     return out
+  }
+
+  func run(_ k: KioskProcess, _ args: [String]) throws -> (Int32, String, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try Binaries.kdsctl)
+    p.arguments = ["--socket", k.socketPath] + args
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (
+      p.terminationStatus, String(decoding: data, as: UTF8.self),
+      String(decoding: errData, as: UTF8.self)
+    )
   }
 
   func operations(_ k: KioskProcess) throws -> [OperationInfo] {
@@ -143,13 +164,13 @@ import Testing
 
   @Test func enterOnPageTwoBumpsAPageTwoTicket() async throws {
     let r = try Restaurant()
-    let ids = try await r.sendTickets(count: 14, items: 3)
+    let ids = try await r.sendTickets(count: 20, items: 3)
     let dir = TempDir()
     let k = try kiosk(r, dir)
     defer { _ = k.terminate() }
-    let page1 = try drawn(k, tickets: 14)
+    let page1 = try drawn(k, tickets: 20)
     let pageCount = try #require(page1.pageCount)
-    #expect(pageCount >= 2, "14 tickets of 3 items need two pages at 800x480")
+    #expect(pageCount >= 2, "20 tickets need two pages at 800x480: \(page1)")
     let firstPageIds = Set((page1.cards ?? []).map(\.id))
     _ = try ctl(k, ["input", "key", "KEY_PAGEDOWN"])
     var page2 = try k.status()
@@ -171,18 +192,21 @@ import Testing
     #expect(ops.first?.ticketId != ids[0])
     #expect(!firstPageIds.contains(target.id))
     // A key with no action in the map is refused, and says so.
-    let (code, _) = try KioskProcess.ctl(k.socketPath, ["input", "key", "KEY_F12"])
+    let (code, _, why) = try run(k, ["input", "key", "KEY_F12"])
     #expect(code == 1)
-    #expect(try KioskProcess.ctl(k.socketPath, ["input", "key", "KEY_NOSUCH"]).0 == 1)
+    #expect(why.contains("KEY_F12 is not mapped"), "\(why)")
+    let (code2, _, why2) = try run(k, ["input", "key", "KEY_NOSUCH"])
+    #expect(code2 == 1)
+    #expect(why2.contains("unknown key KEY_NOSUCH"), "\(why2)")
   }
 
   @Test func arrowPastTheLastCardTurnsThePage() async throws {
     let r = try Restaurant()
-    _ = try await r.sendTickets(count: 14, items: 3)
+    _ = try await r.sendTickets(count: 20, items: 3)
     let dir = TempDir()
     let k = try kiosk(r, dir)
     defer { _ = k.terminate() }
-    let page1 = try drawn(k, tickets: 14)
+    let page1 = try drawn(k, tickets: 20)
     #expect((page1.pageCount ?? 0) >= 2)
     let cards = try #require(page1.cards)
     // The first Down selects the first card; one per card reaches the last.
@@ -205,5 +229,28 @@ import Testing
     #expect(s.page == 0)
     #expect(s.selected == cards.last?.id || cards.contains { $0.id == s.selected })
     #expect(try operations(k).isEmpty, "moving never bumps")
+  }
+
+  @Test func withoutAScreenKeysWorkAndTouchesAreRefused() async throws {
+    let r = try Restaurant()
+    let ids = try await r.sendTickets(count: 3)
+    let dir = TempDir()
+    let k = try KioskProcess(
+      server: r.server.baseURL, token: try r.token("k", stations: ["grill"]),
+      db: dir.file("kiosk.db"), socket: dir.file("ctl.sock"), log: dir.file("kiosk.log"))
+    defer { _ = k.terminate() }
+    try k.waitReady()
+    #expect(waitFor("synced") { (try? k.status().tickets) == 3 })
+    let s = try k.status()
+    #expect(s.cards == [])
+    #expect(s.pageCount == nil)
+    let (code, _, why) = try run(k, ["input", "tap", "10", "10"])
+    #expect(code == 1)
+    #expect(why.contains("no screen"), "\(why)")
+    _ = try ctl(k, ["input", "key", "KEY_DOWN"])
+    _ = try ctl(k, ["input", "key", "KEY_DOWN"])
+    #expect(try k.status().selected == ids[1])
+    _ = try ctl(k, ["input", "key", "KEY_ENTER"])
+    #expect(try operations(k).map(\.ticketId) == [ids[1]])
   }
 }
