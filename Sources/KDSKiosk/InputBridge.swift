@@ -251,10 +251,10 @@ public final class InputBridge {
     case .chip: outcome = actions.start(ticketId: id)
     case .failure: outcome = actions.dismissFailure(ticketId: id)
     }
-    if outcome.isDone {
-      logger.info("\(t.source) hold \(part.rawValue) \(id): \(outcome)")
-    } else {
-      logger.notice("\(t.source) hold \(part.rawValue) \(id): \(outcome)")
+    switch outcome {
+    case .done(let what): logger.info("\(t.source) hold \(part.rawValue) \(id): \(what)")
+    case .refused(let why):
+      logger.notice("\(t.source) hold \(part.rawValue) \(id): refused: \(why)")
     }
     daemon.presentNow()
   }
