@@ -7,6 +7,16 @@ public struct ControlRequest: Codable, Hashable, Sendable {
   public var op: String?
   /// Where `screenshot` writes its PNG (a path the daemon's user can write).
   public var path: String?
+  /// `input`: what to inject, `tap`, `hold` or `key` (`kdsctl input`).
+  public var input: String?
+  /// `input tap|hold`: the point in screen pixels (as the panel is mounted:
+  /// the same frame as `KioskStatus.cards`).
+  public var x: Int?
+  public var y: Int?
+  /// `input hold`: how long the finger stays down, in milliseconds.
+  public var ms: Int?
+  /// `input key`: a key name (`KEY_ENTER`), mapped by the kiosk's key map.
+  public var key: String?
 
   public init(cmd: String, ticket: String? = nil, op: String? = nil, path: String? = nil) {
     self.cmd = cmd
@@ -35,6 +45,8 @@ public struct KioskStatus: Codable, Hashable, Sendable {
   public var disabledActions: [String]
   public var serverClockOffsetMillis: Int64
   public var selectedTicketId: String?
+  /// The same as `selectedTicketId` (the name `kdsctl status --json` documents).
+  public var selected: String?
   public var page: Int
   /// The kiosk's version, its screen (`drm /dev/dri/card0 Virtual-1 1280x800@75`
   /// or `none`) and its input devices; filled by the daemon.

@@ -130,12 +130,87 @@ public struct KitchenBoardState: Sendable {
   }
 }
 
+/// The board's pages as the screen shows them: for each page, the ids of the
+/// tickets with a card on it, in screen (reading) order. A ticket too long
+/// for one column may have cards on two pages; it is listed on both.
+public struct BoardPages: Hashable, Sendable {
+  public var pages: [[String]]
+
+  public init(pages: [[String]]) { self.pages = pages }
+
+  /// Without a screen (`--display none`): the board's order cut into pages
+  /// of `pageSize` tickets (see `KioskCore.headlessPageSize`).
+  public static func chunked(_ ids: [String], pageSize: Int) -> BoardPages {
+    let size = max(1, pageSize)
+    return BoardPages(
+      pages: stride(from: 0, to: ids.count, by: size).map {
+        Array(ids[$0..<min(ids.count, $0 + size)])
+      })
+  }
+
+  /// At least one (an empty board has one empty page).
+  public var count: Int { max(1, pages.count) }
+
+  /// The tickets on page `p` (none for a page that does not exist).
+  public func ids(onPage p: Int) -> [String] { pages.indices.contains(p) ? pages[p] : [] }
+
+  /// `p` within the pages there are.
+  public func clamped(_ p: Int) -> Int { min(max(0, p), count - 1) }
+
+  /// The first page with a card of ticket `id`.
+  public func page(of id: String) -> Int? { pages.firstIndex { $0.contains(id) } }
+}
+
 /// The screen's selection, by the kitchen's rules: pure functions of the
-/// tickets shown (in screen order) and the current selection.
+/// tickets shown (in screen order) and the current selection. Every key acts
+/// on the page shown: a selection on another page does not count, and moving
+/// the selection past a page's edge turns the page (see docs/touch-and-keys.md).
 public enum KitchenSelection {
-  /// The ticket a "bump" or "start" key acts on: the selected one, or the first shown.
-  public static func target(selected: String?, shown: [Ticket]) -> String? {
-    selected ?? shown.first?.id
+  /// The ticket a "bump" or "start" key acts on: the selected one when it is
+  /// on the page shown, otherwise the first card of that page.
+  public static func target(selected: String?, page: Int, pages: BoardPages) -> String? {
+    let shown = pages.ids(onPage: page)
+    if let selected, shown.contains(selected) { return selected }
+    return shown.first
+  }
+
+  /// The selection moved `delta` cards on the page shown. Past the page's
+  /// last card it moves onto the next page's first card, and the page turns
+  /// (backward likewise); at the board's ends it stays. With nothing selected
+  /// on the page shown, the page's first (forward) or last (backward) card.
+  public static func moved(by delta: Int, selected: String?, page: Int, pages: BoardPages)
+    -> (selected: String?, page: Int)
+  {
+    let page = pages.clamped(page)
+    let shown = pages.ids(onPage: page)
+    guard !shown.isEmpty else { return (nil, page) }
+    guard let selected, let i = shown.firstIndex(of: selected) else {
+      return ((delta >= 0 ? shown.first : shown.last), page)
+    }
+    let j = i + delta
+    if shown.indices.contains(j) { return (shown[j], page) }
+    if j >= shown.count {
+      guard page + 1 < pages.count else { return (shown.last, page) }
+      // A ticket continued from this page is skipped: its next card is the
+      // one the cook has not seen yet.
+      let next = pages.ids(onPage: page + 1)
+      return (next.first { $0 != selected } ?? next.first ?? selected, page + 1)
+    }
+    guard page > 0 else { return (shown.first, page) }
+    let previous = pages.ids(onPage: page - 1)
+    return (previous.last { $0 != selected } ?? previous.last ?? selected, page - 1)
+  }
+
+  /// The page turned to `newPage` (clamped): a selection moves onto the new
+  /// page's first card (it stays if its ticket is on that page too); no
+  /// selection stays none.
+  public static func turned(to newPage: Int, selected: String?, pages: BoardPages)
+    -> (selected: String?, page: Int)
+  {
+    let page = pages.clamped(newPage)
+    guard let selected else { return (nil, page) }
+    let shown = pages.ids(onPage: page)
+    return (shown.contains(selected) ? selected : shown.first, page)
   }
 
   /// The selection after `ticketId` left the board (bumped): the ticket that
@@ -148,16 +223,6 @@ public enum KitchenSelection {
     else { return selected }
     let rest = shown.filter { $0.id != ticketId }
     return rest.isEmpty ? nil : rest[min(i, rest.count - 1)].id
-  }
-
-  /// The selection moved `delta` tickets (clamped); with none selected, the
-  /// first (forward) or last (backward) ticket.
-  public static func moved(by delta: Int, selected: String?, shown: [Ticket]) -> String? {
-    guard !shown.isEmpty else { return nil }
-    guard let selected, let i = shown.firstIndex(where: { $0.id == selected }) else {
-      return (delta > 0 ? shown.first : shown.last)?.id
-    }
-    return shown[max(0, min(shown.count - 1, i + delta))].id
   }
 
   /// A selection of a ticket no longer shown is dropped.

@@ -113,6 +113,50 @@ public final class VirtualInputDevice {
     trackingID = trackingID % 60000 + 1
   }
 
+  /// One finger down at raw (x, y), staying down (`up()` lifts it).
+  public func down(x: Int32, y: Int32) throws {
+    try write(EV_ABS, ABS_MT_SLOT, 0)
+    try write(EV_ABS, ABS_MT_TRACKING_ID, trackingID)
+    try write(EV_ABS, ABS_MT_POSITION_X, x)
+    try write(EV_ABS, ABS_MT_POSITION_Y, y)
+    try write(EV_KEY, BTN_TOUCH, 1)
+    try write(EV_ABS, ABS_X, x)
+    try write(EV_ABS, ABS_Y, y)
+    try write(EV_SYN, SYN_REPORT, 0)
+    trackingID = trackingID % 60000 + 1
+  }
+
+  /// The finger down moves to raw (x, y).
+  public func move(x: Int32, y: Int32) throws {
+    try write(EV_ABS, ABS_MT_SLOT, 0)
+    try write(EV_ABS, ABS_MT_POSITION_X, x)
+    try write(EV_ABS, ABS_MT_POSITION_Y, y)
+    try write(EV_ABS, ABS_X, x)
+    try write(EV_ABS, ABS_Y, y)
+    try write(EV_SYN, SYN_REPORT, 0)
+  }
+
+  /// Every finger lifts.
+  public func up() throws {
+    for slot: Int32 in [1, 0] {
+      try write(EV_ABS, ABS_MT_SLOT, slot)
+      try write(EV_ABS, ABS_MT_TRACKING_ID, -1)
+    }
+    try write(EV_KEY, BTN_TOUCH, 0)
+    try write(EV_SYN, SYN_REPORT, 0)
+  }
+
+  /// A second contact (slot 1) at raw (x, y) while the first is down: a palm
+  /// or a second finger.
+  public func secondContact(x: Int32, y: Int32) throws {
+    try write(EV_ABS, ABS_MT_SLOT, 1)
+    try write(EV_ABS, ABS_MT_TRACKING_ID, trackingID)
+    try write(EV_ABS, ABS_MT_POSITION_X, x)
+    try write(EV_ABS, ABS_MT_POSITION_Y, y)
+    try write(EV_SYN, SYN_REPORT, 0)
+    trackingID = trackingID % 60000 + 1
+  }
+
   /// A key press and release.
   public func press(code: UInt16) throws {
     try write(EV_KEY, Int32(code), 1)

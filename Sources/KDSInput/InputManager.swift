@@ -209,7 +209,7 @@ public final class InputManager {
     let handle: EvdevHandle
     var info: InputDeviceInfo
     var keyMap: KeyMap = [:]
-    var recognizer: TapRecognizer?
+    var recognizer: TouchRecognizer?
     private var dev: OpaquePointer { handle.dev }
 
     /// nil when the device has no touch and none of the keys we use.
@@ -257,7 +257,7 @@ public final class InputManager {
           rawX: range(xc), rawY: range(yc), calibration: config.calibration(for: info.id),
           screen: screen)
         if recognizer == nil {
-          recognizer = TapRecognizer(mapping: mapping, multitouch: mt)
+          recognizer = TouchRecognizer(mapping: mapping, multitouch: mt)
         } else {
           recognizer?.mapping = mapping
         }
@@ -292,14 +292,15 @@ public final class InputManager {
             // state back with sync mode; presses and releases lost whole in
             // the gap are not replayed.
             logger.warning("input: \(info.path): events dropped, resynchronising")
-            recognizer?.dropped()
+            if let cancel = recognizer?.dropped(time: time) { out.append(cancel) }
             flags = LIBEVDEV_READ_FLAG_SYNC.rawValue
             continue
           }
           // A key that is down now and was up before the gap was pressed
           // and not yet reported: it counts as a press (a chef holding the
-          // bump key). Releases only restore state.
-          if ev.type == UInt16(EV_KEY) && (ev.value != 1 || recognizer != nil) { continue }
+          // bump key). Releases only restore state. A touch device's state
+          // is restored whole: its recognizer waits for every contact to lift.
+          if ev.type == UInt16(EV_KEY) && ev.value != 1 && recognizer == nil { continue }
         }
         handle(ev, time: time, into: &out, reportRawKeys: reportRawKeys)
       }
@@ -309,8 +310,8 @@ public final class InputManager {
       _ ev: input_event, time: UInt64, into out: inout [InputEvent], reportRawKeys: Bool
     ) {
       if var r = recognizer {
-        if let tap = r.feed(type: ev.type, code: ev.code, value: ev.value, time: time) {
-          out.append(.tap(x: tap.x, y: tap.y, time: time))
+        if let touch = r.feed(type: ev.type, code: ev.code, value: ev.value, time: time) {
+          out.append(touch)
         }
         recognizer = r
         return

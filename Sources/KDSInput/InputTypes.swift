@@ -40,9 +40,17 @@ func hex4(_ v: UInt16) -> String {
 
 /// What the kiosk gets from the input layer.
 public enum InputEvent: Equatable, Sendable {
-  /// A tap at logical screen coordinates (the renderer's, rotation applied);
-  /// `time` is the release's kernel timestamp (CLOCK_MONOTONIC, ns).
-  case tap(x: Int, y: Int, time: UInt64)
+  /// One finger came down at logical screen coordinates (the renderer's,
+  /// rotation applied); `time` is the kernel timestamp (CLOCK_MONOTONIC, ns).
+  case touchDown(x: Int, y: Int, time: UInt64)
+  /// The finger moved.
+  case touchMove(x: Int, y: Int, time: UInt64)
+  /// The finger lifted, last seen at (x, y).
+  case touchUp(x: Int, y: Int, time: UInt64)
+  /// The touch in progress (if any) is void: more than one contact at once
+  /// (a palm, two fingers) or lost events. Nothing more comes from this
+  /// gesture; the next `touchDown` starts afresh once every contact lifted.
+  case touchCancel(reason: TouchCancelReason, time: UInt64)
   /// A mapped key press; `time` is its kernel timestamp (CLOCK_MONOTONIC, ns).
   case action(KioskInputAction, time: UInt64, device: String)
   /// Any key press, mapped or not (only when the manager reports raw keys:
@@ -50,6 +58,21 @@ public enum InputEvent: Equatable, Sendable {
   case keyPress(code: UInt16, time: UInt64, device: String)
   case deviceAdded(InputDeviceInfo)
   case deviceRemoved(path: String, name: String)
+}
+
+/// Why a touch was cancelled.
+public enum TouchCancelReason: Equatable, Sendable, CustomStringConvertible {
+  /// This many contacts at once (MT slots active): a palm or several fingers.
+  case contacts(Int)
+  /// SYN_DROPPED: the kernel's buffer overflowed and events were lost.
+  case eventsDropped
+
+  public var description: String {
+    switch self {
+    case .contacts(let n): "\(n) contacts at once"
+    case .eventsDropped: "events dropped"
+    }
+  }
 }
 
 /// An input device the manager opened.

@@ -63,40 +63,56 @@ public struct TouchMapping: Equatable, Sendable {
   }
 }
 
-/// Turns a touch device's events into taps: one finger down and up again
-/// within `maxDistance` logical pixels and `maxDuration` nanoseconds. Two
-/// fingers, a drag, a long press or a SYN_DROPPED cancel the gesture.
-/// Multitouch protocol B (slots) or single touch (BTN_TOUCH, ABS_X/Y).
-public struct TapRecognizer: Sendable {
+/// Turns a touch device's evdev events into touch-down, move, up and cancel
+/// events in logical screen pixels, one per SYN_REPORT at most. What a touch
+/// means (a tap selects, a hold bumps) is decided above it, in the kiosk's
+/// input bridge, which runs the hold timer.
+///
+/// One finger is a touch. A second contact at once (a palm, two fingers) or
+/// a SYN_DROPPED cancels the touch in progress (`touchCancel`), and nothing
+/// more is reported until every contact has lifted: a palm never becomes a
+/// tap or a hold. Multitouch protocol B (slots) or single touch (BTN_TOUCH,
+/// ABS_X/Y).
+public struct TouchRecognizer: Sendable {
   public var mapping: TouchMapping
   public let multitouch: Bool
-  public var maxDistance: Int = 24
-  public var maxDuration: UInt64 = 600_000_000
 
   private struct Contact: Sendable {
     var active = false
     var x: Int32 = 0
     var y: Int32 = 0
   }
+  private enum State: Sendable {
+    case idle
+    /// One finger down, last reported at this point.
+    case tracking(x: Int, y: Int)
+    /// Cancelled: waiting for every contact to lift.
+    case blocked
+  }
   private var slots = [Contact](repeating: Contact(), count: 16)
   private var slot = 0
   private var single = Contact()
-  private var gestureActive = false
-  private var cancelled = false
-  private var downTime: UInt64 = 0
-  private var downPoint = (x: 0, y: 0)
-  private var lastPoint = (x: 0, y: 0)
+  private var state = State.idle
 
   public init(mapping: TouchMapping, multitouch: Bool) {
     self.mapping = mapping
     self.multitouch = multitouch
   }
 
-  /// One evdev event; `time` its timestamp in ns. Returns a tap when this
-  /// SYN_REPORT ends one.
-  public mutating func feed(type: UInt16, code: UInt16, value: Int32, time: UInt64) -> (
-    x: Int, y: Int
-  )? {
+  /// The contacts down now.
+  public var contactCount: Int {
+    multitouch ? slots.reduce(0) { $0 + ($1.active ? 1 : 0) } : (single.active ? 1 : 0)
+  }
+
+  /// Whether a touch is being followed (one finger down, not cancelled).
+  public var isTracking: Bool {
+    if case .tracking = state { return true }
+    return false
+  }
+
+  /// One evdev event; `time` its timestamp in ns (CLOCK_MONOTONIC). Returns
+  /// the touch event this SYN_REPORT (or SYN_DROPPED) ends, if any.
+  public mutating func feed(type: UInt16, code: UInt16, value: Int32, time: UInt64) -> InputEvent? {
     switch Int32(type) {
     case EV_ABS where multitouch:
       switch Int32(code) {
@@ -114,40 +130,62 @@ public struct TapRecognizer: Sendable {
     case EV_SYN where Int32(code) == SYN_REPORT:
       return frame(time: time)
     case EV_SYN where Int32(code) == SYN_DROPPED:
-      dropped()
+      return dropped(time: time)
     default: break
     }
     return nil
   }
 
-  /// Events were lost (SYN_DROPPED): the gesture in progress is no tap.
-  public mutating func dropped() {
-    if gestureActive { cancelled = true }
+  /// Events were lost (SYN_DROPPED): the touch in progress is cancelled.
+  public mutating func dropped(time: UInt64) -> InputEvent? {
+    switch state {
+    case .tracking:
+      state = .blocked
+      return .touchCancel(reason: .eventsDropped, time: time)
+    case .idle:
+      // The gap may hide a finger that came down: wait until all lift.
+      state = .blocked
+      return nil
+    case .blocked:
+      return nil
+    }
   }
 
-  private mutating func frame(time: UInt64) -> (x: Int, y: Int)? {
-    let contacts = multitouch ? slots.filter(\.active) : (single.active ? [single] : [])
-    if contacts.isEmpty {
-      defer {
-        gestureActive = false
-        cancelled = false
+  private mutating func frame(time: UInt64) -> InputEvent? {
+    let n = contactCount
+    switch state {
+    case .idle:
+      if n == 1 {
+        let p = position()
+        state = .tracking(x: p.x, y: p.y)
+        return .touchDown(x: p.x, y: p.y, time: time)
       }
-      guard gestureActive, !cancelled, time &- downTime <= maxDuration else { return nil }
-      return downPoint
+      if n > 1 {
+        state = .blocked
+        return .touchCancel(reason: .contacts(n), time: time)
+      }
+      return nil
+    case .tracking(let lx, let ly):
+      if n == 0 {
+        state = .idle
+        return .touchUp(x: lx, y: ly, time: time)
+      }
+      if n > 1 {
+        state = .blocked
+        return .touchCancel(reason: .contacts(n), time: time)
+      }
+      let p = position()
+      guard p.x != lx || p.y != ly else { return nil }
+      state = .tracking(x: p.x, y: p.y)
+      return .touchMove(x: p.x, y: p.y, time: time)
+    case .blocked:
+      if n == 0 { state = .idle }
+      return nil
     }
-    let p = mapping.map(rawX: contacts[0].x, rawY: contacts[0].y)
-    if !gestureActive {
-      gestureActive = true
-      cancelled = contacts.count > 1
-      downTime = time
-      downPoint = p
-    } else if contacts.count > 1 {
-      cancelled = true
-    }
-    let dx = p.x - downPoint.x
-    let dy = p.y - downPoint.y
-    if dx * dx + dy * dy > maxDistance * maxDistance { cancelled = true }
-    lastPoint = p
-    return nil
+  }
+
+  private func position() -> (x: Int, y: Int) {
+    let c = multitouch ? (slots.first(where: \.active) ?? Contact()) : single
+    return mapping.map(rawX: c.x, rawY: c.y)
   }
 }

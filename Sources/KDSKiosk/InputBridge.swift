@@ -1,19 +1,51 @@
 import KDSCore
 import KDSInput
 import KDSRender
+import KDSSystem
 import Logging
 
-/// Turns touch taps and bump-bar keys into the chef's actions, and keeps the
+/// Turns touches and bump-bar keys into the chef's actions, and keeps the
 /// daemon's event loop watching every input device as they come and go.
+///
+/// Touch (see docs/touch-and-keys.md): a tap only selects. A press-and-hold
+/// on a card (`holdMillis`, `hold_to_bump_ms`) bumps it, on its status chip
+/// starts it, on its failure line dismisses the failure; a ring fills on the
+/// card while the finger is down (`KioskCore.hold`). Lifting early does
+/// nothing, sliding off the part held cancels, a second contact (a palm)
+/// cancels and nothing at all happens until every finger lifted. The hold
+/// timer runs on the daemon's loop with the monotonic clock (`tick`).
+///
+/// `kdsctl input tap|hold|key` come in through the control socket and take
+/// the same path: a key name through the key map, a point through the same
+/// touch-down / touch-up handling (hit test, hold timer).
 ///
 /// The daemon owns its bridge (`KioskDaemon.input`); the bridge's way back is
 /// weak, so neither keeps the other alive. Without a daemon it does nothing.
 public final class InputBridge {
   public let manager: InputManager
+  /// Whether the manager reads /dev/input (false: only `kdsctl input`).
+  public var devicesEnabled = true
+  /// How long a press-and-hold lasts before it acts (`hold_to_bump_ms`).
+  public var holdMillis: Int64 = Int64(KioskConfiguration.defaultHoldToBumpMillis)
   private weak var daemon: KioskDaemon?
   private weak var screen: ScreenPresenter?
   private var watched: Set<Int32> = []
   private let logger: Logger
+
+  /// The finger down now (touch screen or `kdsctl input`).
+  struct Touch {
+    var target: HitTarget?
+    /// The part a completed hold acts on, nil for targets that only tap.
+    var holdPart: HoldIndicator.Part?
+    var ticketId: String?
+    var startMillis: Int64
+    /// Acted (the hold completed) or cancelled (slid off): the lift does nothing.
+    var finished = false
+    /// `kdsctl input hold`: the finger lifts at this time.
+    var releaseAtMillis: Int64?
+    var source: String
+  }
+  private(set) var touch: Touch?
 
   public init(manager: InputManager, daemon: KioskDaemon, screen: ScreenPresenter?, logger: Logger)
   {
@@ -23,8 +55,13 @@ public final class InputBridge {
     self.logger = logger
   }
 
-  /// Opens the devices there are and starts following hotplug.
+  /// Opens the devices there are (when `devicesEnabled`) and starts following
+  /// hotplug; takes the control socket's `input` command.
   public func start() throws {
+    daemon?.extraCommands["input"] = { [weak self] request in
+      self?.control(request) ?? .failure("no input")
+    }
+    guard devicesEnabled else { return }
     handle(try manager.start())
     rewatch()
   }
@@ -42,6 +79,7 @@ public final class InputBridge {
     for fd in watched { daemon?.removeSource(fd: fd) }
     watched.removeAll()
     manager.close()
+    endTouch()
   }
 
   private func rewatch() {
@@ -64,18 +102,31 @@ public final class InputBridge {
         if let outcome, !outcome.isDone {
           logger.notice("\(action.rawValue) from \(device): \(outcome)")
         }
-      case .tap(let x, let y, let time):
+      case .touchDown(let x, let y, let time):
         screen?.pendingInputTime = time
-        tap(x: x, y: y, actions: actions)
+        touchDown(x: x, y: y, atMillis: Self.millis(time), source: "touch")
+      case .touchMove(let x, let y, _):
+        touchMove(x: x, y: y)
+      case .touchUp(let x, let y, let time):
+        screen?.pendingInputTime = time
+        touchUp(x: x, y: y, atMillis: Self.millis(time))
+      case .touchCancel(let reason, _):
+        if touch != nil { logger.notice("touch cancelled: \(reason)") }
+        endTouch()
       case .deviceAdded(let info):
         logger.notice("input device added: \(info)")
       case .deviceRemoved(let path, let name):
         logger.notice("input device removed: \(name) (\(path))")
+        if manager.openDevices.allSatisfy({ $0.kind != .touch }), touch?.source == "touch" {
+          endTouch()  // the touch screen went away with a finger on it
+        }
       case .keyPress:
         break
       }
     }
   }
+
+  static func millis(_ ns: UInt64) -> Int64 { Int64(ns / 1_000_000) }
 
   @discardableResult
   func perform(_ action: KioskInputAction, on actions: any KioskActions) -> KioskActionOutcome? {
@@ -92,35 +143,199 @@ public final class InputBridge {
     return nil
   }
 
-  /// A tap selects a card; a tap on the card already selected bumps it. The
-  /// banner's Recall button recalls, the page indicator turns the page, and
-  /// "tap to retry" (on a card or in the alerts) retries failed operations.
-  func tap(x: Int, y: Int, actions: any KioskActions) {
-    guard let daemon, let target = screen?.renderer.hitTest(x: x, y: y) else { return }
-    switch target {
-    case .ticket(let id, .retry):
-      actions.retryFailed()
-      actions.select(ticketId: id)
-    case .ticket(let id, _):
-      if daemon.core.selectedTicketId == id {
-        let outcome = actions.bump(ticketId: id)
-        if !outcome.isDone { logger.notice("tap bump \(id): \(outcome)") }
-      } else {
-        actions.select(ticketId: id)
+  // MARK: touch
+
+  /// A finger came down at logical (x, y), at monotonic `millis`.
+  func touchDown(x: Int, y: Int, atMillis millis: Int64, source: String) {
+    endTouch()
+    let target = screen?.renderer.hitTest(x: x, y: y)
+    var t = Touch(target: target, startMillis: millis, source: source)
+    if case .ticket(let id, let area) = target {
+      t.ticketId = id
+      t.holdPart =
+        switch area {
+        case .header, .body: .card
+        case .chip: .chip
+        case .retry: .failure
+        }
+    }
+    touch = t
+    if let part = t.holdPart, let id = t.ticketId {
+      daemon?.core.hold = HoldIndicator(ticketId: id, part: part, progress: 0)
+    }
+  }
+
+  /// The finger moved: off the part it came down on, the touch is void.
+  func touchMove(x: Int, y: Int) {
+    guard let t = touch, !t.finished else { return }
+    let now = screen?.renderer.hitTest(x: x, y: y)
+    if Self.samePart(t.target, now) { return }
+    logger.debug("touch slid off its target: cancelled")
+    touch?.finished = true
+    daemon?.core.hold = nil
+  }
+
+  /// The finger lifted at logical (x, y), at monotonic `millis`: a tap (it
+  /// only selects) unless the hold completed, which then acts now.
+  func touchUp(x: Int, y: Int, atMillis millis: Int64) {
+    guard let t = touch else { return }
+    defer { endTouch() }
+    guard !t.finished, let daemon else { return }
+    let actions = daemon.actions
+    if t.holdPart != nil {
+      if millis - t.startMillis >= holdMillis {
+        completeHold(t)  // held long enough; the loop had not noticed yet
+        return
       }
-    case .recall:
+      // Lifted early: a tap, which selects and never acts on the ticket.
+    }
+    if !Self.samePart(t.target, screen?.renderer.hitTest(x: x, y: y)) { return }
+    switch t.target {
+    case .ticket(let id, .retry)?:
+      // "tap to retry" on a card: that card's failed operations only.
+      actions.select(ticketId: id)
+      let outcome = actions.retryFailed(ticketId: id)
+      if !outcome.isDone { logger.notice("tap retry \(id): \(outcome)") }
+    case .ticket(let id, _)?:
+      actions.select(ticketId: id)
+    case .recall?:
       let outcome = actions.recallLast()
       if !outcome.isDone { logger.notice("tap recall: \(outcome)") }
-    case .pageIndicator:
+    case .pageIndicator?:
       let before = daemon.core.page
       actions.nextPage()
       if daemon.core.page == before {
         while daemon.core.page > 0 { actions.previousPage() }  // wrap to the first page
       }
-    case .alerts:
+    case .alerts?:
       actions.retryFailed()
-    case .status:
+    case .status?, nil:
       break
+    }
+  }
+
+  /// Runs the hold timer (the daemon's loop calls it every turn; it turns at
+  /// animation rate while a hold is on screen): the ring's progress, the
+  /// hold's completion, and the lift of a `kdsctl input hold`.
+  public func tick(atMonotonicMillis now: Int64) {
+    guard let t = touch else { return }
+    if !t.finished, let part = t.holdPart, let id = t.ticketId {
+      let elapsed = now - t.startMillis
+      if let screen, !screen.renderer.layout.visibleFragments.contains(where: { $0.ticketId == id })
+      {
+        // The card left the page under the finger (bumped elsewhere, say).
+        touch?.finished = true
+        daemon?.core.hold = nil
+      } else if elapsed >= holdMillis {
+        touch?.finished = true
+        completeHold(t)
+      } else {
+        daemon?.core.hold = HoldIndicator(
+          ticketId: id, part: part, progress: Double(max(0, elapsed)) / Double(holdMillis))
+      }
+    }
+    if let release = touch?.releaseAtMillis, now >= release {
+      injectedLift(atMillis: release)
+    }
+  }
+
+  /// A completed hold: bump, start or dismiss the ticket held. Nothing is
+  /// armed afterwards (the card that slides in needs its own hold).
+  private func completeHold(_ t: Touch) {
+    daemon?.core.hold = nil
+    guard let daemon, let part = t.holdPart, let id = t.ticketId else { return }
+    let actions = daemon.actions
+    let outcome: KioskActionOutcome
+    switch part {
+    case .card: outcome = actions.bump(ticketId: id)
+    case .chip: outcome = actions.start(ticketId: id)
+    case .failure: outcome = actions.dismissFailure(ticketId: id)
+    }
+    switch outcome {
+    case .done(let what): logger.info("\(t.source) hold \(part.rawValue) \(id): \(what)")
+    case .refused(let why):
+      logger.notice("\(t.source) hold \(part.rawValue) \(id): refused: \(why)")
+    }
+    daemon.presentNow()
+  }
+
+  private func endTouch() {
+    touch = nil
+    daemon?.core.hold = nil
+  }
+
+  /// Whether two hit targets are the same part of the same card (a finger
+  /// still on what it came down on).
+  static func samePart(_ a: HitTarget?, _ b: HitTarget?) -> Bool {
+    switch (a, b) {
+    case (.ticket(let i1, let a1)?, .ticket(let i2, let a2)?):
+      guard i1 == i2 else { return false }
+      let card: Set<TicketArea> = [.header, .body]
+      return a1 == a2 || (card.contains(a1) && card.contains(a2))
+    default:
+      return a == b
+    }
+  }
+
+  // MARK: kdsctl input
+
+  private var lastInjected: (x: Int, y: Int)?
+
+  private func injectedLift(atMillis millis: Int64) {
+    let p = lastInjected ?? (0, 0)
+    touchUp(x: p.x, y: p.y, atMillis: millis)
+  }
+
+  /// `{"cmd":"input","input":"tap"|"hold"|"key",...}`. A tap or hold at
+  /// screen pixel (x, y) goes through touch-down / touch-up like a finger; a
+  /// hold's lift (and so its action) happens later on the daemon's timer, so
+  /// the reply comes at once: poll `kdsctl status` for the result.
+  func control(_ request: ControlRequest) -> ControlResponse {
+    guard let daemon else { return .failure("no kiosk") }
+    let now = SystemClock.monotonicMillis()
+    switch request.input {
+    case "key":
+      guard let name = request.key, let code = KeyNames.code(name) else {
+        return .failure("unknown key \(request.key ?? "(none)"): use a name such as KEY_ENTER")
+      }
+      guard let action = manager.config.defaultMap[code] else {
+        return .failure("\(name) is not mapped to an action (map.default.\(name) = ...)")
+      }
+      let outcome = perform(action, on: daemon.actions)
+      switch outcome {
+      case .refused(let why)?: return .failure("\(name) → \(action.rawValue): \(why)")
+      case .done(let what)?:
+        return ControlResponse(ok: true, message: "\(name) → \(action.rawValue): \(what)")
+      case nil: return ControlResponse(ok: true, message: "\(name) → \(action.rawValue)")
+      }
+    case "tap", "hold":
+      guard let screen else {
+        return .failure("this kiosk has no screen (--display none): nothing to touch")
+      }
+      guard let x = request.x, let y = request.y,
+        let p = screen.logicalPoint(screenX: x, screenY: y)
+      else {
+        let size = screen.panelSize
+        return .failure(
+          "input \(request.input!) needs X Y on the screen (0-\(size.width - 1), 0-\(size.height - 1))"
+        )
+      }
+      if request.input == "tap" {
+        touchDown(x: p.x, y: p.y, atMillis: now, source: "kdsctl")
+        touchUp(x: p.x, y: p.y, atMillis: now)
+        return ControlResponse(ok: true, message: "tapped \(x) \(y)")
+      }
+      guard let ms = request.ms, (1...60_000).contains(ms) else {
+        return .failure("input hold needs --ms from 1 to 60000")
+      }
+      touchDown(x: p.x, y: p.y, atMillis: now, source: "kdsctl")
+      lastInjected = p
+      touch?.releaseAtMillis = now + Int64(ms)
+      return ControlResponse(
+        ok: true,
+        message: "holding \(x) \(y) for \(ms) ms (the hold acts after \(holdMillis) ms)")
+    default:
+      return .failure("input: tap, hold or key")
     }
   }
 }

@@ -38,9 +38,10 @@ public enum KioskActionOutcome: Hashable, Sendable {
 /// The chef's actions, for input devices (keyboard, bump bar, touch). All
 /// calls are made on the daemon's event-loop thread.
 public protocol KioskActions: AnyObject {
-  /// Bumps (marks ready) the selected ticket, or the oldest one if none is selected.
+  /// Bumps (marks ready) the selected ticket when it is on the page shown,
+  /// otherwise the first card of the page shown.
   @discardableResult func bumpSelected() -> KioskActionOutcome
-  /// Starts (QUEUED → IN_PROGRESS) the selected ticket.
+  /// Starts (QUEUED → IN_PROGRESS) the selected ticket (or the page's first, as `bumpSelected`).
   @discardableResult func startSelected() -> KioskActionOutcome
   /// Un-bumps the ticket bumped last on this screen.
   @discardableResult func recallLast() -> KioskActionOutcome
@@ -56,6 +57,11 @@ public protocol KioskActions: AnyObject {
   @discardableResult func bump(ticketId: String) -> KioskActionOutcome
   /// Starts a given ticket.
   @discardableResult func start(ticketId: String) -> KioskActionOutcome
+  /// Puts one ticket's failed operations back in the queue (a tap on its failure line).
+  @discardableResult func retryFailed(ticketId: String) -> KioskActionOutcome
+  /// Dismisses one ticket's failed operations (a hold on its failure line):
+  /// the cook has seen them and they are not to be retried.
+  @discardableResult func dismissFailure(ticketId: String) -> KioskActionOutcome
 }
 
 /// The kiosk's state for the screen: tickets and queue from the sync engine,
@@ -71,6 +77,14 @@ public final class KioskCore: KioskActions {
   public var zoom: Double = 1.0
   /// The number of pages the layout made of the last snapshot, when the renderer knows it.
   public var pageCount: Int?
+  /// Tickets per page when no screen lays the board out (`--display none`):
+  /// the keys' page rules then cut the board's order into pages of this size.
+  public var headlessPageSize = 8
+  /// The tickets on each page as the screen last laid them out (nil: no screen).
+  public private(set) var screenPages: BoardPages?
+  /// A press-and-hold in progress (touch, `kdsctl input hold`): on the snapshot
+  /// for the renderer; set by the input bridge, which runs its timer.
+  public var hold: HoldIndicator?
   public private(set) var selectedTicketId: String?
   public private(set) var page = 0
   let logger: Logger
@@ -114,7 +128,7 @@ public final class KioskCore: KioskActions {
       composition = (view.generation, composed)
     }
     selectedTicketId = KitchenSelection.kept(selectedTicketId, shown: composed.tickets)
-    return BoardSnapshot(
+    var snap = BoardSnapshot(
       station: station, tickets: composed.tickets, now: engine.serverNow(),
       connection: view.status.connection, lastSyncAt: view.status.lastSyncAt,
       pendingOperations: view.outstandingCount,
@@ -122,6 +136,8 @@ public final class KioskCore: KioskActions {
         + (notices + [storageProblem].compactMap { $0 }).map { .message($0) },
       marks: composed.marks, selectedTicketId: selectedTicketId, page: page,
       thresholds: effectiveThresholds(view.status), zoom: zoom)
+    snap.hold = hold
+    return snap
   }
 
   static func alerts(_ view: SyncView) -> [BoardAlert] {
@@ -202,9 +218,10 @@ public final class KioskCore: KioskActions {
   @discardableResult
   public func startSelected() -> KioskActionOutcome { actOnSelected(.start) }
 
-  /// Bumps or starts the selected ticket, or the first one shown.
+  /// Bumps or starts the selected ticket when it is on the page shown, or
+  /// the first card of the page shown.
   func actOnSelected(_ kind: TicketAction) -> KioskActionOutcome {
-    guard let id = KitchenSelection.target(selected: selectedTicketId, shown: visibleTickets)
+    guard let id = KitchenSelection.target(selected: selectedTicketId, page: page, pages: pages)
     else { return .refused("no ticket to \(kind.rawValue)") }
     return kind == .bump ? bump(ticketId: id) : start(ticketId: id)
   }
@@ -222,17 +239,52 @@ public final class KioskCore: KioskActions {
     return n == 0 ? .refused("no failed operation") : .done("\(n) operation(s) queued again")
   }
 
+  @discardableResult
+  public func retryFailed(ticketId: String) -> KioskActionOutcome {
+    let n = engine.retryFailed(ticketId: ticketId)
+    return n == 0
+      ? .refused("no failed operation for ticket \(ticketId)")
+      : .done("\(n) operation(s) queued again")
+  }
+
+  @discardableResult
+  public func dismissFailure(ticketId: String) -> KioskActionOutcome {
+    // part B wires engine.dismissFailed(ticketId:) here.
+    .refused("not available")
+  }
+
   public func selectNextTicket() { moveSelection(by: 1) }
   public func selectPreviousTicket() { moveSelection(by: -1) }
 
   func moveSelection(by delta: Int) {
-    selectedTicketId = KitchenSelection.moved(
-      by: delta, selected: selectedTicketId, shown: visibleTickets)
+    (selectedTicketId, page) = KitchenSelection.moved(
+      by: delta, selected: selectedTicketId, page: page, pages: pages)
   }
 
-  public func nextPage() { page = KitchenSelection.nextPage(after: page, pageCount: pageCount) }
+  public func nextPage() { turnPage(to: page + 1) }
 
-  public func previousPage() { page = max(0, page - 1) }
+  public func previousPage() { turnPage(to: page - 1) }
+
+  func turnPage(to newPage: Int) {
+    (selectedTicketId, page) = KitchenSelection.turned(
+      to: newPage, selected: selectedTicketId, pages: pages)
+  }
+
+  /// The pages the keys act on: the screen's, or without one the board's
+  /// order cut into pages of `headlessPageSize`.
+  public var pages: BoardPages {
+    screenPages ?? .chunked(visibleTickets.map(\.id), pageSize: headlessPageSize)
+  }
+
+  /// The screen laid the board out (after each frame): the keys follow its
+  /// pages from now on. The page stays within them; a selection that is no
+  /// longer on the page shown is dropped (keys act on what is shown).
+  public func layoutChanged(pages: BoardPages) {
+    screenPages = pages
+    pageCount = pages.count
+    page = pages.clamped(page)
+    if let s = selectedTicketId, !pages.ids(onPage: page).contains(s) { selectedTicketId = nil }
+  }
 
   public func select(ticketId: String?) { selectedTicketId = ticketId }
 
@@ -242,7 +294,7 @@ public final class KioskCore: KioskActions {
   /// Whether the screen animates at `millis` (monotonic): a hold in progress,
   /// a NEW header pulse. The daemon then draws at animation rate, not once a second.
   public func isAnimating(atMonotonicMillis millis: Int64) -> Bool {
-    false
+    hold != nil
   }
 
   public func status() -> KioskStatus {
@@ -258,6 +310,15 @@ public final class KioskCore: KioskActions {
       serverClockOffsetMillis: view.status.clock.offsetMillis, selectedTicketId: selectedTicketId,
       page: page)
     status.damagedRecords = view.status.damagedRecords
+    status.selected = selectedTicketId
+    status.pageCount = pageCount
+    // The daemon fills the cards from the screen's layout; none without one.
+    status.cards = []
+    status.failures = view.operations.filter { $0.state == .failed }.map {
+      FailureStatus(
+        ticketId: $0.ticketId, operationId: $0.id, kind: $0.kind.rawValue,
+        reason: $0.lastError ?? "failed")
+    }
     return status
   }
 

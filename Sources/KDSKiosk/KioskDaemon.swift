@@ -134,11 +134,24 @@ public final class KioskDaemon {
   /// Answers one control-socket request.
   func handleControl(_ request: ControlRequest) -> ControlResponse {
     if let extra = extraCommands[request.cmd] { return extra(request) }
+    // The status describes the screen as it is now: draw what changed first.
+    if request.cmd == "status", screen != nil { presentNow() }
     var response = core.handle(request)
     if request.cmd == "status", var status = response.status {
       status.version = configuration.version
       status.display = screen?.description ?? "none"
       status.inputDevices = input?.deviceNames ?? []
+      if let screen {
+        // The cards on the page shown, in screen pixels (what a finger touches).
+        let snap = core.snapshot()
+        status.cards = screen.cardStatuses { id in
+          var marks = snap.cardMarks[id]?.names ?? []
+          if case .syncFailed? = snap.marks[id], !marks.contains("FAILED") {
+            marks.append("FAILED")
+          }
+          return marks
+        }
+      }
       response.status = status
     }
     return response
@@ -161,7 +174,9 @@ public final class KioskDaemon {
     if let screen {
       presenter = screen
       screen.onFirstFrame = { [weak self] in self?.announceReady() }
-      screen.onLayout = { [weak self] layout in self?.core.pageCount = layout.pageCount }
+      screen.onLayout = { [weak self] layout in
+        self?.core.layoutChanged(pages: ScreenPresenter.pages(of: layout))
+      }
       if let fd = screen.pollDescriptor {
         addSource(fd: fd) { [weak screen] in screen?.handleDisplayEvents() }
       }
@@ -242,6 +257,7 @@ public final class KioskDaemon {
         screen?.handleDisplayEvents()
         if input?.manager.timerInterval != nil { input?.service() }
       }
+      input?.tick(atMonotonicMillis: monotonic)  // the press-and-hold timer
       let second = SystemClock.wallMillis() / 1000
       if second != lastSecond || changed || core.isAnimating(atMonotonicMillis: monotonic) {
         lastSecond = second

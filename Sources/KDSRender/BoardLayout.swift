@@ -81,6 +81,9 @@ public struct CardFragment: Hashable, Sendable {
   public var itemRects: [Rect]
   /// "Sync failed - tap to retry" strip, when the ticket has that mark.
   public var retryRect: Rect?
+  /// The status chip (QUEUED / IN PROGRESS), on a ticket's first part: a
+  /// hold on it starts the ticket.
+  public var chipRect: Rect? = nil
 }
 
 /// The top banner's fixed parts; the status text goes in `statusRect`.
@@ -115,6 +118,8 @@ public enum TicketArea: Hashable, Sendable {
   case body
   /// The "Sync failed - tap to retry" strip.
   case retry
+  /// The status chip (QUEUED / IN PROGRESS).
+  case chip
 }
 
 /// The whole board laid out: every ticket on every page. Pure geometry and
@@ -171,6 +176,12 @@ public struct BoardLayout: Sendable {
     for f in visibleFragments where f.rect.contains(x: x, y: y) {
       if let r = f.retryRect, r.contains(x: x, y: y) {
         return .ticket(id: f.ticketId, area: .retry)
+      }
+      // The chip is small: a finger's width around it still counts.
+      if let r = f.chipRect?.insetBy(dx: -metrics.pad / 2, dy: -metrics.pad / 2),
+        r.contains(x: x, y: y)
+      {
+        return .ticket(id: f.ticketId, area: .chip)
       }
       if f.headerRect.contains(x: x, y: y) { return .ticket(id: f.ticketId, area: .header) }
       return .ticket(id: f.ticketId, area: .body)
@@ -518,6 +529,7 @@ private struct LayoutBuilder {
     let chipRect = Rect(
       x: hasMeta ? x + cw - chipW : x, y: top + (m.metaHeight - chipH) / 2 + 1, width: chipW,
       height: chipH)
+    f.chipRect = chipRect
     f.boxes.append(
       BoxPlacement(rect: chipRect, role: t.status == .inProgress ? .chipInProgress : .chipQueued))
     var chip = place(
@@ -745,7 +757,7 @@ private struct LayoutBuilder {
 
 /// The number on a card: the order number, else the order id's last part
 /// (`order-1903` gives `1903`), else its tail.
-func cardNumber(_ t: Ticket) -> String {
+public func cardNumber(_ t: Ticket) -> String {
   if let n = t.orderNumber?.trimmed, !n.isEmpty { return n }
   if let dash = t.orderId.lastIndex(of: "-") {
     let tail = t.orderId[t.orderId.index(after: dash)...]

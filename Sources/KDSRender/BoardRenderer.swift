@@ -336,6 +336,7 @@ public final class BoardRenderer {
         ops.append(.stroke(f.rect, radius: m.radius, width: m.selectionWidth, t.selection))
       }
     }
+    holdIndicatorOps(&ops, layout, snap)
     bannerOps(&ops, layout, snap)
     return ops
   }

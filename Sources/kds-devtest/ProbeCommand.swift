@@ -178,7 +178,10 @@ final class ProbeLoop {
 
   func report(_ e: InputEvent) {
     switch e {
-    case .tap(let x, let y, _): emit("tap \(x) \(y)")
+    case .touchDown(let x, let y, _): emit("touch down \(x) \(y)")
+    case .touchMove(let x, let y, _): emit("touch move \(x) \(y)")
+    case .touchUp(let x, let y, _): emit("touch up \(x) \(y)")
+    case .touchCancel(let reason, _): emit("touch cancel \(reason)")
     case .action(let a, _, let device): emit("action \(a.rawValue) \(device)")
     case .keyPress(let code, _, let device): emit("key \(KeyNames.name(code)) \(device)")
     case .deviceAdded(let info): emit("input: added \(info)")
@@ -211,7 +214,7 @@ final class ProbeLoop {
           drawBars()
           waitingInput = waitingInput ?? time
           try present([barsRect])
-        case .tap(let x, let y, let time):
+        case .touchDown(let x, let y, let time):
           let square = Rect(x: x - 20, y: y - 20, width: 40, height: 40)
           shadow?.fill(square, color: 0xFFFFFF)
           waitingInput = waitingInput ?? time

@@ -6,6 +6,8 @@ import KDSInput
 /// `kds-devtest virtual-device touch|keys`: creates a uinput multitouch
 /// screen (raw axes 0...4095) or USB keyboard/bump bar (`--id VVVV:PPPP`) and
 /// obeys lines on stdin (or from the FIFO `--commands PATH`): `tap X Y`,
+/// `down X Y`, `move X Y`, `up`, `hold X Y MS` (down, MS milliseconds, up:
+/// a finger held still), `palm X Y X2 Y2` (two contacts at once, then up),
 /// `key KEY_NAME`, `unplug`, `plug`, `quit`. One line per command answers.
 struct VirtualDeviceCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -65,6 +67,28 @@ struct VirtualDeviceCommand: ParsableCommand {
             throw InputError("tap X Y")
           }
           try device.tap(x: x, y: y)
+        case "down" where words.count == 3, "move" where words.count == 3:
+          guard let x = Int32(words[1]), let y = Int32(words[2]) else {
+            throw InputError("\(verb) X Y")
+          }
+          if verb == "down" { try device.down(x: x, y: y) } else { try device.move(x: x, y: y) }
+        case "up" where words.count == 1:
+          try device.up()
+        case "hold" where words.count == 4:
+          guard let x = Int32(words[1]), let y = Int32(words[2]), let ms = UInt32(words[3]),
+            ms <= 60_000
+          else { throw InputError("hold X Y MS (MS up to 60000)") }
+          try device.down(x: x, y: y)
+          // The finger stays down this long: the test stands in for a cook.
+          usleep(ms * 1000)
+          try device.up()
+        case "palm" where words.count == 5:
+          guard let x = Int32(words[1]), let y = Int32(words[2]), let x2 = Int32(words[3]),
+            let y2 = Int32(words[4])
+          else { throw InputError("palm X Y X2 Y2") }
+          try device.down(x: x, y: y)
+          try device.secondContact(x: x2, y: y2)
+          try device.up()
         case "key" where words.count == 2:
           guard let code = KeyNames.code(words[1]) else {
             throw InputError("unknown key \(words[1])")

@@ -82,6 +82,11 @@ struct RunCommand: ParsableCommand {
   @Option(name: .customLong("ca-file"), help: "A CA bundle to trust for an https server.")
   var caFile: String?
 
+  @Option(
+    name: .customLong("hold-to-bump-ms"),
+    help: "Milliseconds a finger holds a card to bump it, 300 to 2000 (default 600).")
+  var holdToBumpMs: String?
+
   @Option(name: .customLong("orange-after"), help: "Seconds after which a ticket is orange.")
   var orangeAfter: String?
 
@@ -115,6 +120,7 @@ struct RunCommand: ParsableCommand {
       ("ca_file", "--ca-file", caFile.map(absolute)),
       ("sla_orange_after", "--orange-after", orangeAfter),
       ("sla_red_after", "--red-after", redAfter), ("log_level", "--log-level", logLevel),
+      ("hold_to_bump_ms", "--hold-to-bump-ms", holdToBumpMs),
     ]
     for (key, flag, value) in flags {
       if let value { try c.set(key: key, value: value, source: ConfigSource(file: flag, line: 0)) }
@@ -201,17 +207,20 @@ struct RunCommand: ParsableCommand {
     daemon.core.thresholdsExplicit = c.thresholdsExplicit
     daemon.screen = screen
     let wantInput = input == "on" || (input == "auto" && screen != nil && !isSnapshot(c.display))
-    if wantInput {
-      let physical = screenPhysicalSize(screen)
-      let manager = InputManager(
-        config: inputConfig,
-        screen: TouchScreen(
-          physicalWidth: physical.width, physicalHeight: physical.height,
-          rotation: Rotation(degrees: c.rotation) ?? .none),
-        logger: Logger(label: "kds.input"))
-      daemon.input = InputBridge(
-        manager: manager, daemon: daemon, screen: screen, logger: Logger(label: "kds.input"))
-    }
+    // The bridge always runs: `kdsctl input` goes through it; it reads
+    // /dev/input only when input is wanted.
+    let physical = screenPhysicalSize(screen)
+    let manager = InputManager(
+      config: inputConfig,
+      screen: TouchScreen(
+        physicalWidth: physical.width, physicalHeight: physical.height,
+        rotation: Rotation(degrees: c.rotation) ?? .none),
+      logger: Logger(label: "kds.input"))
+    let bridge = InputBridge(
+      manager: manager, daemon: daemon, screen: screen, logger: Logger(label: "kds.input"))
+    bridge.devicesEnabled = wantInput
+    bridge.holdMillis = Int64(c.holdToBumpMillis)
+    daemon.input = bridge
     daemon.extraCommands["screenshot"] = { [weak screen] request in
       guard let screen else { return .failure("this kiosk has no screen (--display none)") }
       guard let path = request.path, path.hasPrefix("/") else {
@@ -239,6 +248,7 @@ struct RunCommand: ParsableCommand {
         daemon.core.thresholdsExplicit = fresh.thresholdsExplicit
         daemon.core.zoom = fresh.zoom
         daemon.input?.manager.config = freshInput
+        daemon.input?.holdMillis = Int64(fresh.holdToBumpMillis)
         daemon.screen?.renderer.invalidate()
         var restart: [String] = []
         if fresh.server != c.server { restart.append("server") }
@@ -247,7 +257,7 @@ struct RunCommand: ParsableCommand {
           restart.append("display")
         }
         if fresh.database != c.database { restart.append("database") }
-        return "configuration reloaded (thresholds, zoom, keys)"
+        return "configuration reloaded (thresholds, zoom, keys, hold time)"
           + (restart.isEmpty ? "" : "; restart to apply: " + restart.joined(separator: ", "))
       } catch {
         return "configuration NOT reloaded, the running one stays: \(error)"

@@ -19,7 +19,7 @@ struct KDSCtl: ParsableCommand {
     commandName: "kdsctl", abstract: "Control a running kds-kiosk.",
     subcommands: [
       Status.self, Bump.self, Start.self, Recall.self, Queue.self, Retry.self, Screenshot.self,
-      Config.self, LearnKeys.self,
+      Input.self, Config.self, LearnKeys.self,
     ])
 
   /// `kdsctl --socket PATH status` and `kdsctl status --socket PATH` both work:
@@ -73,6 +73,11 @@ struct Status: ParsableCommand {
       print("disabled:    \(s.disabledActions.joined(separator: ", "))")
     }
     for alert in s.alerts { print("alert:       \(alert)") }
+    print("page:        \(s.page + 1)\(s.pageCount.map { " of \($0)" } ?? "")")
+    if let selected = s.selected ?? s.selectedTicketId { print("selected:    \(selected)") }
+    for f in s.failures ?? [] {
+      print("failed:      \(f.kind) \(f.ticketId) (\(f.operationId)): \(f.reason)")
+    }
     print("display:     \(s.display ?? "unknown")")
     let devices = s.inputDevices ?? []
     print("input:       \(devices.isEmpty ? "no devices" : devices.joined(separator: "; "))")

@@ -110,13 +110,16 @@ private func board(
   }
 
   @Test func movingAndTargets() {
-    #expect(KitchenSelection.moved(by: 1, selected: nil, shown: shown) == "A")
-    #expect(KitchenSelection.moved(by: -1, selected: nil, shown: shown) == "C")
-    #expect(KitchenSelection.moved(by: 1, selected: "C", shown: shown) == "C")
-    #expect(KitchenSelection.moved(by: -1, selected: "B", shown: shown) == "A")
-    #expect(KitchenSelection.moved(by: 1, selected: "A", shown: []) == nil)
-    #expect(KitchenSelection.target(selected: nil, shown: shown) == "A")
-    #expect(KitchenSelection.target(selected: "C", shown: shown) == "C")
+    let one = BoardPages(pages: [["A", "B", "C"]])
+    #expect(KitchenSelection.moved(by: 1, selected: nil, page: 0, pages: one) == ("A", 0))
+    #expect(KitchenSelection.moved(by: -1, selected: nil, page: 0, pages: one) == ("C", 0))
+    #expect(KitchenSelection.moved(by: 1, selected: "C", page: 0, pages: one) == ("C", 0))
+    #expect(KitchenSelection.moved(by: -1, selected: "B", page: 0, pages: one) == ("A", 0))
+    #expect(
+      KitchenSelection.moved(by: 1, selected: "A", page: 0, pages: BoardPages(pages: []))
+        == (nil, 0))
+    #expect(KitchenSelection.target(selected: nil, page: 0, pages: one) == "A")
+    #expect(KitchenSelection.target(selected: "C", page: 0, pages: one) == "C")
     #expect(KitchenSelection.kept("Z", shown: shown) == nil)
     #expect(KitchenSelection.kept("B", shown: shown) == "B")
   }

@@ -46,6 +46,10 @@ public struct KioskConfiguration: Hashable, Sendable {
   /// (KDSInput's `InputConfig`) checks them; see `inputText`.
   public var inputLines: [InputLine] = []
   public var logLevel: String = "info"
+  /// How long a press-and-hold on a card lasts before it bumps (also a hold
+  /// on the status chip to start, on the failure line to dismiss), in ms.
+  public var holdToBumpMillis: Int = KioskConfiguration.defaultHoldToBumpMillis
+  public static let defaultHoldToBumpMillis = 600
 
   public init() {}
 
@@ -67,6 +71,7 @@ public struct KioskConfiguration: Hashable, Sendable {
     ("sla_orange_after", "seconds, 1 to 86400"),
     ("sla_red_after", "seconds, 1 to 86400, more than sla_orange_after"),
     ("log_level", "trace, debug, info, notice, warning, error or critical"),
+    ("hold_to_bump_ms", "milliseconds a finger holds a card to bump it, 300 to 2000"),
   ]
 }
 
@@ -210,6 +215,9 @@ extension KioskConfiguration {
       guard let r = Int(value), [0, 90, 180, 270].contains(r) else { throw fail() }
       rotation = r
     case "zoom": zoom = try number(0.5...3)
+    case "hold_to_bump_ms":
+      guard let v = Int(value), (300...2000).contains(v) else { throw fail() }
+      holdToBumpMillis = v
     case "mode":
       guard Self.isMode(value) else { throw fail() }
       mode = value
