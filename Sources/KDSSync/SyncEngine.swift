@@ -42,6 +42,8 @@ public final class SyncEngine: Sendable {
     var loggedKinds: Set<String> = []
     var unknownStatuses: Set<String> = []
     var ulid = ULIDGenerator()
+    /// A reconnect's replay being counted (see `finishReplayIfDone`).
+    var replay: ReconnectSummary?
   }
   let state: Mutex<State>
   let stopping = Atomic<Bool>(false)
@@ -168,7 +170,8 @@ public final class SyncEngine: Sendable {
     let (dispatch, poll) = state.withLock { s -> ([QueuedOperation], Job?) in
       for (id, op) in s.ops where op.state == .pending {
         if policy.hasExpired(op, now: now) {
-          let expired = policy.expire(op)
+          var expired = policy.expire(op)
+          expired.reason = "not sent: no connection for 23 hours"
           s.ops[id] = expired
           changed.append(expired)
           logger.error(
@@ -213,6 +216,7 @@ public final class SyncEngine: Sendable {
       }
     }
     persist(finished, finishedAt: done)
+    finishReplayIfDone(now: done)
     pruneIfDue(now: done)
 
     let (after, next) = state.withLock { s -> ((UInt64, SyncStatus), Timestamp) in

@@ -178,6 +178,9 @@ struct RunCommand: ParsableCommand {
     options.syncIntervalMillis = Int64(c.syncInterval * 1000)
     options.caFile = c.caFile
     options.thresholds = c.thresholds
+    options.newTicketAlert = c.newTicketAlert
+    options.allergens = c.allergens
+    options.allergenCheck = c.allergenCheck
 
     // The screen, before the daemon: its description goes to the server.
     let screen: ScreenPresenter?
@@ -236,6 +239,9 @@ struct RunCommand: ParsableCommand {
         }
         daemon.core.thresholds = fresh.thresholds
         daemon.core.zoom = fresh.zoom
+        daemon.core.marker.settings.newTicketAlert = fresh.newTicketAlert
+        daemon.core.allergens = fresh.allergens
+        daemon.core.allergenCheck = fresh.allergenCheck
         daemon.input?.manager.config = freshInput
         daemon.screen?.renderer.invalidate()
         var restart: [String] = []
@@ -245,7 +251,7 @@ struct RunCommand: ParsableCommand {
           restart.append("display")
         }
         if fresh.database != c.database { restart.append("database") }
-        return "configuration reloaded (thresholds, zoom, keys)"
+        return "configuration reloaded (thresholds, zoom, keys, alerts, allergens)"
           + (restart.isEmpty ? "" : "; restart to apply: " + restart.joined(separator: ", "))
       } catch {
         return "configuration NOT reloaded, the running one stays: \(error)"

@@ -18,7 +18,8 @@ struct KDSCtl: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kdsctl", abstract: "Control a running kds-kiosk.",
     subcommands: [
-      Status.self, Bump.self, Start.self, Recall.self, Queue.self, Retry.self, Screenshot.self,
+      Status.self, Bump.self, Start.self, Recall.self, Queue.self, Retry.self, Dismiss.self,
+      Screenshot.self,
       Config.self, LearnKeys.self,
     ])
 
@@ -118,6 +119,22 @@ struct Retry: ParsableCommand {
   @OptionGroup var options: SocketOption
   @Argument(help: "The operation id (see `kdsctl queue`).") var operationId: String
   func run() throws { try act(options.socket, ControlRequest(cmd: "retry", op: operationId)) }
+}
+
+struct Dismiss: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Dismiss a ticket's failed operations (the server's copy stands).")
+  @OptionGroup var options: SocketOption
+  @Argument(help: "The ticket id.") var ticketId: String
+  @Flag(help: "The argument is an operation id (see `kdsctl queue`), not a ticket id.")
+  var operation = false
+  func run() throws {
+    try act(
+      options.socket,
+      operation
+        ? ControlRequest(cmd: "dismiss", op: ticketId)
+        : ControlRequest(cmd: "dismiss", ticket: ticketId))
+  }
 }
 
 struct Queue: ParsableCommand {
