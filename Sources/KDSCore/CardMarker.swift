@@ -65,9 +65,12 @@ public struct CardMarker: Sendable {
   ///   - now: monotonic milliseconds.
   ///   - baseline: true while the kiosk has not yet synced since it started:
   ///     what it shows then is not NEW.
+  ///   - actedOn: tickets with an operation of this kiosk not yet done: one
+  ///     that leaves the board was bumped here (its failure, if the server
+  ///     refuses, says why), not voided under the cook's eyes.
   public mutating func observe(
     active: [Ticket], cache: [String: Ticket], serverNow: Timestamp, now: Int64,
-    baseline: Bool = false
+    baseline: Bool = false, actedOn: Set<String> = []
   ) {
     expire(now: now)
     var current: [String: Ticket] = [:]
@@ -98,7 +101,7 @@ public struct CardMarker: Sendable {
       if let first = orders[t.orderId] { addedTo[t.id] = first }
       newSince[t.id] = now
     }
-    for (id, before) in shown where current[id] == nil {
+    for (id, before) in shown where current[id] == nil && !actedOn.contains(id) {
       let cached = cache[id]
       let at: Timestamp
       switch cached?.status {

@@ -122,7 +122,7 @@ public final class KioskCore: KioskActions {
     if markerGeneration != view.generation {
       marker.observe(
         active: composed.tickets, cache: view.tickets, serverNow: serverNow, now: now,
-        baseline: view.status.usablePolls == 0)
+        baseline: view.status.usablePolls == 0, actedOn: Set(view.operations.map(\.ticketId)))
       markerGeneration = view.generation
       allergenChecked = allergenChecked.filter { id, _ in
         composed.tickets.contains { $0.id == id }

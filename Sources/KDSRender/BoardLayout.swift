@@ -345,14 +345,16 @@ private struct LayoutBuilder {
       ) { makeBlocks(ticket, contentWidth: cw, marks: cardMarks) }
       let mark = snapshot.marks[ticket.id]
       let failureLines =
-        cardMarks.failure.map { text.wrap($0, m.small, width: cw) }.map { Array($0.prefix(2)) }
+        cardMarks.failure.map { text.wrap($0, m.metaBold, width: cw) }.map { Array($0.prefix(3)) }
         ?? []
       let smallLH = text.metrics(m.small).lineHeight
+      let reasonLH = text.metrics(m.metaBold).lineHeight
       let markH =
         !failureLines.isEmpty
-        ? m.pad + smallLH * (failureLines.count + 1) + m.pad / 2
+        ? m.pad + reasonLH * failureLines.count + smallLH + m.pad / 2
         : (mark == nil ? 0 : m.stripHeight)
-      let headFirst = m.headerHeight + m.metaHeight + padTop
+      let bar = markBar(cardMarks, number: "#" + cardNumber(ticket))
+      let headFirst = m.headerHeight + (bar == nil ? 0 : markBarHeight) + m.metaHeight + padTop
       let headCont = m.headerHeight + padTop
       let total = blocks.reduce(0) { $0 + $1.height }
       var remainingBlocks = blocks[...]
@@ -481,8 +483,9 @@ private struct LayoutBuilder {
           for line in failureLines {
             frag.texts.append(
               place(
-                line, m.small, x: x + m.pad, top: ty, lineHeight: smallLH, role: .failureReason))
-            ty += smallLH
+                line, m.metaBold, x: x + m.pad, top: ty, lineHeight: reasonLH,
+                role: .failureReason))
+            ty += reasonLH
           }
           let hint = text.ellipsize("TAP: RETRY  \u{00B7}  HOLD: DISMISS", m.small, width: cw)
           frag.texts.append(
@@ -571,7 +574,16 @@ private struct LayoutBuilder {
       return
     }
     // Meta line: order type, table, waiter on the left; status chip on the right.
-    let top = y + m.headerHeight
+    var top = y + m.headerHeight
+    if let bar = markBar(f.cardMarks, number: "#" + cardNumber(t)) {
+      // VOID 12:31 / #1042 · ADDED / CHANGED: a full-width bar under the header.
+      let r = Rect(x: f.rect.x, y: top, width: f.rect.width, height: markBarHeight)
+      f.boxes.append(BoxPlacement(rect: r, role: bar.box))
+      let label = text.ellipsize(bar.label, m.quantity, width: cw)
+      f.texts.append(
+        place(label, m.quantity, x: x, top: r.y, lineHeight: r.height, role: bar.role))
+      top = r.maxY
+    }
     let voided = f.cardMarks.voidedAt != nil || t.status == .cancelled
     let chipText =
       voided
@@ -624,21 +636,28 @@ private struct LayoutBuilder {
     }
   }
 
-  /// A card's header badges, most important first.
+  /// A card's header badges: NEW (short enough for the narrowest header).
   func badges(_ marks: CardMarks, number: String) -> [(String, BoxRole, TextRole)] {
-    var out: [(String, BoxRole, TextRole)] = []
+    marks.isNew && marks.voidedAt == nil ? [("NEW", .badgeNew, .badgeNew)] : []
+  }
+
+  var markBarHeight: Int { text.metrics(m.quantity).lineHeight + max(4, m.unit / 3) }
+
+  /// The bar under a card's header, for the marks that change what to cook:
+  /// "VOID 12:31", "#1042 · ADDED" (naming the order's first ticket), "CHANGED".
+  func markBar(_ marks: CardMarks, number: String) -> (label: String, box: BoxRole, role: TextRole)?
+  {
     if let v = marks.voidedAt {
       let at = kitchenClock(v, utcOffsetSeconds: snapshot.clockUTCOffsetSeconds)
-      out.append(("VOID \(at)", .badgeVoid, .badgeVoid))
-      return out
+      return ("VOID \(at)", .badgeVoid, .badgeVoid)
     }
-    if let first = marks.addedTo {
-      out.append((first == number ? "ADDED" : "ADDED TO \(first)", .badgeAdded, .badgeAdded))
-    } else if marks.isNew {
-      out.append(("NEW", .badgeNew, .badgeNew))
-    }
-    if marks.changedLines != nil { out.append(("CHANGED", .badgeChanged, .badgeChanged)) }
-    return out
+    var parts: [String] = []
+    if let first = marks.addedTo { parts.append("\(first) \u{00B7} ADDED") }
+    if marks.changedLines != nil { parts.append("CHANGED") }
+    guard !parts.isEmpty else { return nil }
+    let label = parts.joined(separator: " \u{00B7} ")
+    return marks.addedTo != nil
+      ? (label, .badgeAdded, .badgeAdded) : (label, .badgeChanged, .badgeChanged)
   }
 
   /// The ticket's items as blocks: grouped by course (items without a course
@@ -690,15 +709,17 @@ private struct LayoutBuilder {
         out.append(line)
       }
       if !checkShown, !out.isEmpty {
-        // "✓ CHECKED" on the first band (allergen_check = on, acknowledged).
+        // "✓ CHECKED" under the first band (allergen_check = on, acknowledged).
         checkShown = true
-        let label = "\u{2713} CHECKED"
-        let w = text.width(label, m.small) + m.pad
-        let h = min(out[0].height - 2, text.metrics(m.small).lineHeight + 2)
-        let r = Rect(x: cw - w, y: (out[0].height - h) / 2, width: w, height: h)
-        out[0].boxes.append(BoxPlacement(rect: r, role: .allergyCheckedChip))
-        out[0].texts.append(
-          place(label, m.small, x: r.x + m.pad / 2, top: r.y, lineHeight: h, role: .allergyChecked))
+        let label = text.ellipsize("\u{2713} CHECKED", style, width: cw - indent)
+        var line = CardLine(height: lineHeight + 2 * bandPad)
+        line.boxes.append(
+          BoxPlacement(
+            rect: Rect(x: 0, y: 0, width: cw, height: line.height), role: .allergyCheckedChip))
+        line.texts.append(
+          place(
+            label, style, x: indent, top: bandPad, lineHeight: lineHeight, role: .allergyChecked))
+        out.append(line)
       }
       return out
     }

@@ -311,16 +311,13 @@ public final class BoardRenderer {
         case .failureStrip:
           ops.append(
             .rounded(b.rect, radius: m.radius, t.failureStrip, corners: .bottom, outside: bg))
-        case .badgeNew, .badgeAdded, .badgeChanged, .badgeVoid:
-          let fill: Color =
-            switch b.role {
-            case .badgeNew: t.badgeNew
-            case .badgeAdded: t.badgeAdded
-            case .badgeChanged: t.badgeChanged
-            default: t.badgeVoid
-            }
+        case .badgeNew:
           ops.append(
-            .rounded(b.rect, radius: b.rect.height / 4, fill, corners: .all, outside: headerColor))
+            .rounded(
+              b.rect, radius: b.rect.height / 4, t.badgeNew, corners: .all, outside: headerColor))
+        case .badgeAdded: ops.append(.fill(b.rect, t.badgeAdded))
+        case .badgeChanged: ops.append(.fill(b.rect, t.badgeChanged))
+        case .badgeVoid: ops.append(.fill(b.rect, t.badgeVoid))
         case .chipVoid:
           ops.append(
             .rounded(b.rect, radius: b.rect.height / 2, t.badgeVoid, corners: .all, outside: body))
@@ -332,11 +329,7 @@ public final class BoardRenderer {
                 x: b.rect.x - m.pad / 2 - 1, y: b.rect.y, width: max(3, m.pad / 2),
                 height: b.rect.height),
               t.changedBar))
-        case .allergyCheckedChip:
-          ops.append(
-            .rounded(
-              b.rect, radius: b.rect.height / 4, t.allergyChecked, corners: .all,
-              outside: t.allergyBand))
+        case .allergyCheckedChip: ops.append(.fill(b.rect, t.allergyChecked))
         }
       }
       // The timer, right-aligned in the header; the number never runs under it.
@@ -390,6 +383,15 @@ public final class BoardRenderer {
       let baseline = f.timerRect.y + (f.timerRect.height - lm.lineHeight + 1) / 2 + lm.ascent
       ops.append(
         .text(timerRun, x: timerX, baseline: baseline, headerText, clip: f.headerRect))
+      if let start = f.cardMarks.pulseStartMillis, !voided,
+        let strength = BoardRenderer.pulseStrength(start: start, at: snap.frameMillis)
+      {
+        // The NEW card's outline beats with its header.
+        ops.append(
+          .stroke(
+            f.rect, radius: m.radius, width: m.selectionWidth,
+            t.pulse.over(bg, alpha: UInt8((strength * 255).rounded()))))
+      }
       if snap.selectedTicketId == ticket.id {
         ops.append(.stroke(f.rect, radius: m.radius, width: m.selectionWidth, t.selection))
       }
@@ -499,11 +501,17 @@ public final class BoardRenderer {
   /// A NEW card's header: three pulses over the pulse's 3 s, toward `pulse`
   /// and back (a header, never the whole screen).
   static func pulsed(_ base: Color, toward pulse: Color, start: Int64, at now: Int64) -> Color {
+    guard let strength = pulseStrength(start: start, at: now) else { return base }
+    // At most a third of the way: the header's text stays readable.
+    return pulse.over(base, alpha: UInt8((strength * 90).rounded()))
+  }
+
+  /// 0...1, three beats over 3 s from `start`; nil outside them.
+  static func pulseStrength(start: Int64, at now: Int64) -> Double? {
     let elapsed = now - start
-    guard elapsed >= 0, elapsed < 3_000 else { return base }
+    guard elapsed >= 0, elapsed < 3_000 else { return nil }
     let phase = Double(elapsed % 1_000) / 1_000
-    let strength = 0.5 - 0.5 * cos(2 * Double.pi * phase)
-    return pulse.over(base, alpha: UInt8(min(255, (strength * 200).rounded())))
+    return 0.5 - 0.5 * cos(2 * Double.pi * phase)
   }
 
   /// The wall clock as hh:mm, `utcOffsetSeconds` ahead of UTC.

@@ -102,10 +102,11 @@ import Testing
     let texts = layout.fragments.flatMap(\.texts)
     #expect(texts.contains { $0.role == .badgeVoid && $0.text == "VOID 12:31" })
     #expect(texts.contains { $0.role == .badgeNew && $0.text == "NEW" })
-    #expect(texts.contains { $0.role == .badgeAdded && $0.text == "ADDED" })
+    #expect(texts.contains { $0.role == .badgeAdded && $0.text == "#1038 \u{00B7} ADDED" })
     #expect(texts.contains { $0.role == .badgeChanged && $0.text == "CHANGED" })
     #expect(
-      texts.contains { $0.role == .failureReason && $0.text == "Bump refused: voided at 12:29" })
+      texts.filter { $0.role == .failureReason }.map(\.text).joined(separator: " ")
+        == "Bump refused: voided at 12:29")
     #expect(texts.contains { $0.role == .allergyChecked })
     // The modifier naming an allergen gets the band, the other does not.
     #expect(texts.contains { $0.role == .allergy && $0.text == "SESAME BUN" })
@@ -157,6 +158,8 @@ import Testing
     let damage = renderer.render(pulsing)
     let header = renderer.layout.fragments.first { $0.ticketId == "t-new" }!.headerRect
     #expect(!damage.isEmpty)
-    #expect(damage.rects.allSatisfy { header.insetBy(dx: -2, dy: -2).contains($0) })
+    let card = renderer.layout.fragments.first { $0.ticketId == "t-new" }!.rect
+    #expect(damage.rects.allSatisfy { card.insetBy(dx: -2, dy: -2).contains($0) })
+    #expect(damage.rects.contains { $0.intersects(header) })
   }
 }
