@@ -297,16 +297,10 @@ public final class KioskCore: KioskActions {
       return .done("VOID acknowledged: nothing sent")
     }
     marker.touch(ticketId)
-    var checkedAt: Timestamp?
-    if allergenCheck, let ticket = before.first(where: { $0.id == ticketId }),
-      allergens.matches(ticket)
-    {
-      guard let at = allergenChecked[ticketId] else {
-        allergenChecked[ticketId] = engine.serverNow()
-        logger.info("allergens of ticket \(ticketId) checked; the next bump sends it")
-        return .done("allergens checked: bump again to send")
-      }
-      checkedAt = at
+    let checkedAt: Timestamp?
+    switch allergenStep(ticketId, shown: before) {
+    case .checkedNow: return .done(Self.allergensCheckedMessage)
+    case .send(let at): checkedAt = at
     }
     let result = outcome { () throws(ActionError) in
       try engine.perform(.bump, ticketId: ticketId, allergenCheckedAt: checkedAt)
@@ -324,6 +318,27 @@ public final class KioskCore: KioskActions {
     if acknowledgeVoid(ticketId) { return .done("VOID acknowledged: nothing sent") }
     marker.touch(ticketId)
     return outcome { () throws(ActionError) in try engine.perform(.start, ticketId: ticketId) }
+  }
+
+  static let allergensCheckedMessage = "allergens checked: bump again to send"
+
+  enum AllergenStep {
+    /// The first bump of a ticket with an allergy band: the band is checked.
+    case checkedNow
+    /// Bump, with the check's time if there was one.
+    case send(checkedAt: Timestamp?)
+  }
+
+  /// `allergen_check = on`: the first bump of a ticket with an allergy band
+  /// only acknowledges the band ("✓ checked"); the next one sends.
+  func allergenStep(_ ticketId: String, shown: [Ticket]) -> AllergenStep {
+    guard allergenCheck, let ticket = shown.first(where: { $0.id == ticketId }),
+      ticket.status.isActive, allergens.matches(ticket)
+    else { return .send(checkedAt: nil) }
+    if let at = allergenChecked[ticketId] { return .send(checkedAt: at) }
+    allergenChecked[ticketId] = engine.serverNow()
+    logger.info("allergens of ticket \(ticketId) checked; the next bump sends it")
+    return .checkedNow
   }
 
   /// A VOID card acknowledged (a tap or an action on it): it leaves the
@@ -455,8 +470,23 @@ public final class KioskCore: KioskActions {
         return .failure("\(request.cmd) needs a ticket id")
       }
       let kind: TicketAction = request.cmd == "bump" ? .bump : .start
+      // Like a cook's action: a VOID card is acknowledged, an allergy band
+      // checked first (allergen_check = on).
+      if acknowledgeVoid(ticket) {
+        return ControlResponse(ok: true, message: "VOID acknowledged: nothing sent")
+      }
+      marker.touch(ticket)
+      var checkedAt: Timestamp?
+      if kind == .bump {
+        switch allergenStep(ticket, shown: visibleTickets) {
+        case .checkedNow: return ControlResponse(ok: true, message: Self.allergensCheckedMessage)
+        case .send(let at): checkedAt = at
+        }
+      }
       return respond(
-        Result { () throws(ActionError) in try engine.perform(kind, ticketId: ticket) })
+        Result { () throws(ActionError) in
+          try engine.perform(kind, ticketId: ticket, allergenCheckedAt: checkedAt)
+        })
     case "recall":
       return respond(Result { () throws(ActionError) in try engine.recallLast() })
     case "queue":

@@ -288,3 +288,76 @@ let burger = #"{"name":"Burger","quantity":1,"station":"grill"}"#
     #expect(column.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
   }
 }
+
+/// The same through the real daemon (snapshot display) and kdsctl.
+@Suite(.serialized) struct MarksDaemonTests {
+  @Test(arguments: Backend.allCases)
+  func strandedFailureDismissedWithKdsctlAndAllergenCheck(_ backend: Backend) async throws {
+    let rig = try MarksRig(backend)
+    let dir = TempDir()
+    let conf = dir.file("kiosk.conf")
+    try "allergen_check = on\nnew_ticket_alert = badge\nallergens = default, quinoa\n".write(
+      toFile: conf, atomically: true, encoding: .utf8)
+    let o = try await rig.order(items: burger)
+    let kiosk = try KioskProcess(
+      server: rig.proxy.baseURL, token: try rig.r.token("kd", stations: ["grill"]),
+      db: dir.file("kiosk.db"), socket: dir.file("ctl.sock"), log: dir.file("kiosk.log"),
+      extra: [
+        "--config", conf, "--sync-interval", "0.2", "--request-timeout", "1", "--size",
+        "1280x800", "--fonts", TestPaths.repoRoot + "/Fonts",
+      ],
+      display: "snapshot:" + dir.file("screen.png"))
+    defer { _ = kiosk.terminate() }
+    try kiosk.waitReady()
+    #expect(waitFor("ticket shown") { (try? kiosk.status().tickets) == 1 })
+    // Offline: the bump waits; meanwhile the order is voided.
+    rig.proxy.refuse()
+    #expect(waitFor("offline") { (try? kiosk.status().connection) == "offline" })
+    #expect(try KioskProcess.ctl(kiosk.socketPath, ["bump", o.ticket]).0 == 0)
+    try await rig.cancel(o.id)
+    try rig.proxy.resume()
+    #expect(waitFor("failure with its reason") { (try? kiosk.status().failures?.count) == 1 })
+    let failure = try #require(try kiosk.status().failures?.first)
+    #expect(failure.ticketId == o.ticket)
+    #expect(failure.kind == "bump")
+    #expect(failure.reason.hasPrefix("voided at "), "\(failure.reason)")
+    // kdsctl dismiss: out of the queue, logged, the screen's card gone.
+    let (code, out) = try KioskProcess.ctl(kiosk.socketPath, ["dismiss", o.ticket])
+    #expect(code == 0)
+    #expect(out.contains("1 failed operation dismissed"), "\(out)")
+    let after = try kiosk.status()
+    #expect(after.failures == [])
+    #expect(after.failedOps == 0)
+    #expect(after.tickets == 0)
+    #expect(kiosk.log.contains("failed operation dismissed: bump"))
+    let (again, _) = try KioskProcess.ctl(kiosk.socketPath, ["dismiss", o.ticket])
+    #expect(again != 0)
+
+    // Allergen check: an allergen in a modifier; the first bump checks, the second sends.
+    let a = try await rig.order(
+      items: #"{"name":"Salad","quantity":1,"station":"grill","modifiers":["Quinoa topping"]}"#)
+    #expect(waitFor("allergen ticket shown") { (try? kiosk.status().tickets) == 1 })
+    let first = try KioskProcess.ctl(kiosk.socketPath, ["bump", a.ticket])
+    #expect(first.0 == 0 && first.1.contains("allergens checked"), "\(first.1)")
+    #expect(try kiosk.status().pendingOps == 0)
+    #expect(try KioskProcess.ctl(kiosk.socketPath, ["bump", a.ticket]).0 == 0)
+    #expect(
+      try await waitForAsync("bump recorded") {
+        let q = try await rig.r.server.client(token: rig.r.posToken).get("/kds/queue?station=grill")
+        let t = q.array?.first { ($0["id"] as? String) == a.ticket }
+        return (t?["status"] as? String) == "READY" && t?["allergenCheckedAt"] is String
+      })
+  }
+}
+
+/// Polls an async condition with a deadline (no sleep as synchronisation).
+func waitForAsync(
+  _ what: String, timeout: TimeInterval = 60, _ condition: () async throws -> Bool
+) async rethrows -> Bool {
+  let deadline = Date().addingTimeInterval(timeout)
+  while Date() < deadline {
+    if try await condition() { return true }
+    try? await Task.sleep(nanoseconds: 20_000_000)
+  }
+  return try await condition()
+}
