@@ -56,6 +56,10 @@ public protocol KioskActions: AnyObject {
   @discardableResult func bump(ticketId: String) -> KioskActionOutcome
   /// Starts a given ticket.
   @discardableResult func start(ticketId: String) -> KioskActionOutcome
+  /// Dismisses a card's failed operations (a hold on its failure line).
+  @discardableResult func dismissFailure(ticketId: String) -> KioskActionOutcome
+  /// Retries a card's failed operations (a tap on its failure line).
+  @discardableResult func retryFailure(ticketId: String) -> KioskActionOutcome
 }
 
 /// The kiosk's state for the screen: tickets and queue from the sync engine,
