@@ -134,8 +134,9 @@ public final class KioskCore: KioskActions {
     } else {
       marker.expire(now: now)
     }
-    selectedTicketId = KitchenSelection.kept(selectedTicketId, shown: composed.tickets)
     let (tickets, cardMarks) = markedBoard(view, composed, now: now)
+    // VOID and failure cards can be selected too (a bump bar acknowledges a VOID).
+    selectedTicketId = KitchenSelection.kept(selectedTicketId, shown: tickets)
     var snap = BoardSnapshot(
       station: station, tickets: tickets, now: serverNow,
       connection: view.status.connection, lastSyncAt: view.status.lastSyncAt,
@@ -184,6 +185,9 @@ public final class KioskCore: KioskActions {
       marks[op.ticketId] = m
     }
     for (id, _) in allergenChecked { marks[id, default: CardMarks()].allergenChecked = true }
+    if tickets.count != composed.tickets.count {
+      tickets.sort { ($0.sentAt, $0.id) < ($1.sentAt, $1.id) }
+    }
     return (tickets, marks.filter { !$0.value.isEmpty })
   }
 

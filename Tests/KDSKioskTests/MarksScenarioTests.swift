@@ -126,8 +126,24 @@ let burger = #"{"name":"Burger","quantity":1,"station":"grill"}"#
     rig.kiosk.core.select(ticketId: a.ticket)  // a tap
     #expect(rig.marks(a.ticket) == nil)
     #expect(rig.kiosk.core.selectedTicketId == nil)
-    rig.kiosk.clock.advance(seconds: 61)
+    // The bump bar reaches a VOID card too, and its bump acknowledges it.
+    rig.kiosk.core.selectNextTicket()
+    #expect(rig.snapshot.selectedTicketId == b.ticket)
+    #expect(rig.kiosk.core.bumpSelected() == .done("VOID acknowledged: nothing sent"))
     #expect(rig.marks(b.ticket) == nil)
+    #expect(rig.snapshot.tickets.isEmpty)
+  }
+
+  @Test func voidLeavesAfterSixtySeconds() async throws {
+    let rig = try MarksRig(.kdsServer)
+    let a = try await rig.order(items: burger)
+    rig.startKiosk()
+    try await rig.cancel(a.id)
+    #expect(rig.kiosk.step(until: { rig.marks(a.ticket)?.voidedAt != nil }))
+    rig.kiosk.clock.advance(seconds: 59)
+    #expect(rig.marks(a.ticket)?.voidedAt != nil)
+    rig.kiosk.clock.advance(seconds: 2)
+    #expect(rig.marks(a.ticket) == nil)
     #expect(rig.snapshot.tickets.isEmpty)
   }
 
@@ -321,6 +337,13 @@ let burger = #"{"name":"Burger","quantity":1,"station":"grill"}"#
     #expect(failure.ticketId == o.ticket)
     #expect(failure.kind == "bump")
     #expect(failure.reason.hasPrefix("voided at "), "\(failure.reason)")
+    // The screen draws the failure's card (kept for a look in build/test-artifacts).
+    let shot = TestPaths.repoRoot + "/build/test-artifacts/marks-daemon-failure-\(backend).png"
+    try FileManager.default.createDirectory(
+      atPath: TestPaths.repoRoot + "/build/test-artifacts", withIntermediateDirectories: true)
+    #expect(try KioskProcess.ctl(kiosk.socketPath, ["screenshot", shot]).0 == 0)
+    let image = try PNG.read(shot)
+    #expect(image.width == 1280 && image.height == 800)
     // kdsctl dismiss: out of the queue, logged, the screen's card gone.
     let (code, out) = try KioskProcess.ctl(kiosk.socketPath, ["dismiss", o.ticket])
     #expect(code == 0)
