@@ -178,6 +178,7 @@ let burger = #"{"name":"Burger","quantity":1,"station":"grill"}"#
     // items): change them in its database, with a later updatedAt.
     _ = try rig.r.sqlite(
       """
+      PRAGMA busy_timeout = 20000;
       UPDATE tickets SET items_json = replace(items_json, '"quantity":1,"modifiers":[]', '"quantity":3,"modifiers":[]'),
         updated_at = updated_at + 1000 WHERE id = '\(o.ticket)';
       """)
