@@ -67,7 +67,8 @@ public struct CardMarker: Sendable {
   ///     what it shows then is not NEW.
   ///   - actedOn: tickets with an operation of this kiosk not yet done: one
   ///     that leaves the board was bumped here (its failure, if the server
-  ///     refuses, says why), not voided under the cook's eyes.
+  ///     refuses, says why), not voided under the cook's eyes; one that comes
+  ///     back was recalled here, not NEW.
   public mutating func observe(
     active: [Ticket], cache: [String: Ticket], serverNow: Timestamp, now: Int64,
     baseline: Bool = false, actedOn: Set<String> = []
@@ -98,6 +99,8 @@ public struct CardMarker: Sendable {
         voided[t.id] = nil
         continue
       }
+      // Back on the board by this kiosk's own hand (a recall): not news.
+      if actedOn.contains(t.id) { continue }
       if let first = orders[t.orderId] { addedTo[t.id] = first }
       newSince[t.id] = now
     }

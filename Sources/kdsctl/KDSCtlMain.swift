@@ -64,6 +64,11 @@ struct Status: ParsableCommand {
     print("last sync:   \(s.lastSyncAt ?? "never")")
     print("tickets:     \(s.tickets) on screen, \(s.cachedTickets) cached")
     print("operations:  \(s.pendingOps) pending, \(s.failedOps) failed")
+    for f in s.failures ?? [] {
+      print(
+        "failed:      \(f.kind) of ticket \(f.ticketId): \(f.reason) (kdsctl dismiss \(f.ticketId))"
+      )
+    }
     if let damaged = s.damagedRecords {
       print("damaged:     \(damaged) record\(damaged == 1 ? "" : "s") set aside (quarantine table)")
     }

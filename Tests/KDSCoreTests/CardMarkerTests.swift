@@ -55,6 +55,13 @@ private func cache(_ ts: [Ticket]) -> [String: Ticket] {
     #expect(m.marks(at: 65_000)["b"] == nil)
   }
 
+  @Test func recalledHereIsNotNew() {
+    var m = started(with: [])
+    let b = ticket("b", status: .inProgress)
+    m.observe(active: [b], cache: cache([b]), serverNow: ts(5), now: 5_000, actedOn: ["b"])
+    #expect(m.marks(at: 5_000).isEmpty)
+  }
+
   @Test func touchClearsNew() {
     var m = started(with: [])
     let b = ticket("b")

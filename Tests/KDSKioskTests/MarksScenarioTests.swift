@@ -345,6 +345,9 @@ let burger = #"{"name":"Burger","quantity":1,"station":"grill"}"#
     #expect(try KioskProcess.ctl(kiosk.socketPath, ["screenshot", shot]).0 == 0)
     let image = try PNG.read(shot)
     #expect(image.width == 1280 && image.height == 800)
+    let human = try KioskProcess.ctl(kiosk.socketPath, ["status"]).1
+    #expect(
+      human.contains("failed:      bump of ticket \(o.ticket): \(failure.reason)"), "\(human)")
     // kdsctl dismiss: out of the queue, logged, the screen's card gone.
     let (code, out) = try KioskProcess.ctl(kiosk.socketPath, ["dismiss", o.ticket])
     #expect(code == 0)
