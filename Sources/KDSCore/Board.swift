@@ -117,6 +117,14 @@ public struct BoardSnapshot: Hashable, Sendable {
   public var hold: HoldIndicator?
   /// Monotonic milliseconds of this frame, for animations (a NEW header pulse).
   public var frameMillis: Int64 = 0
+  /// Offline or reconnecting: since when (server clock) the polls fail; the
+  /// banner says "Offline since 12:31".
+  public var offlineSince: Timestamp?
+  /// After a reconnect that replayed operations, for 20 s: what happened
+  /// ("7 bumps sent · 1 refused (#1042 voided 12:31) · 3 new tickets").
+  public var reconnectSummary: String?
+  /// The words that give a note or a modifier the allergy band.
+  public var allergens: AllergenList = .standard
 
   public init(
     station: String, tickets: [Ticket], now: Timestamp, connection: ConnectionState = .connected,

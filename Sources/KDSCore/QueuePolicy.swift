@@ -51,6 +51,11 @@ public struct QueuedOperation: Hashable, Sendable, Codable, Identifiable {
   public var lastResult: AttemptResult?
   /// The server's current status of the ticket when it refused the operation.
   public var serverStatus: TicketStatus?
+  /// Why it failed, in kitchen words ("voided at 12:31"), for the card.
+  public var reason: String?
+  /// `allergen_check = on`: when the cook acknowledged the allergy band
+  /// (server clock), sent as the extension field `allergenCheckedAt` with a bump.
+  public var allergenCheckedAt: Timestamp?
 
   public init(
     id: String, seq: Int64 = 0, kind: TicketAction, ticketId: String, readyAt: Timestamp? = nil,
@@ -86,8 +91,13 @@ public struct QueuedOperation: Hashable, Sendable, Codable, Identifiable {
   /// The request body: `{"readyAt": ...}` for a bump, `{}` otherwise. Always the
   /// same bytes for one operation, so its fingerprint never changes.
   public var body: String {
-    if kind == .bump, let readyAt { return "{\"readyAt\":\"\(readyAt.iso8601)\"}" }
-    return "{}"
+    guard kind == .bump else { return "{}" }
+    var fields: [String] = []
+    if let allergenCheckedAt {
+      fields.append("\"allergenCheckedAt\":\"\(allergenCheckedAt.iso8601)\"")
+    }
+    if let readyAt { fields.append("\"readyAt\":\"\(readyAt.iso8601)\"") }
+    return "{" + fields.joined(separator: ",") + "}"
   }
 }
 

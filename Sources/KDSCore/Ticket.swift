@@ -129,13 +129,116 @@ public struct TicketItem: Hashable, Sendable, Codable {
     try c.encodeIfPresent(course, forKey: .course)
   }
 
-  /// Whether the notes mention an allergy: such notes must be impossible to miss.
-  public var isAllergyNote: Bool {
-    guard let notes else { return false }
-    let lower = notes.lowercased()
-    return lower.contains("allerg") || lower.contains("anaphyla") || lower.contains("celiac")
-      || lower.contains("coeliac") || lower.contains("gluten free")
-      || lower.contains("gluten-free") || lower.contains("nut free") || lower.contains("nut-free")
+  /// Whether the notes mention an allergen of the standard list (`AllergenList.standard`).
+  public var isAllergyNote: Bool { AllergenList.standard.matchesNotes(of: self) }
+}
+
+/// The allergens a kitchen must not miss (`allergens =` in kiosk.conf): a
+/// note or a modifier naming one, as a whole word, any case, singular or
+/// plural ("peanut", "Peanuts", "PEANUT-free"), gets the allergy band.
+public struct AllergenList: Hashable, Sendable {
+  /// The entries as configured, lower-cased; an entry may be several words ("tree nut").
+  public let words: [String]
+  let phrases: [[String]]
+
+  /// The 14 allergen groups of EU Regulation 1169/2011 (cereals with gluten,
+  /// crustaceans, eggs, fish, peanuts, soybeans, milk, nuts, celery, mustard,
+  /// sesame, sulphur dioxide and sulphites, lupin, molluscs), the words
+  /// kitchens write for them, and the words of an allergy note itself.
+  public static let standardWords: [String] = [
+    "gluten", "wheat", "rye", "barley", "oat", "spelt", "crustacean", "shellfish", "prawn",
+    "shrimp", "crab", "lobster", "egg", "fish", "peanut", "soy", "soya", "soybean", "milk",
+    "dairy", "lactose", "nut", "tree nut", "almond", "hazelnut", "walnut", "cashew", "pecan",
+    "pistachio", "macadamia", "celery", "celeriac", "mustard", "sesame", "sulphite", "sulfite",
+    "sulphur dioxide", "sulfur dioxide", "lupin", "lupine", "mollusc", "mollusk", "allergy",
+    "allergic", "allergen", "anaphylaxis", "anaphylactic", "coeliac", "celiac",
+  ]
+
+  public static let standard = AllergenList(standardWords)
+
+  /// Longest entry, in characters, and most entries `allergens =` may hold.
+  public static let maxWordLength = 40
+  public static let maxWords = 200
+
+  public init(_ words: [String]) {
+    var seen = Set<String>()
+    var kept: [String] = []
+    var phrases: [[String]] = []
+    for w in words {
+      let tokens = Self.tokens(w)
+      guard !tokens.isEmpty else { continue }
+      let key = tokens.joined(separator: " ")
+      if seen.insert(key).inserted {
+        kept.append(key)
+        phrases.append(tokens)
+      }
+    }
+    self.words = kept
+    self.phrases = phrases
+  }
+
+  public static func == (a: AllergenList, b: AllergenList) -> Bool { a.words == b.words }
+  public func hash(into h: inout Hasher) { h.combine(words) }
+
+  /// Whether `text` names an allergen of the list as a whole word (or words).
+  public func matches(_ text: String) -> Bool {
+    let tokens = Self.tokens(text)
+    guard !tokens.isEmpty else { return false }
+    for phrase in phrases where phrase.count <= tokens.count {
+      for start in 0...(tokens.count - phrase.count) {
+        var all = true
+        for (k, w) in phrase.enumerated() {
+          let t = tokens[start + k]
+          // Only the last word of an entry takes a plural: "tree nuts".
+          if k == phrase.count - 1 ? !Self.isForm(t, of: w) : t != w {
+            all = false
+            break
+          }
+        }
+        if all { return true }
+      }
+    }
+    return false
+  }
+
+  /// The item's notes name an allergen.
+  public func matchesNotes(of item: TicketItem) -> Bool {
+    item.notes.map(matches) ?? false
+  }
+
+  /// The indexes of the item's modifiers that name an allergen.
+  public func matchingModifiers(of item: TicketItem) -> [Int] {
+    item.modifiers.indices.filter { matches(item.modifiers[$0]) }
+  }
+
+  /// Whether any note or modifier of the ticket names an allergen (the card
+  /// has an allergy band).
+  public func matches(_ ticket: Ticket) -> Bool {
+    ticket.items.contains { matchesNotes(of: $0) || !matchingModifiers(of: $0).isEmpty }
+  }
+
+  /// `token` is `word` or a plural of it: -s, -es, -y to -ies.
+  static func isForm(_ token: String, of word: String) -> Bool {
+    if token == word || token == word + "s" || token == word + "es" { return true }
+    if word.hasSuffix("y"), token == word.dropLast() + "ies" { return true }
+    return false
+  }
+
+  /// Lower-cased words: runs of letters and digits (hyphens, spaces and
+  /// punctuation separate them).
+  static func tokens(_ text: String) -> [String] {
+    var out: [String] = []
+    var current = ""
+    for ch in text.lowercased() {
+      if ch.isLetter || ch.isNumber {
+        current.append(ch)
+      } else if !current.isEmpty {
+        out.append(current)
+        current = ""
+      }
+    }
+    if !current.isEmpty { out.append(current) }
+    return out
   }
 }
 

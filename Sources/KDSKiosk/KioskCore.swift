@@ -95,6 +95,19 @@ public final class KioskCore: KioskActions {
   /// disk): on the banner until an action is saved again.
   public private(set) var storageProblem: String?
   var composition: (generation: UInt64, result: BoardComposition.Result)?
+  /// NEW, ADDED, CHANGED and VOID (issue 11); see `CardMarker`.
+  public var marker = CardMarker()
+  var markerGeneration: UInt64?
+  /// The words that give a note or a modifier the allergy band (`allergens =`).
+  public var allergens: AllergenList = .standard
+  /// `allergen_check = on`: a card with an allergy band needs a first bump
+  /// that acknowledges the band ("✓ checked"); the second bump sends.
+  public var allergenCheck = false
+  /// Acknowledged allergy bands: ticket id → server time of the check.
+  public private(set) var allergenChecked: [String: Timestamp] = [:]
+  /// How long the reconnect strip stays (20 s).
+  public var reconnectSummaryMillis: Int64 = 20_000
+  var reconnectShown: (serial: Int, since: Int64)?
 
   public init(
     engine: SyncEngine, thresholds: SLAThresholds, logger: Logger = Logger(label: "kds.kiosk")
@@ -127,9 +140,24 @@ public final class KioskCore: KioskActions {
         cache: view.tickets.values, operations: view.operations, station: station)
       composition = (view.generation, composed)
     }
-    selectedTicketId = KitchenSelection.kept(selectedTicketId, shown: composed.tickets)
+    let now = monotonicNow
+    let serverNow = engine.serverNow()
+    if markerGeneration != view.generation {
+      marker.observe(
+        active: composed.tickets, cache: view.tickets, serverNow: serverNow, now: now,
+        baseline: view.status.usablePolls == 0, actedOn: Set(view.operations.map(\.ticketId)))
+      markerGeneration = view.generation
+      allergenChecked = allergenChecked.filter { id, _ in
+        composed.tickets.contains { $0.id == id }
+      }
+    } else {
+      marker.expire(now: now)
+    }
+    let (tickets, cardMarks) = markedBoard(view, composed, now: now)
+    // VOID and failure cards can be selected too (a bump bar acknowledges a VOID).
+    selectedTicketId = KitchenSelection.kept(selectedTicketId, shown: tickets)
     var snap = BoardSnapshot(
-      station: station, tickets: composed.tickets, now: engine.serverNow(),
+      station: station, tickets: tickets, now: serverNow,
       connection: view.status.connection, lastSyncAt: view.status.lastSyncAt,
       pendingOperations: view.outstandingCount,
       alerts: Self.alerts(view)
@@ -137,7 +165,100 @@ public final class KioskCore: KioskActions {
       marks: composed.marks, selectedTicketId: selectedTicketId, page: page,
       thresholds: effectiveThresholds(view.status), zoom: zoom)
     snap.hold = hold
+    snap.cardMarks = cardMarks
+    snap.allergens = allergens
+    if view.status.connection != .connected {
+      snap.offlineSince = view.status.failingSinceServerTime
+    }
+    snap.reconnectSummary = reconnectSummary(view, now: now)
+    // Only while something moves: idle frames stay identical.
+    if isAnimating(atMonotonicMillis: now) { snap.frameMillis = now }
     return snap
+  }
+
+  /// The monotonic clock of the marks and animations (the engine's clock).
+  public var monotonicNow: Int64 { engine.clock.monotonicMillis() }
+
+  /// The tickets to draw and their marks: the active ones, the VOID cards,
+  /// and the cards of tickets with a failed operation that are no longer
+  /// active (a bump refused because the ticket was voided): a failure stays
+  /// on its card until retried or dismissed.
+  func markedBoard(_ view: SyncView, _ composed: BoardComposition.Result, now: Int64)
+    -> ([Ticket], [String: CardMarks])
+  {
+    var marks = marker.marks(at: now)
+    var tickets = composed.tickets
+    var drawn = Set(tickets.map(\.id))
+    for t in marker.voidedTickets(at: now) where drawn.insert(t.id).inserted {
+      tickets.append(t)
+    }
+    for op in view.operations where op.state == .failed {
+      var m = marks[op.ticketId] ?? CardMarks()
+      if m.failure == nil { m.failure = Self.failureLine(op) }
+      if !drawn.contains(op.ticketId), let cached = view.tickets[op.ticketId],
+        cached.station == station
+      {
+        drawn.insert(op.ticketId)
+        tickets.append(cached)
+        if cached.status == .cancelled, m.voidedAt == nil { m.voidedAt = cached.updatedAt }
+      }
+      marks[op.ticketId] = m
+    }
+    for (id, _) in allergenChecked { marks[id, default: CardMarks()].allergenChecked = true }
+    if tickets.count != composed.tickets.count {
+      tickets.sort { ($0.sentAt, $0.id) < ($1.sentAt, $1.id) }
+    }
+    return (tickets, marks.filter { !$0.value.isEmpty })
+  }
+
+  /// A failed operation's line on its card: "Bump refused: voided at 12:31".
+  public static func failureLine(_ op: QueuedOperation) -> String {
+    let action: String =
+      switch op.kind {
+      case .bump: "Bump"
+      case .start: "Start"
+      case .recall: "Recall"
+      }
+    return "\(action) refused: \(op.reason ?? op.lastError ?? "sync failed")"
+  }
+
+  /// The reconnect strip's text, for 20 s after a reconnect's replay:
+  /// "7 bumps sent · 1 refused (#1042 voided at 12:31) · 3 new tickets".
+  func reconnectSummary(_ view: SyncView, now: Int64) -> String? {
+    guard let summary = view.status.lastReconnect else { return nil }
+    if reconnectShown?.serial != summary.serial { reconnectShown = (summary.serial, now) }
+    guard let shown = reconnectShown, now - shown.since < reconnectSummaryMillis else {
+      return nil
+    }
+    return Self.summaryText(summary) { id in
+      view.tickets[id].map { "#" + ($0.orderNumber ?? $0.displayNumber) } ?? "#?"
+    }
+  }
+
+  public static func summaryText(
+    _ summary: ReconnectSummary, number: (String) -> String
+  ) -> String {
+    var parts: [String] = []
+    for kind in TicketAction.allCases {
+      guard let n = summary.sent[kind], n > 0 else { continue }
+      let noun: String =
+        switch kind {
+        case .bump: n == 1 ? "bump" : "bumps"
+        case .start: n == 1 ? "start" : "starts"
+        case .recall: n == 1 ? "recall" : "recalls"
+        }
+      parts.append("\(n) \(noun) sent")
+    }
+    if !summary.refused.isEmpty {
+      let first = summary.refused[0]
+      var s = "\(summary.refused.count) refused (\(number(first.ticketId)) \(first.reason)"
+      if summary.refused.count > 1 { s += ", \u{2026}" }
+      parts.append(s + ")")
+    }
+    if summary.newTickets > 0 {
+      parts.append("\(summary.newTickets) new ticket\(summary.newTickets == 1 ? "" : "s")")
+    }
+    return parts.joined(separator: " \u{00B7} ")
   }
 
   static func alerts(_ view: SyncView) -> [BoardAlert] {
@@ -198,7 +319,20 @@ public final class KioskCore: KioskActions {
   @discardableResult
   public func bump(ticketId: String) -> KioskActionOutcome {
     let before = visibleTickets
-    let result = outcome { () throws(ActionError) in try engine.perform(.bump, ticketId: ticketId) }
+    if acknowledgeVoid(ticketId) {
+      selectedTicketId = KitchenSelection.afterRemoving(
+        ticketId, selected: selectedTicketId, shown: before)
+      return .done("VOID acknowledged: nothing sent")
+    }
+    marker.touch(ticketId)
+    let checkedAt: Timestamp?
+    switch allergenStep(ticketId, shown: before) {
+    case .checkedNow: return .done(Self.allergensCheckedMessage)
+    case .send(let at): checkedAt = at
+    }
+    let result = outcome { () throws(ActionError) in
+      try engine.perform(.bump, ticketId: ticketId, allergenCheckedAt: checkedAt)
+    }
     if result.isDone {
       // The selection moves to the ticket that took the bumped one's place.
       selectedTicketId = KitchenSelection.afterRemoving(
@@ -209,7 +343,50 @@ public final class KioskCore: KioskActions {
 
   @discardableResult
   public func start(ticketId: String) -> KioskActionOutcome {
-    outcome { () throws(ActionError) in try engine.perform(.start, ticketId: ticketId) }
+    if acknowledgeVoid(ticketId) { return .done("VOID acknowledged: nothing sent") }
+    marker.touch(ticketId)
+    return outcome { () throws(ActionError) in try engine.perform(.start, ticketId: ticketId) }
+  }
+
+  static let allergensCheckedMessage = "allergens checked: bump again to send"
+
+  enum AllergenStep {
+    /// The first bump of a ticket with an allergy band: the band is checked.
+    case checkedNow
+    /// Bump, with the check's time if there was one.
+    case send(checkedAt: Timestamp?)
+  }
+
+  /// `allergen_check = on`: the first bump of a ticket with an allergy band
+  /// only acknowledges the band ("✓ checked"); the next one sends.
+  func allergenStep(_ ticketId: String, shown: [Ticket]) -> AllergenStep {
+    guard allergenCheck, let ticket = shown.first(where: { $0.id == ticketId }),
+      ticket.status.isActive, allergens.matches(ticket)
+    else { return .send(checkedAt: nil) }
+    if let at = allergenChecked[ticketId] { return .send(checkedAt: at) }
+    allergenChecked[ticketId] = engine.serverNow()
+    logger.info("allergens of ticket \(ticketId) checked; the next bump sends it")
+    return .checkedNow
+  }
+
+  /// A VOID card acknowledged (a tap or an action on it): it leaves the
+  /// screen; nothing is sent.
+  func acknowledgeVoid(_ ticketId: String) -> Bool {
+    guard marker.acknowledgeVoid(ticketId) else { return false }
+    logger.info("VOID of ticket \(ticketId) acknowledged")
+    return true
+  }
+
+  /// Dismisses a card's failed operations (a hold on its failure line):
+  /// the server's copy of the ticket stands.
+  @discardableResult
+  public func dismissFailure(ticketId: String) -> KioskActionOutcome {
+    do {
+      let n = try engine.dismissFailed(ticketId: ticketId)
+      return .done("\(n) failed operation\(n == 1 ? "" : "s") dismissed")
+    } catch {
+      return .refused(error.message)
+    }
   }
 
   @discardableResult
@@ -241,16 +418,11 @@ public final class KioskCore: KioskActions {
 
   @discardableResult
   public func retryFailed(ticketId: String) -> KioskActionOutcome {
+    marker.touch(ticketId)
     let n = engine.retryFailed(ticketId: ticketId)
     return n == 0
       ? .refused("no failed operation for ticket \(ticketId)")
       : .done("\(n) operation(s) queued again")
-  }
-
-  @discardableResult
-  public func dismissFailure(ticketId: String) -> KioskActionOutcome {
-    // part B wires engine.dismissFailed(ticketId:) here.
-    .refused("not available")
   }
 
   public func selectNextTicket() { moveSelection(by: 1) }
@@ -259,6 +431,7 @@ public final class KioskCore: KioskActions {
   func moveSelection(by delta: Int) {
     (selectedTicketId, page) = KitchenSelection.moved(
       by: delta, selected: selectedTicketId, page: page, pages: pages)
+    if let id = selectedTicketId { marker.touch(id) }
   }
 
   public func nextPage() { turnPage(to: page + 1) }
@@ -286,7 +459,17 @@ public final class KioskCore: KioskActions {
     if let s = selectedTicketId, !pages.ids(onPage: page).contains(s) { selectedTicketId = nil }
   }
 
-  public func select(ticketId: String?) { selectedTicketId = ticketId }
+  /// A tap on a VOID card acknowledges it; on another card, the card's marks are seen.
+  public func select(ticketId: String?) {
+    if let id = ticketId {
+      if acknowledgeVoid(id) {
+        if selectedTicketId == id { selectedTicketId = nil }
+        return
+      }
+      marker.touch(id)
+    }
+    selectedTicketId = ticketId
+  }
 
   // MARK: control socket
 
@@ -294,7 +477,7 @@ public final class KioskCore: KioskActions {
   /// Whether the screen animates at `millis` (monotonic): a hold in progress,
   /// a NEW header pulse. The daemon then draws at animation rate, not once a second.
   public func isAnimating(atMonotonicMillis millis: Int64) -> Bool {
-    hold != nil
+    hold != nil || marker.isPulsing(at: millis)
   }
 
   public func status() -> KioskStatus {
@@ -317,7 +500,7 @@ public final class KioskCore: KioskActions {
     status.failures = view.operations.filter { $0.state == .failed }.map {
       FailureStatus(
         ticketId: $0.ticketId, operationId: $0.id, kind: $0.kind.rawValue,
-        reason: $0.lastError ?? "failed")
+        reason: $0.reason ?? $0.lastError ?? "failed")
     }
     return status
   }
@@ -342,8 +525,23 @@ public final class KioskCore: KioskActions {
         return .failure("\(request.cmd) needs a ticket id")
       }
       let kind: TicketAction = request.cmd == "bump" ? .bump : .start
+      // Like a cook's action: a VOID card is acknowledged, an allergy band
+      // checked first (allergen_check = on).
+      if acknowledgeVoid(ticket) {
+        return ControlResponse(ok: true, message: "VOID acknowledged: nothing sent")
+      }
+      marker.touch(ticket)
+      var checkedAt: Timestamp?
+      if kind == .bump {
+        switch allergenStep(ticket, shown: visibleTickets) {
+        case .checkedNow: return ControlResponse(ok: true, message: Self.allergensCheckedMessage)
+        case .send(let at): checkedAt = at
+        }
+      }
       return respond(
-        Result { () throws(ActionError) in try engine.perform(kind, ticketId: ticket) })
+        Result { () throws(ActionError) in
+          try engine.perform(kind, ticketId: ticket, allergenCheckedAt: checkedAt)
+        })
     case "recall":
       return respond(Result { () throws(ActionError) in try engine.recallLast() })
     case "queue":
@@ -362,6 +560,24 @@ public final class KioskCore: KioskActions {
           operation: OperationInfo(retried))
       } catch {
         return .failure(error.message)
+      }
+    case "dismiss":
+      if let op = request.op, !op.isEmpty {
+        do {
+          let dismissed = try engine.dismissFailed(operationId: op)
+          return ControlResponse(
+            ok: true, message: "dismissed: \(dismissed.kind.rawValue) \(dismissed.id)",
+            operation: OperationInfo(dismissed))
+        } catch {
+          return .failure(error.message)
+        }
+      }
+      guard let ticket = request.ticket, !ticket.isEmpty else {
+        return .failure("dismiss needs a ticket id (or an operation id)")
+      }
+      switch dismissFailure(ticketId: ticket) {
+      case .done(let m): return ControlResponse(ok: true, message: m)
+      case .refused(let m): return .failure(m)
       }
     default:
       return .failure("unknown command \(request.cmd)")

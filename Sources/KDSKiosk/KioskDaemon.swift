@@ -32,6 +32,11 @@ public struct KioskDaemonOptions: Sendable {
   /// Reported to the server on each poll (its status page shows them).
   public var version = KDSVersion.current
   public var displayDescription: String?
+  /// Issue 11: how a new ticket announces itself, the allergen words, and
+  /// whether an allergy band needs a deliberate first bump.
+  public var newTicketAlert: NewTicketAlert = .pulse
+  public var allergens: AllergenList = .standard
+  public var allergenCheck = false
 
   public init(
     serverURL: String, station: String, token: String, dbPath: String,
@@ -107,6 +112,9 @@ public final class KioskDaemon {
       engine: engine, thresholds: try store.thresholds(station: configuration.station),
       logger: logger)
     if let recovery { core.notices.append(recovery.alertText) }
+    core.marker.settings.newTicketAlert = configuration.newTicketAlert
+    core.allergens = configuration.allergens
+    core.allergenCheck = configuration.allergenCheck
   }
 
   /// Watches `fd` for input in the event loop (a DRM fd, an evdev device):

@@ -7,12 +7,18 @@ public enum TextRole: UInt8, Hashable, Sendable {
   case quantity, itemName, modifier, note, noteIcon, allergy, allergyIcon, course
   case continuedFooter, notSynced, syncFailed
   case bannerStation, bannerPage, bannerRecall, bannerRecallDisabled, alert, empty
+  // Issue 11: the marks a cook must see.
+  case badgeNew, badgeAdded, badgeChanged, badgeVoid, failureReason, failureHint
+  case allergyChecked, reconnectSummary
 }
 
 /// What a filled box on the board is.
 public enum BoxRole: UInt8, Hashable, Sendable {
   case noteBand, allergyBand, courseRule, chipQueued, chipInProgress, notSyncedStrip,
     syncFailedStrip
+  // Issue 11.
+  case badgeNew, badgeAdded, badgeChanged, badgeVoid, changedLine, failureStrip
+  case allergyCheckedChip, chipVoid
 }
 
 /// A line of text placed on the board: its origin is (`x`, `baseline`).
@@ -79,11 +85,14 @@ public struct CardFragment: Hashable, Sendable {
   /// Indices of the ticket's items whose first line is in this fragment.
   public var items: [Int]
   public var itemRects: [Rect]
-  /// "Sync failed - tap to retry" strip, when the ticket has that mark.
+  /// "Sync failed - tap to retry" strip, when the ticket has that mark
+  /// (with a failure's reason: its failure line).
   public var retryRect: Rect?
   /// The status chip (QUEUED / IN PROGRESS), on a ticket's first part: a
   /// hold on it starts the ticket.
   public var chipRect: Rect? = nil
+  /// The ticket's marks (NEW, VOID, ADDED, CHANGED, failure, allergen check).
+  public var cardMarks: CardMarks = CardMarks()
 }
 
 /// The top banner's fixed parts; the status text goes in `statusRect`.
@@ -97,6 +106,8 @@ public struct BannerLayout: Hashable, Sendable {
   /// The alerts row under the banner, when there are alerts.
   public var alertRect: Rect?
   public var alertUrgent: Bool
+  /// The reconnect strip under the alerts, for 20 s after a reconnect's replay.
+  public var summaryRect: Rect?
 }
 
 /// What a tap at a point means.
@@ -200,6 +211,10 @@ struct LayoutKey: Equatable {
   var marks: [String: TicketSyncMark]
   var alerts: [BoardAlert]
   var page: Int
+  var cardMarks: [String: CardMarks]
+  var allergens: AllergenList
+  var reconnectSummary: String?
+  var clockUTCOffsetSeconds: Int
 }
 
 /// The text of an alert in the banner.
@@ -252,6 +267,9 @@ final class CardBlockCache {
     var items: [TicketItem]
     var contentWidth: Int
     var metrics: BoardMetrics
+    var allergens: AllergenList
+    var changed: Set<Int>
+    var allergenChecked: Bool
   }
   private var current: [Key: [CardBlock]] = [:]
   private var older: [Key: [CardBlock]] = [:]
@@ -296,11 +314,17 @@ private struct LayoutBuilder {
   }
 
   func build() -> BoardLayout {
-    let tickets = snapshot.tickets.filter { $0.status.isActive }.sorted {
+    // Active tickets, and the cards a mark keeps: VOID, a failure.
+    let tickets = snapshot.tickets.filter {
+      $0.status.isActive || snapshot.cardMarks[$0.id]?.voidedAt != nil
+        || snapshot.cardMarks[$0.id]?.failure != nil
+    }.sorted {
       $0.sentAt != $1.sentAt ? $0.sentAt < $1.sentAt : $0.id < $1.id
     }
     let alertsShown = !snapshot.alerts.isEmpty
-    let top = m.bannerHeight + (alertsShown ? m.alertHeight : 0)
+    let summaryShown = snapshot.reconnectSummary != nil
+    let top =
+      m.bannerHeight + (alertsShown ? m.alertHeight : 0) + (summaryShown ? m.alertHeight : 0)
     let content = Rect(
       x: m.gap, y: top + m.gap, width: width - 2 * m.gap, height: height - top - 2 * m.gap)
     let columns = max(1, (content.width + m.gap) / (m.minColumnWidth + m.gap))
@@ -324,12 +348,24 @@ private struct LayoutBuilder {
     let cw = colW - 2 * m.pad
     let padTop = max(3, m.pad / 2)
     for (ti, ticket) in tickets.enumerated() {
+      let cardMarks = snapshot.cardMarks[ticket.id] ?? CardMarks()
       let blocks = text.cardBlocks.blocks(
-        CardBlockCache.Key(items: ticket.items, contentWidth: cw, metrics: m)
-      ) { makeBlocks(ticket, contentWidth: cw) }
+        CardBlockCache.Key(
+          items: ticket.items, contentWidth: cw, metrics: m, allergens: snapshot.allergens,
+          changed: cardMarks.changedLines ?? [], allergenChecked: cardMarks.allergenChecked)
+      ) { makeBlocks(ticket, contentWidth: cw, marks: cardMarks) }
       let mark = snapshot.marks[ticket.id]
-      let markH = mark == nil ? 0 : m.stripHeight
-      let headFirst = m.headerHeight + m.metaHeight + padTop
+      let failureLines =
+        cardMarks.failure.map { text.wrap($0, m.metaBold, width: cw) }.map { Array($0.prefix(3)) }
+        ?? []
+      let smallLH = text.metrics(m.small).lineHeight
+      let reasonLH = text.metrics(m.metaBold).lineHeight
+      let markH =
+        !failureLines.isEmpty
+        ? m.pad + reasonLH * failureLines.count + smallLH + m.pad / 2
+        : (mark == nil ? 0 : m.stripHeight)
+      let bar = markBar(cardMarks, number: "#" + cardNumber(ticket))
+      let headFirst = m.headerHeight + (bar == nil ? 0 : markBarHeight) + m.metaHeight + padTop
       let headCont = m.headerHeight + padTop
       let total = blocks.reduce(0) { $0 + $1.height }
       var remainingBlocks = blocks[...]
@@ -414,7 +450,7 @@ private struct LayoutBuilder {
           headerRect: Rect(x: x, y: y, width: colW, height: m.headerHeight),
           timerRect: Rect(x: x + m.pad, y: y, width: colW - 2 * m.pad, height: m.headerHeight),
           isContinuation: part > 0, continues: !done, texts: [], boxes: [], items: [],
-          itemRects: [], retryRect: nil)
+          itemRects: [], retryRect: nil, cardMarks: cardMarks)
         header(&frag, ticket, contentWidth: cw)
         // Body lines.
         var ly = y + head
@@ -450,6 +486,22 @@ private struct LayoutBuilder {
             place(
               s, m.small, x: x + (colW - w) / 2, top: y + used + m.pad / 2,
               lineHeight: m.footerHeight, role: .continuedFooter))
+        } else if !failureLines.isEmpty {
+          // The failure's reason, in kitchen words, and the way out.
+          let strip = Rect(x: x, y: y + used + m.pad, width: colW, height: markH)
+          frag.boxes.append(BoxPlacement(rect: strip, role: .failureStrip))
+          var ty = strip.y + m.pad / 2
+          for line in failureLines {
+            frag.texts.append(
+              place(
+                line, m.metaBold, x: x + m.pad, top: ty, lineHeight: reasonLH,
+                role: .failureReason))
+            ty += reasonLH
+          }
+          let hint = text.ellipsize("TAP: RETRY  \u{00B7}  HOLD: DISMISS", m.small, width: cw)
+          frag.texts.append(
+            place(hint, m.small, x: x + m.pad, top: ty, lineHeight: smallLH, role: .failureHint))
+          frag.retryRect = strip
         } else if let mark {
           let strip = Rect(x: x, y: y + used + m.pad, width: colW, height: m.stripHeight)
           let (label, boxRole, role): (String, BoxRole, TextRole) =
@@ -506,12 +558,26 @@ private struct LayoutBuilder {
     let number = text.ellipsize("#" + cardNumber(t), m.number, width: cw - timerReserve)
     let num = place(number, m.number, x: x, top: y, lineHeight: m.headerHeight, role: .number)
     f.texts.append(num)
+    // Badges after the number: VOID 12:31, or ADDED / NEW, and CHANGED.
+    var bx = num.x + num.width + m.pad
+    let limitX = x + cw - timerReserve
+    for (label, box, role) in badges(f.cardMarks, number: "#" + cardNumber(t)) {
+      let lm = text.metrics(m.metaBold)
+      let h = min(m.headerHeight - 4, lm.lineHeight + max(4, m.unit / 4))
+      let w = text.width(label, m.metaBold) + m.pad
+      guard bx + w <= limitX else { break }
+      let r = Rect(x: bx, y: y + (m.headerHeight - h) / 2, width: w, height: h)
+      f.boxes.append(BoxPlacement(rect: r, role: box))
+      f.texts.append(
+        place(label, m.metaBold, x: r.x + m.pad / 2, top: r.y, lineHeight: h, role: role))
+      bx = r.maxX + m.pad / 2
+    }
     if f.isContinuation {
-      let avail = cw - timerReserve - num.width - m.pad
+      let avail = limitX - bx
       let s = text.ellipsize("cont.", m.small, width: avail)
       if !s.isEmpty {
         var t = place(
-          s, m.small, x: num.x + num.width + m.pad, top: y, lineHeight: m.headerHeight,
+          s, m.small, x: bx, top: y, lineHeight: m.headerHeight,
           role: .continuedLabel)
         t.baseline = num.baseline
         f.texts.append(t)
@@ -519,8 +585,20 @@ private struct LayoutBuilder {
       return
     }
     // Meta line: order type, table, waiter on the left; status chip on the right.
-    let top = y + m.headerHeight
-    let chipText = t.status == .inProgress ? "IN PROGRESS" : "QUEUED"
+    var top = y + m.headerHeight
+    if let bar = markBar(f.cardMarks, number: "#" + cardNumber(t)) {
+      // VOID 12:31 / #1042 · ADDED / CHANGED: a full-width bar under the header.
+      let r = Rect(x: f.rect.x, y: top, width: f.rect.width, height: markBarHeight)
+      f.boxes.append(BoxPlacement(rect: r, role: bar.box))
+      let label = text.ellipsize(bar.label, m.quantity, width: cw)
+      f.texts.append(
+        place(label, m.quantity, x: x, top: r.y, lineHeight: r.height, role: bar.role))
+      top = r.maxY
+    }
+    let voided = f.cardMarks.voidedAt != nil || t.status == .cancelled
+    let chipText =
+      voided
+      ? "VOID" : t.status == .inProgress ? "IN PROGRESS" : t.status == .ready ? "READY" : "QUEUED"
     let chipW = text.width(chipText, m.chip) + m.pad
     let chipH = min(m.metaHeight - 4, text.metrics(m.chip).lineHeight + 4)
     let hasMeta =
@@ -531,10 +609,12 @@ private struct LayoutBuilder {
       height: chipH)
     f.chipRect = chipRect
     f.boxes.append(
-      BoxPlacement(rect: chipRect, role: t.status == .inProgress ? .chipInProgress : .chipQueued))
+      BoxPlacement(
+        rect: chipRect,
+        role: voided ? .chipVoid : t.status == .inProgress ? .chipInProgress : .chipQueued))
     var chip = place(
       chipText, m.chip, x: chipRect.x + m.pad / 2, top: chipRect.y, lineHeight: chipH,
-      role: t.status == .inProgress ? .chipInProgress : .chipQueued)
+      role: voided ? .badgeVoid : t.status == .inProgress ? .chipInProgress : .chipQueued)
     chip.width = min(chip.width, chipW - m.pad / 2)
     f.texts.append(chip)
 
@@ -568,9 +648,35 @@ private struct LayoutBuilder {
     }
   }
 
+  /// A card's header badges: NEW (short enough for the narrowest header).
+  func badges(_ marks: CardMarks, number: String) -> [(String, BoxRole, TextRole)] {
+    marks.isNew && marks.voidedAt == nil ? [("NEW", .badgeNew, .badgeNew)] : []
+  }
+
+  var markBarHeight: Int { text.metrics(m.quantity).lineHeight + max(4, m.unit / 3) }
+
+  /// The bar under a card's header, for the marks that change what to cook:
+  /// "VOID 12:31", "#1042 · ADDED" (naming the order's first ticket), "CHANGED".
+  func markBar(_ marks: CardMarks, number: String) -> (label: String, box: BoxRole, role: TextRole)?
+  {
+    if let v = marks.voidedAt {
+      let at = kitchenClock(v, utcOffsetSeconds: snapshot.clockUTCOffsetSeconds)
+      return ("VOID \(at)", .badgeVoid, .badgeVoid)
+    }
+    var parts: [String] = []
+    if let first = marks.addedTo { parts.append("\(first) \u{00B7} ADDED") }
+    if marks.changedLines != nil { parts.append("CHANGED") }
+    guard !parts.isEmpty else { return nil }
+    let label = parts.joined(separator: " \u{00B7} ")
+    return marks.addedTo != nil
+      ? (label, .badgeAdded, .badgeAdded) : (label, .badgeChanged, .badgeChanged)
+  }
+
   /// The ticket's items as blocks: grouped by course (items without a course
-  /// first), each with its modifiers and notes beneath it.
-  func makeBlocks(_ t: Ticket, contentWidth cw: Int) -> [CardBlock] {
+  /// first), each with its modifiers and notes beneath it. Notes and
+  /// modifiers naming an allergen get the allergy band; changed items a
+  /// highlight.
+  func makeBlocks(_ t: Ticket, contentWidth cw: Int, marks: CardMarks) -> [CardBlock] {
     let order = t.items.indices.sorted {
       let a = t.items[$0].course ?? Int.min
       let b = t.items[$1].course ?? Int.min
@@ -588,6 +694,47 @@ private struct LayoutBuilder {
     let noteLH = text.metrics(m.note).lineHeight + 2
     var blocks: [CardBlock] = []
     var lastCourse: Int?? = .none
+    let changed = marks.changedLines ?? []
+    var checkShown = !marks.allergenChecked
+    let bandPad = max(2, m.unit / 8)
+    /// Allergy-band lines for `text` (a note or a modifier).
+    func allergyLines(_ shown: String, style: TextStyle, lineHeight: Int, indent: Int) -> [CardLine]
+    {
+      let noteLines = text.wrap(shown, style, width: max(20, nameW - m.pad / 2))
+      var out: [CardLine] = []
+      for (i, s) in noteLines.enumerated() {
+        let first = i == 0
+        let last = i == noteLines.count - 1
+        var line = CardLine(height: lineHeight + (first ? bandPad : 0) + (last ? bandPad : 0))
+        line.boxes.append(
+          BoxPlacement(rect: Rect(x: 0, y: 0, width: cw, height: line.height), role: .allergyBand))
+        let top = first ? bandPad : 0
+        if first {
+          let icon = "\u{26A0}"
+          line.texts.append(
+            place(
+              icon, style, x: max(0, (indent - text.width(icon, style)) / 2), top: top,
+              lineHeight: lineHeight, role: .allergyIcon))
+        }
+        line.texts.append(
+          place(s, style, x: indent, top: top, lineHeight: lineHeight, role: .allergy))
+        out.append(line)
+      }
+      if !checkShown, !out.isEmpty {
+        // "✓ CHECKED" under the first band (allergen_check = on, acknowledged).
+        checkShown = true
+        let label = text.ellipsize("\u{2713} CHECKED", style, width: cw - indent)
+        var line = CardLine(height: lineHeight + 2 * bandPad)
+        line.boxes.append(
+          BoxPlacement(
+            rect: Rect(x: 0, y: 0, width: cw, height: line.height), role: .allergyCheckedChip))
+        line.texts.append(
+          place(
+            label, style, x: indent, top: bandPad, lineHeight: lineHeight, role: .allergyChecked))
+        out.append(line)
+      }
+      return out
+    }
     for idx in order {
       let item = t.items[idx]
       var lines: [CardLine] = []
@@ -618,6 +765,11 @@ private struct LayoutBuilder {
       let qty = "\(item.quantity)\u{00D7}"
       for (i, s) in (nameLines.isEmpty ? [""] : nameLines).enumerated() {
         var line = CardLine(height: itemLH)
+        if changed.contains(idx) {
+          // A changed line: a highlight behind it, a bar at its left.
+          line.boxes.append(
+            BoxPlacement(rect: Rect(x: 0, y: 0, width: cw, height: itemLH), role: .changedLine))
+        }
         if i == 0 {
           line.texts.append(
             place(qty, m.quantity, x: 0, top: 0, lineHeight: itemLH, role: .quantity))
@@ -631,6 +783,11 @@ private struct LayoutBuilder {
       for mod in item.modifiers {
         let trimmed = mod.trimmed
         if trimmed.isEmpty { continue }
+        if snapshot.allergens.matches(trimmed) {
+          lines += allergyLines(
+            trimmed.uppercased(), style: m.note, lineHeight: noteLH, indent: indent)
+          continue
+        }
         for s in text.wrap(trimmed, m.modifier, width: nameW) {
           var line = CardLine(height: modLH)
           line.texts.append(
@@ -638,30 +795,26 @@ private struct LayoutBuilder {
           lines.append(line)
         }
       }
-      if let notes = item.notes?.trimmed, !notes.isEmpty {
-        let allergy = item.isAllergyNote
-        let shown = allergy ? notes.uppercased() : notes
-        let noteLines = text.wrap(shown, m.note, width: max(20, nameW - m.pad / 2))
-        let bandPad = max(2, m.unit / 8)
+      if let notes = item.notes?.trimmed, !notes.isEmpty, snapshot.allergens.matches(notes) {
+        lines += allergyLines(notes.uppercased(), style: m.note, lineHeight: noteLH, indent: indent)
+      } else if let notes = item.notes?.trimmed, !notes.isEmpty {
+        let noteLines = text.wrap(notes, m.note, width: max(20, nameW - m.pad / 2))
         for (i, s) in noteLines.enumerated() {
           let first = i == 0
           let last = i == noteLines.count - 1
           var line = CardLine(height: noteLH + (first ? bandPad : 0) + (last ? bandPad : 0))
           line.boxes.append(
-            BoxPlacement(
-              rect: Rect(x: 0, y: 0, width: cw, height: line.height),
-              role: allergy ? .allergyBand : .noteBand))
+            BoxPlacement(rect: Rect(x: 0, y: 0, width: cw, height: line.height), role: .noteBand))
           let top = first ? bandPad : 0
           if first {
-            let icon = allergy ? "\u{26A0}" : "\u{00BB}"
+            let icon = "\u{00BB}"
             line.texts.append(
               place(
                 icon, m.note, x: max(0, (indent - text.width(icon, m.note)) / 2), top: top,
-                lineHeight: noteLH, role: allergy ? .allergyIcon : .noteIcon))
+                lineHeight: noteLH, role: .noteIcon))
           }
           line.texts.append(
-            place(
-              s, m.note, x: indent, top: top, lineHeight: noteLH, role: allergy ? .allergy : .note))
+            place(s, m.note, x: indent, top: top, lineHeight: noteLH, role: .note))
           lines.append(line)
         }
       }
@@ -741,17 +894,26 @@ private struct LayoutBuilder {
       let s = text.ellipsize("\u{26A0}  " + joined, m.bannerBold, width: width - 2 * m.pad)
       texts.append(place(s, m.bannerBold, x: m.pad, top: ar.y, lineHeight: ar.height, role: .alert))
     }
+    var summaryRect: Rect?
+    if let summary = snapshot.reconnectSummary {
+      let sr = Rect(x: 0, y: alertRect?.maxY ?? h, width: width, height: m.alertHeight)
+      summaryRect = sr
+      let s = text.ellipsize(
+        "\u{2713}  Back online: " + summary, m.bannerBold, width: width - 2 * m.pad)
+      texts.append(
+        place(s, m.bannerBold, x: m.pad, top: sr.y, lineHeight: sr.height, role: .reconnectSummary))
+    }
     if tickets.isEmpty {
       let s = "No open tickets"
       let w = text.width(s, m.number)
-      let top = (alertRect?.maxY ?? h)
+      let top = (summaryRect?.maxY ?? alertRect?.maxY ?? h)
       texts.append(
         place(
           s, m.number, x: (width - w) / 2, top: top, lineHeight: height - top, role: .empty))
     }
     return BannerLayout(
       rect: rect, statusRect: status, clockRect: clock, recallRect: recall, pageRect: pageRect,
-      texts: texts, alertRect: alertRect, alertUrgent: urgent)
+      texts: texts, alertRect: alertRect, alertUrgent: urgent, summaryRect: summaryRect)
   }
 }
 

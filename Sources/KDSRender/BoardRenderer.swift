@@ -1,6 +1,10 @@
 import KDSCore
 import KDSGeometry
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// One drawing operation of a frame. Two frames' lists are compared to find
 /// what changed: a pixel can only change where an operation differs.
 enum DrawOp {
@@ -120,7 +124,9 @@ public final class BoardRenderer {
     let key = LayoutKey(
       width: width, height: height, zoom: snapshot.zoom, station: snapshot.station,
       tickets: snapshot.tickets, marks: snapshot.marks, alerts: snapshot.alerts,
-      page: snapshot.page)
+      page: snapshot.page, cardMarks: snapshot.cardMarks, allergens: snapshot.allergens,
+      reconnectSummary: snapshot.reconnectSummary,
+      clockUTCOffsetSeconds: snapshot.clockUTCOffsetSeconds)
     let layout: BoardLayout
     if let currentLayout, layoutKey == key {
       layout = currentLayout
@@ -242,10 +248,12 @@ public final class BoardRenderer {
     let frags = layout.visibleFragments
     // Background: only where no card is, so each pixel is painted once.
     ops.append(.fill(layout.banner.rect, t.bannerBackground))
-    let top = layout.banner.alertRect?.maxY ?? layout.banner.rect.maxY
+    let top =
+      layout.banner.summaryRect?.maxY ?? layout.banner.alertRect?.maxY ?? layout.banner.rect.maxY
     if let ar = layout.banner.alertRect {
       ops.append(.fill(ar, layout.banner.alertUrgent ? t.alertUrgent : t.alertNotice))
     }
+    if let sr = layout.banner.summaryRect { ops.append(.fill(sr, t.summaryStrip)) }
     let content = layout.contentRect
     let bg = t.background
     ops.append(.fill(Rect(x: 0, y: top, width: width, height: content.y - top), bg))
@@ -269,9 +277,14 @@ public final class BoardRenderer {
       let runs = fragmentRuns[fi]
       let ticket = layout.tickets[f.ticketIndex]
       let state = snap.thresholds.state(sentAt: ticket.sentAt, now: snap.now)
-      let headerColor = t.header(state)
-      let headerText = t.headerText(state)
-      let body = f.status == .inProgress ? t.cardInProgress : t.cardQueued
+      let voided = f.cardMarks.voidedAt != nil
+      var headerColor = voided ? t.voidHeader : t.header(state)
+      let headerText = voided ? t.voidHeaderText : t.headerText(state)
+      let body = voided ? t.voidBody : f.status == .inProgress ? t.cardInProgress : t.cardQueued
+      if let start = f.cardMarks.pulseStartMillis, !voided {
+        headerColor = BoardRenderer.pulsed(
+          headerColor, toward: t.pulse, start: start, at: snap.frameMillis)
+      }
       ops.append(.rounded(f.headerRect, radius: m.radius, headerColor, corners: .top, outside: bg))
       let bodyRect = Rect(
         x: f.rect.x, y: f.headerRect.maxY, width: f.rect.width,
@@ -295,6 +308,28 @@ public final class BoardRenderer {
         case .syncFailedStrip:
           ops.append(
             .rounded(b.rect, radius: m.radius, t.syncFailedStrip, corners: .bottom, outside: bg))
+        case .failureStrip:
+          ops.append(
+            .rounded(b.rect, radius: m.radius, t.failureStrip, corners: .bottom, outside: bg))
+        case .badgeNew:
+          ops.append(
+            .rounded(
+              b.rect, radius: b.rect.height / 4, t.badgeNew, corners: .all, outside: headerColor))
+        case .badgeAdded: ops.append(.fill(b.rect, t.badgeAdded))
+        case .badgeChanged: ops.append(.fill(b.rect, t.badgeChanged))
+        case .badgeVoid: ops.append(.fill(b.rect, t.badgeVoid))
+        case .chipVoid:
+          ops.append(
+            .rounded(b.rect, radius: b.rect.height / 2, t.badgeVoid, corners: .all, outside: body))
+        case .changedLine:
+          ops.append(.fill(b.rect, t.changedLine))
+          ops.append(
+            .fill(
+              Rect(
+                x: b.rect.x - m.pad / 2 - 1, y: b.rect.y, width: max(3, m.pad / 2),
+                height: b.rect.height),
+              t.changedBar))
+        case .allergyCheckedChip: ops.append(.fill(b.rect, t.allergyChecked))
         }
       }
       // The timer, right-aligned in the header; the number never runs under it.
@@ -321,17 +356,42 @@ public final class BoardRenderer {
         case .course: color = t.courseText
         case .continuedFooter: color = t.continued
         case .notSynced, .syncFailed: color = t.stripText
+        case .badgeNew: color = t.badgeNewText
+        case .badgeAdded: color = t.badgeAddedText
+        case .badgeChanged: color = t.badgeChangedText
+        case .badgeVoid: color = t.badgeVoidText
+        case .failureReason: color = t.failureText
+        case .failureHint: color = t.failureHint
+        case .allergyChecked: color = t.allergyCheckedText
         default: color = t.itemText
         }
         let inHeader = tp.role == .number || tp.role == .continuedLabel
         ops.append(
           .text(
             runs[ti], x: tp.x, baseline: tp.baseline, color, clip: inHeader ? headerClip : f.rect))
+        if voided && [.number, .quantity, .itemName, .modifier, .allergy].contains(tp.role) {
+          // VOID: struck through, so nobody cooks it.
+          let thick = max(3, m.unit / 6)
+          let mid = tp.baseline - tp.ascent * 2 / 5
+          ops.append(
+            .fill(
+              Rect(x: tp.x - 2, y: mid - thick / 2, width: tp.width + 4, height: thick),
+              tp.role == .number ? t.voidHeaderText : t.voidStrike))
+        }
       }
       let lm = text.metrics(m.timer)
       let baseline = f.timerRect.y + (f.timerRect.height - lm.lineHeight + 1) / 2 + lm.ascent
       ops.append(
         .text(timerRun, x: timerX, baseline: baseline, headerText, clip: f.headerRect))
+      if let start = f.cardMarks.pulseStartMillis, !voided,
+        let strength = BoardRenderer.pulseStrength(start: start, at: snap.frameMillis)
+      {
+        // The NEW card's outline beats with its header.
+        ops.append(
+          .stroke(
+            f.rect, radius: m.radius, width: m.selectionWidth,
+            t.pulse.over(bg, alpha: UInt8((strength * 255).rounded()))))
+      }
       if snap.selectedTicketId == ticket.id {
         ops.append(.stroke(f.rect, radius: m.radius, width: m.selectionWidth, t.selection))
       }
@@ -353,11 +413,15 @@ public final class BoardRenderer {
       case .bannerRecall: color = t.recallText
       case .bannerRecallDisabled: color = t.recallDisabled
       case .alert: color = b.alertUrgent ? t.alertUrgentText : t.alertNoticeText
+      case .reconnectSummary: color = t.summaryText
       case .empty: color = t.empty
       default: color = t.statusText
       }
       let clip =
-        tp.role == .alert ? (b.alertRect ?? b.rect) : (tp.role == .empty ? canvasBounds : b.rect)
+        tp.role == .alert
+        ? (b.alertRect ?? b.rect)
+        : tp.role == .reconnectSummary
+          ? (b.summaryRect ?? b.rect) : (tp.role == .empty ? canvasBounds : b.rect)
       ops.append(
         .text(bannerRuns[ti], x: tp.x, baseline: tp.baseline, color, clip: clip))
     }
@@ -420,6 +484,13 @@ public final class BoardRenderer {
       return snap.pendingOperations > 0
         ? "Reconnecting... (\(queued(snap.pendingOperations)))" : "Reconnecting..."
     case .offline:
+      if let since = snap.offlineSince {
+        // "Offline since 12:31 - 3 updates queued" (the kitchen's local time).
+        let at = kitchenClock(since, utcOffsetSeconds: snap.clockUTCOffsetSeconds)
+        return snap.pendingOperations > 0
+          ? "Offline since \(at) - \(queued(snap.pendingOperations))"
+          : "Offline since \(at) - Showing cached tickets"
+      }
       return snap.pendingOperations > 0
         ? "Offline - Showing cached tickets (\(queued(snap.pendingOperations)))"
         : "Offline - Showing cached tickets"
@@ -427,6 +498,22 @@ public final class BoardRenderer {
   }
 
   private func statusText(_ snap: BoardSnapshot) -> String { BoardRenderer.statusText(snap) }
+
+  /// A NEW card's header: three pulses over the pulse's 3 s, toward `pulse`
+  /// and back (a header, never the whole screen).
+  static func pulsed(_ base: Color, toward pulse: Color, start: Int64, at now: Int64) -> Color {
+    guard let strength = pulseStrength(start: start, at: now) else { return base }
+    // At most a third of the way: the header's text stays readable.
+    return pulse.over(base, alpha: UInt8((strength * 90).rounded()))
+  }
+
+  /// 0...1, three beats over 3 s from `start`; nil outside them.
+  static func pulseStrength(start: Int64, at now: Int64) -> Double? {
+    let elapsed = now - start
+    guard elapsed >= 0, elapsed < 3_000 else { return nil }
+    let phase = Double(elapsed % 1_000) / 1_000
+    return 0.5 - 0.5 * cos(2 * Double.pi * phase)
+  }
 
   /// The wall clock as hh:mm, `utcOffsetSeconds` ahead of UTC.
   func clockText(_ now: Timestamp, utcOffsetSeconds: Int) -> String {

@@ -53,6 +53,30 @@ public struct Theme: Hashable, Sendable {
   public var alertNotice = Color(rgb: 0xF9A825)
   public var alertNoticeText = Color(rgb: 0x111111)
   public var empty = Color(rgb: 0x6B7480)
+  // Issue 11: the marks. Loud, high contrast, readable across a kitchen.
+  public var voidHeader = Color(rgb: 0xB71C1C)
+  public var voidHeaderText = Color(rgb: 0xFFFFFF)
+  public var voidBody = Color(rgb: 0x2A1D1F)
+  public var voidStrike = Color(rgb: 0xFF5252)
+  public var badgeVoid = Color(rgb: 0xFFFFFF)
+  public var badgeVoidText = Color(rgb: 0xB71C1C)
+  public var badgeNew = Color(rgb: 0xFFFFFF)
+  public var badgeNewText = Color(rgb: 0x000000)
+  public var badgeAdded = Color(rgb: 0x7B1FA2)
+  public var badgeAddedText = Color(rgb: 0xFFFFFF)
+  public var badgeChanged = Color(rgb: 0x00E5FF)
+  public var badgeChangedText = Color(rgb: 0x000000)
+  public var changedLine = Color(rgb: 0x0D4F5C)
+  public var changedBar = Color(rgb: 0x00E5FF)
+  /// The colour a NEW card's header pulses towards.
+  public var pulse = Color(rgb: 0xFFFFFF)
+  public var failureStrip = Color(rgb: 0xD32F2F)
+  public var failureText = Color(rgb: 0xFFFFFF)
+  public var failureHint = Color(rgb: 0xFFD6D6)
+  public var allergyChecked = Color(rgb: 0x1B5E20)
+  public var allergyCheckedText = Color(rgb: 0xFFFFFF)
+  public var summaryStrip = Color(rgb: 0x1565C0)
+  public var summaryText = Color(rgb: 0xFFFFFF)
 
   public init() {}
 

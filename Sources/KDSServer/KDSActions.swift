@@ -14,8 +14,13 @@ extension Kitchen {
   ) throws -> WriteOutcome {
     _ = try Validation.object(body)
     var readyAt: Int64? = nil
+    var allergenCheckedAt: Int64? = nil
     if action == .markReady {
       readyAt = try Validation.timestamp(body["readyAt"], "readyAt", required: false)
+      // Extension: when the cook acknowledged the allergy band (kiosks with
+      // allergen_check = on); recorded with the bump.
+      allergenCheckedAt = try Validation.timestamp(
+        body["allergenCheckedAt"], "allergenCheckedAt", required: false)
     }
     guard var ticket = try TicketRow.fetch(db, id: id) else {
       throw APIError.notFound("Ticket \(id) not found")
@@ -56,12 +61,17 @@ extension Kitchen {
       if target == "READY" {
         // Like sentAt, a time to show: the wall clock, not the stamp clock.
         ticket.readyAt = readyAt ?? SystemClock.wallMillis()
+        ticket.allergenCheckedAt = allergenCheckedAt
       } else if action == .recall {
         ticket.readyAt = nil
+        ticket.allergenCheckedAt = nil
       }
       try db.execute(
-        sql: "UPDATE tickets SET status = ?, updated_at = ?, ready_at = ? WHERE id = ?",
-        arguments: [ticket.status, stamp, ticket.readyAt, ticket.id])
+        sql: """
+          UPDATE tickets SET status = ?, updated_at = ?, ready_at = ?, allergen_checked_at = ?
+          WHERE id = ?
+          """,
+        arguments: [ticket.status, stamp, ticket.readyAt, ticket.allergenCheckedAt, ticket.id])
       touched.append(TicketTouch(station: ticket.station, updatedAt: stamp))
       try AuditLog.ticketAction(
         db, device: token.device, action: action.rawValue, ticket: ticket, body: body)

@@ -154,7 +154,7 @@ extension Kitchen {
         let itemsText = JSONValue.array(ticketItems).text
         try db.execute(
           sql: """
-            INSERT INTO tickets (\(TicketRow.columns)) VALUES (?, ?, ?, ?, 'QUEUED', ?, ?, NULL, ?, ?, ?, ?)
+            INSERT INTO tickets (\(TicketRow.columns)) VALUES (?, ?, ?, ?, 'QUEUED', ?, ?, NULL, ?, ?, ?, ?, NULL)
             """,
           arguments: [
             ticketID, order.id, String(order.number), station, sentAt, stamp, order.waiterName,

@@ -127,6 +127,11 @@ public final class ServerStore: Sendable {
       try db.execute(sql: "ALTER TABLE menu_items ADD COLUMN price REAL")
     }
     m.registerMigration(DashboardSchema.migrationName, migrate: DashboardSchema.migrate)
+    m.registerMigration("v5-allergen-check") { db in
+      // A kiosk with `allergen_check = on` sends when the cook acknowledged
+      // the allergy band with its mark-ready (docs/sync-contract.md).
+      try db.execute(sql: "ALTER TABLE tickets ADD COLUMN allergen_checked_at INTEGER")
+    }
     return m
   }
 

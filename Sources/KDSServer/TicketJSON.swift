@@ -52,6 +52,10 @@ extension TicketRow {
     default: end = now
     }
     JSONValue.writeString(sla.state(sentAt: sentAt, at: end), to: &out)
+    if let allergenCheckedAt {
+      key("allergenCheckedAt")
+      stamp(allergenCheckedAt)
+    }
     key("items")
     out.append(contentsOf: itemsJSON.utf8)
     out.append(UInt8(ascii: "}"))

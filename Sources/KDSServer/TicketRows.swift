@@ -3,7 +3,7 @@ import GRDB
 /// A row of `tickets`.
 struct TicketRow: Sendable {
   static let columns =
-    "id, order_id, order_number, station, status, sent_at, updated_at, ready_at, waiter_name, table_name, order_type, items_json"
+    "id, order_id, order_number, station, status, sent_at, updated_at, ready_at, waiter_name, table_name, order_type, items_json, allergen_checked_at"
 
   var id: String
   var orderID: String
@@ -17,6 +17,9 @@ struct TicketRow: Sendable {
   var tableName: String?
   var orderType: String?
   var itemsJSON: String
+  /// When a cook acknowledged the ticket's allergy band before the bump
+  /// (the mark-ready extension field `allergenCheckedAt`), nil if never.
+  var allergenCheckedAt: Int64?
 
   init(row: Row) {
     id = row[0]
@@ -31,6 +34,7 @@ struct TicketRow: Sendable {
     tableName = row[9]
     orderType = row[10]
     itemsJSON = row[11]
+    allergenCheckedAt = row[12]
   }
 
   static func fetch(_ db: Database, id: String) throws -> TicketRow? {

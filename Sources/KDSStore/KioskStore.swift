@@ -138,6 +138,15 @@ public final class KioskStore: Sendable {
     m.registerMigration("v3-queued-at-server") { db in
       try db.execute(sql: "ALTER TABLE operations ADD COLUMN queuedAtServer INTEGER")
     }
+    m.registerMigration("v3-marks") { db in
+      // Issue 11: a failed operation's reason in kitchen words, and the
+      // allergen acknowledgement a bump carries.
+      try db.execute(
+        sql: """
+          ALTER TABLE operations ADD COLUMN reason TEXT;
+          ALTER TABLE operations ADD COLUMN allergenCheckedAt INTEGER;
+          """)
+    }
     return m
   }
 
@@ -308,13 +317,14 @@ public final class KioskStore: Sendable {
           sql: """
             INSERT INTO operations (id, kind, ticketId, readyAt, createdAt, attempts,
               uncountedAttempts, nextAttemptAt, state, lastError, lastResult, serverStatus,
-              queuedAtServer)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              queuedAtServer, reason, allergenCheckedAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
           arguments: [
             op.id, op.kind.rawValue, op.ticketId, op.readyAt?.millis, op.createdAt.millis,
             op.attempts, op.uncountedAttempts, op.nextAttemptAt.millis, op.state.rawValue,
             op.lastError, op.lastResult?.rawValue, op.serverStatus?.wire, op.queuedAtServer?.millis,
+            op.reason, op.allergenCheckedAt?.millis,
           ])
         stored.seq = db.lastInsertedRowID
         switch op.kind {
@@ -345,7 +355,7 @@ public final class KioskStore: Sendable {
         sql: """
           UPDATE operations SET id = ?, createdAt = ?, attempts = ?, uncountedAttempts = ?,
             nextAttemptAt = ?, state = ?, lastError = ?, lastResult = ?, serverStatus = ?,
-            finishedAt = ?, queuedAtServer = ?
+            finishedAt = ?, queuedAtServer = ?, reason = ?
           WHERE seq = ?
           """)
       for op in ops {
@@ -353,7 +363,7 @@ public final class KioskStore: Sendable {
         try stmt.execute(arguments: [
           op.id, op.createdAt.millis, op.attempts, op.uncountedAttempts, op.nextAttemptAt.millis,
           op.state.rawValue, op.lastError, op.lastResult?.rawValue, op.serverStatus?.wire,
-          finished, op.queuedAtServer?.millis, op.seq,
+          finished, op.queuedAtServer?.millis, op.reason, op.seq,
         ])
       }
     }
@@ -418,7 +428,10 @@ public final class KioskStore: Sendable {
     // (Absent from a file older than v3, read when a corrupt one is salvaged.)
     let queuedAtServer: Int64? =
       row.hasColumn("queuedAtServer") ? try row.decode(forColumn: "queuedAtServer") : nil
-    return QueuedOperation(
+    // A database of before v3-marks (read row by row when set aside) lacks these.
+    let allergenCheckedAt: Int64? =
+      row.hasColumn("allergenCheckedAt") ? try row.decode(forColumn: "allergenCheckedAt") : nil
+    var op = QueuedOperation(
       id: try row.decode(forColumn: "id"), seq: try row.decode(forColumn: "seq"), kind: kind,
       ticketId: try row.decode(forColumn: "ticketId"),
       readyAt: readyAt.map(Timestamp.init(millis:)),
@@ -430,6 +443,31 @@ public final class KioskStore: Sendable {
       lastResult: lastResult.flatMap(AttemptResult.init(rawValue:)),
       serverStatus: serverStatus.map(TicketStatus.init(wire:)),
       queuedAtServer: queuedAtServer.map(Timestamp.init(millis:)))
+    op.reason = row.hasColumn("reason") ? try row.decode(forColumn: "reason") : nil
+    op.allergenCheckedAt = allergenCheckedAt.map(Timestamp.init(millis:))
+    return op
+  }
+
+  /// Removes failed operations the cook dismissed (and a dismissed bump from
+  /// the recall stack), durably. Only failed ones: an operation retried
+  /// meanwhile stays.
+  public func deleteFailedOperations(ids: [String]) throws {
+    guard !ids.isEmpty else { return }
+    try db.writeWithoutTransaction { db in
+      try db.execute(sql: "PRAGMA synchronous = FULL")
+      defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+      try db.inTransaction {
+        for id in ids {
+          try db.execute(
+            sql: "DELETE FROM bumped WHERE operationId = ? AND operationId IN "
+              + "(SELECT id FROM operations WHERE id = ? AND state = 'failed')",
+            arguments: [id, id])
+          try db.execute(
+            sql: "DELETE FROM operations WHERE id = ? AND state = 'failed'", arguments: [id])
+        }
+        return .commit
+      }
+    }
   }
 
   /// Removes done operations finished before `before` (they are history).

@@ -15,7 +15,11 @@ extension SyncEngine {
   }
 
   /// Queues `kind` on a ticket, durably, before returning: the caller may show it done.
-  public func perform(_ kind: TicketAction, ticketId: String) throws(ActionError) -> ActionResult {
+  /// `allergenCheckedAt`: the cook acknowledged the allergy band then (a
+  /// bump's extension field; see docs/sync-contract.md, "Allergen check").
+  public func perform(
+    _ kind: TicketAction, ticketId: String, allergenCheckedAt: Timestamp? = nil
+  ) throws(ActionError) -> ActionResult {
     let now = schedule.now()
     let result = state.withLock { s -> Result<ActionResult, ActionError> in
       switch kitchen(s).decide(kind, ticketId: ticketId) {
@@ -23,10 +27,11 @@ extension SyncEngine {
       case .success(.unchanged(let status)): return .success(.unchanged(status))
       case .success(.enqueue): break
       }
-      let op = QueuedOperation(
+      var op = QueuedOperation(
         id: s.ulid.next(now: now), kind: kind, ticketId: ticketId,
         readyAt: kind == .bump ? s.status.clock.serverTime(at: now) : nil, createdAt: now,
         queuedAtServer: s.status.clock.samples > 0 ? s.status.clock.serverTime(at: now) : nil)
+      if kind == .bump { op.allergenCheckedAt = allergenCheckedAt }
       do {
         // The durable write happens under the lock: the check above still holds.
         let stored = try store.enqueue(op, maxOutstanding: policy.maxOutstanding)
@@ -95,6 +100,7 @@ extension SyncEngine {
       op.lastError = nil
       op.lastResult = nil
       op.serverStatus = nil
+      op.reason = nil
       op.nextAttemptAt = now
       s.ops[op.id] = op
       s.status.disabledActions.remove(op.kind)

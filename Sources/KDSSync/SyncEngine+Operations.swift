@@ -21,7 +21,13 @@ extension SyncEngine {
         status: response.status, body: response.body, retryAfter: response.retryAfterSeconds)
     }
     let outcome = policy.classify(answer, kind: op.kind)
-    let updated = policy.record(outcome, on: op, now: now)
+    var updated = policy.record(outcome, on: op, now: now)
+    if updated.state == .failed {
+      let response = try? exchange.result.get()
+      updated.reason = Self.kitchenReason(
+        outcome, kind: op.kind, status: response?.status, body: response?.body,
+        utcOffsetSeconds: config.utcOffsetSeconds)
+    }
     let opName = "\(op.kind.rawValue) \(op.id) for ticket \(op.ticketId)"
     switch outcome {
     case .succeeded(let ticket):
@@ -59,6 +65,7 @@ extension SyncEngine {
       }
       s.generation += 1
     }
+    noteReplayed(op, updated)
     return updated
   }
 

@@ -101,6 +101,15 @@ extension SyncEngine {
       return
     }
     let (wasConnected, serverTime) = state.withLock { s -> (Bool, Timestamp) in
+      let arrived = changes.changed.filter { s.tickets[$0.id] == nil && $0.status.isActive }.count
+      if s.status.connection != .connected && s.status.usablePolls > 0
+        && (s.replay != nil || s.ops.values.contains(where: \.isOutstanding))
+      {
+        // A reconnect with operations to replay: count what happens.
+        if s.replay == nil { s.replay = ReconnectSummary() }
+        s.replay!.newTickets += arrived
+      }
+      s.status.usablePolls += 1
       for t in changes.changed { s.tickets[t.id] = t }
       for id in changes.removed { s.tickets[id] = nil }
       if let cursor, cursor > (s.cursor ?? Timestamp(millis: Int64.min)) { s.cursor = cursor }

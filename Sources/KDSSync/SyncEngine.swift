@@ -42,6 +42,8 @@ public final class SyncEngine: Sendable {
     var loggedKinds: Set<String> = []
     var unknownStatuses: Set<String> = []
     var ulid = ULIDGenerator()
+    /// A reconnect's replay being counted (see `finishReplayIfDone`).
+    var replay: ReconnectSummary?
   }
   let state: Mutex<State>
   let stopping = Atomic<Bool>(false)
@@ -169,7 +171,8 @@ public final class SyncEngine: Sendable {
       let serverNow = s.status.clock.samples > 0 ? s.status.clock.serverTime(at: now) : nil
       for (id, op) in s.ops where op.state == .pending {
         if policy.hasExpired(op, now: now, serverNow: serverNow) {
-          let expired = policy.expire(op)
+          var expired = policy.expire(op)
+          expired.reason = "not sent: no connection for 23 hours"
           s.ops[id] = expired
           changed.append(expired)
           logger.error(
@@ -214,6 +217,7 @@ public final class SyncEngine: Sendable {
       }
     }
     persist(finished, finishedAt: done)
+    finishReplayIfDone(now: done)
     pruneIfDue(now: done)
 
     let (after, next) = state.withLock { s -> ((UInt64, SyncStatus), Timestamp) in

@@ -1,4 +1,5 @@
 import KDSCore
+import KDSSystem
 
 /// The sync loop's settings.
 public struct SyncConfig: Sendable {
@@ -22,6 +23,11 @@ public struct SyncConfig: Sendable {
   public var version = "unknown"
   /// Sent as `X-KDS-Display` on every poll, e.g. `drm 1920x1080`.
   public var displayDescription: String?
+  /// The kitchen's UTC offset at a time, for failure reasons ("voided at
+  /// 12:31"): the system's time zone.
+  public var utcOffsetSeconds: @Sendable (Timestamp) -> Int = { t in
+    SystemClock.localOffsetSeconds(atWallMillis: t.millis)
+  }
 
   public init(station: String) { self.station = station }
 }
@@ -45,8 +51,42 @@ public struct SyncStatus: Hashable, Sendable {
   /// The server's SLA thresholds (`X-KDS-SLA`), nil until it sends them.
   public var serverThresholds: SLAThresholds?
   public var clock = ServerClockEstimator()
+  /// Polls answered usably since this engine started (0: the board is still
+  /// the one from before the start, nothing on it is new).
+  public var usablePolls = 0
+  /// The last reconnect that replayed operations, once its replay finished.
+  public var lastReconnect: ReconnectSummary?
 
   public init() {}
+
+  /// Server time since which the polls fail (the banner's "Offline since 12:31").
+  public var failingSinceServerTime: Timestamp? {
+    failingSince.map { clock.serverTime(at: $0) }
+  }
+}
+
+/// What a reconnect's replay came to: the reconnect strip's
+/// "7 bumps sent · 1 refused (#1042 voided 12:31) · 3 new tickets".
+public struct ReconnectSummary: Hashable, Sendable {
+  public struct Refusal: Hashable, Sendable {
+    public var ticketId: String
+    public var kind: TicketAction
+    /// In kitchen words ("voided at 12:31").
+    public var reason: String
+  }
+  /// Counts one summary from the next.
+  public var serial: Int = 0
+  /// Operations the server took, by kind.
+  public var sent: [TicketAction: Int] = [:]
+  public var refused: [Refusal] = []
+  /// Active tickets the reconnecting poll brought that the kiosk did not have.
+  public var newTickets = 0
+  /// Device time (the sync's time line) the replay finished.
+  public var finishedAt: Timestamp?
+
+  public init() {}
+
+  public var isEmpty: Bool { sent.isEmpty && refused.isEmpty }
 }
 
 /// A consistent read of the sync's state, for the screen and the control socket.

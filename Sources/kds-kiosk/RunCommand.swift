@@ -184,6 +184,9 @@ struct RunCommand: ParsableCommand {
     options.syncIntervalMillis = Int64(c.syncInterval * 1000)
     options.caFile = c.caFile
     options.thresholds = c.thresholds
+    options.newTicketAlert = c.newTicketAlert
+    options.allergens = c.allergens
+    options.allergenCheck = c.allergenCheck
 
     // The screen, before the daemon: its description goes to the server.
     let screen: ScreenPresenter?
@@ -247,6 +250,9 @@ struct RunCommand: ParsableCommand {
         daemon.core.thresholds = fresh.thresholds
         daemon.core.thresholdsExplicit = fresh.thresholdsExplicit
         daemon.core.zoom = fresh.zoom
+        daemon.core.marker.settings.newTicketAlert = fresh.newTicketAlert
+        daemon.core.allergens = fresh.allergens
+        daemon.core.allergenCheck = fresh.allergenCheck
         daemon.input?.manager.config = freshInput
         daemon.input?.holdMillis = Int64(fresh.holdToBumpMillis)
         daemon.screen?.renderer.invalidate()
@@ -257,7 +263,7 @@ struct RunCommand: ParsableCommand {
           restart.append("display")
         }
         if fresh.database != c.database { restart.append("database") }
-        return "configuration reloaded (thresholds, zoom, keys, hold time)"
+        return "configuration reloaded (thresholds, zoom, keys, hold time, alerts, allergens)"
           + (restart.isEmpty ? "" : "; restart to apply: " + restart.joined(separator: ", "))
       } catch {
         return "configuration NOT reloaded, the running one stays: \(error)"

@@ -18,8 +18,8 @@ struct KDSCtl: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kdsctl", abstract: "Control a running kds-kiosk.",
     subcommands: [
-      Status.self, Bump.self, Start.self, Recall.self, Queue.self, Retry.self, Screenshot.self,
-      Input.self, Config.self, LearnKeys.self,
+      Status.self, Bump.self, Start.self, Recall.self, Queue.self, Retry.self, Dismiss.self,
+      Screenshot.self, Input.self, Config.self, LearnKeys.self,
     ])
 
   /// `kdsctl --socket PATH status` and `kdsctl status --socket PATH` both work:
@@ -63,6 +63,11 @@ struct Status: ParsableCommand {
     print("last sync:   \(s.lastSyncAt ?? "never")")
     print("tickets:     \(s.tickets) on screen, \(s.cachedTickets) cached")
     print("operations:  \(s.pendingOps) pending, \(s.failedOps) failed")
+    for f in s.failures ?? [] {
+      print(
+        "failed:      \(f.kind) of ticket \(f.ticketId): \(f.reason) (kdsctl dismiss \(f.ticketId))"
+      )
+    }
     if let damaged = s.damagedRecords {
       print("damaged:     \(damaged) record\(damaged == 1 ? "" : "s") set aside (quarantine table)")
     }
@@ -123,6 +128,22 @@ struct Retry: ParsableCommand {
   @OptionGroup var options: SocketOption
   @Argument(help: "The operation id (see `kdsctl queue`).") var operationId: String
   func run() throws { try act(options.socket, ControlRequest(cmd: "retry", op: operationId)) }
+}
+
+struct Dismiss: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Dismiss a ticket's failed operations (the server's copy stands).")
+  @OptionGroup var options: SocketOption
+  @Argument(help: "The ticket id.") var ticketId: String
+  @Flag(help: "The argument is an operation id (see `kdsctl queue`), not a ticket id.")
+  var operation = false
+  func run() throws {
+    try act(
+      options.socket,
+      operation
+        ? ControlRequest(cmd: "dismiss", op: ticketId)
+        : ControlRequest(cmd: "dismiss", ticket: ticketId))
+  }
 }
 
 struct Queue: ParsableCommand {

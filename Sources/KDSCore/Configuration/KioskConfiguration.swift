@@ -50,6 +50,12 @@ public struct KioskConfiguration: Hashable, Sendable {
   /// on the status chip to start, on the failure line to dismiss), in ms.
   public var holdToBumpMillis: Int = KioskConfiguration.defaultHoldToBumpMillis
   public static let defaultHoldToBumpMillis = 600
+  /// How a new ticket announces itself: `pulse` (badge and header pulse), `badge`, `off`.
+  public var newTicketAlert: NewTicketAlert = .pulse
+  /// The words that give a note or a modifier the allergy band.
+  public var allergens: AllergenList = .standard
+  /// Whether a ticket with an allergy band needs a first bump to acknowledge it.
+  public var allergenCheck = false
 
   public init() {}
 
@@ -72,6 +78,12 @@ public struct KioskConfiguration: Hashable, Sendable {
     ("sla_red_after", "seconds, 1 to 86400, more than sla_orange_after"),
     ("log_level", "trace, debug, info, notice, warning, error or critical"),
     ("hold_to_bump_ms", "milliseconds a finger holds a card to bump it, 300 to 2000"),
+    ("new_ticket_alert", "pulse, badge or off"),
+    (
+      "allergens",
+      "a comma-separated list of allergen words (letters, digits, spaces, hyphens; at most 40 characters each), `default` for the standard list"
+    ),
+    ("allergen_check", "on or off"),
   ]
 }
 
@@ -243,6 +255,17 @@ extension KioskConfiguration {
       guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value)
       else { throw fail() }
       logLevel = value
+    case "new_ticket_alert":
+      guard let v = NewTicketAlert(rawValue: value.lowercased()) else { throw fail() }
+      newTicketAlert = v
+    case "allergens":
+      allergens = try Self.allergenList(value, source: source)
+    case "allergen_check":
+      switch value.lowercased() {
+      case "on", "yes", "true", "1": allergenCheck = true
+      case "off", "no", "false", "0": allergenCheck = false
+      default: throw fail()
+      }
     default:
       // A long or odd "key" may be a pasted token (with an `=` in it): not shown.
       let looksLikeAKey =
@@ -256,6 +279,38 @@ extension KioskConfiguration {
         "unknown key \(shown); known keys: "
           + Self.knownKeys.map(\.key).joined(separator: ", ") + ", map.*, grab.*, touch.*")
     }
+  }
+
+  /// `allergens = default, quinoa, tree nut`: `default` stands for the standard list.
+  static func allergenList(_ value: String, source: ConfigSource) throws(ConfigError)
+    -> AllergenList
+  {
+    var words: [String] = []
+    for (i, raw) in value.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
+      let word = raw.trimmingSpaces
+      let position = "allergens: entry \(i + 1)"
+      guard !word.isEmpty else {
+        throw ConfigError(source, "\(position) is empty (expected words separated by commas)")
+      }
+      if word.lowercased() == "default" {
+        words += AllergenList.standardWords
+        continue
+      }
+      guard word.count <= AllergenList.maxWordLength else {
+        throw ConfigError(
+          source, "\(position) is longer than \(AllergenList.maxWordLength) characters")
+      }
+      guard word.allSatisfy({ $0.isLetter || $0.isNumber || $0 == " " || $0 == "-" }) else {
+        throw ConfigError(
+          source,
+          "\(position) `\(word.prefix(40))`: only letters, digits, spaces and hyphens")
+      }
+      words.append(String(word))
+    }
+    guard words.count <= AllergenList.maxWords else {
+      throw ConfigError(source, "allergens: more than \(AllergenList.maxWords) entries")
+    }
+    return AllergenList(words)
   }
 
   /// Checks that what the daemon needs to run is present.
