@@ -198,8 +198,10 @@ struct TokenAdministrationTests {
 @Suite("Hardening: requests without a valid token are rate limited per address")
 struct UnauthenticatedFloodTests {
   @Test func floodOfBadTokensGets429BeforeAnyLookup() async throws {
+    // One request per 100 s: however slow a loaded machine runs the test, the
+    // bucket does not refill before its last request.
     let f = try Fixture(arguments: [
-      "--unauthenticated-rate", "0.2/s", "--unauthenticated-burst", "3",
+      "--unauthenticated-rate", "0.01/s", "--unauthenticated-burst", "3",
     ])
     #expect(try await f.pos.get("/pos/orders").status == 200)
     let fresh = try f.server.createToken(device: "late-kiosk", stations: ["grill"])
@@ -208,7 +210,7 @@ struct UnauthenticatedFloodTests {
     let limited = try await bad.get("/kds/queue?station=grill")
     expectError(limited, 429, messageContains: "valid device token")
     let retry = try #require(Int(limited.header("Retry-After") ?? ""))
-    #expect((1...5).contains(retry))
+    #expect((1...100).contains(retry))
     expectError(try await f.server.client(token: nil).get("/pos/orders"), 429)
     expectError(
       try await f.server.client(token: nil).send(
