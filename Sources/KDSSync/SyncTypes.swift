@@ -22,6 +22,15 @@ public struct SyncConfig: Sendable {
   public var version = "unknown"
   /// Sent as `X-KDS-Display` on every poll, e.g. `drm 1920x1080`.
   public var displayDescription: String?
+  /// The push stream beside the poll (`GET /kds/stream`); the daemon sets
+  /// it from `push = auto | off`. Off here: an engine driven by `tick()`
+  /// alone (tests, benchmarks) only polls.
+  public var push = PushMode.off
+  /// The poll's interval while the push stream is healthy (never less than
+  /// `syncIntervalMillis`).
+  public var pushPollIntervalMillis: Int64 = 30_000
+  /// A server without the stream (404) is asked again this often (and on every reconnect).
+  public var pushRetryUnsupportedMillis: Int64 = 600_000
 
   public init(station: String) { self.station = station }
 }
@@ -43,6 +52,8 @@ public struct SyncStatus: Hashable, Sendable {
   /// Stored rows that could not be read and were set aside (the quarantine table).
   public var damagedRecords = 0
   public var clock = ServerClockEstimator()
+  /// The push stream: off, connecting, streaming or unsupported.
+  public var push = PushState.off
 
   public init() {}
 }

@@ -108,6 +108,11 @@ struct Serve: AsyncParsableCommand {
   var kioskOfflineAfter: Double = 30
 
   @Option(
+    name: .customLong("stream-heartbeat"),
+    help: "Seconds between two heartbeats of a push stream (GET /kds/stream).")
+  var streamHeartbeat: Double = 15
+
+  @Option(
     name: .customLong("web-root"),
     help:
       "Folder holding pos/ (the POS web app served at /pos/). Default: $KDS_WEB_ROOT, /usr/share/kds/web, or web/ above the executable."
@@ -123,6 +128,9 @@ struct Serve: AsyncParsableCommand {
         "--idempotency-ttl, --cleanup-interval and --retention-hours must be > 0")
     }
     guard demoRate > 0 else { throw ValidationError("--demo-rate must be > 0") }
+    guard streamHeartbeat >= 0.05, streamHeartbeat <= 3_600 else {
+      throw ValidationError("--stream-heartbeat must be 0.05 to 3600 seconds")
+    }
     guard (tlsCert == nil) == (tlsKey == nil) else {
       throw ValidationError("--tls-cert and --tls-key go together")
     }
@@ -167,6 +175,7 @@ struct Serve: AsyncParsableCommand {
     options.tlsCertificatePath = tlsCert
     options.tlsKeyPath = tlsKey
     options.webRoot = webRoot
+    options.streamHeartbeatSeconds = streamHeartbeat
     do {
       _ = try WebRoot.locate(explicit: webRoot)
     } catch let error as WebRootError {
