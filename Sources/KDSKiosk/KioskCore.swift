@@ -249,6 +249,8 @@ public final class KioskCore: KioskActions {
       serverClockOffsetMillis: view.status.clock.offsetMillis, selectedTicketId: selectedTicketId,
       page: page)
     status.damagedRecords = view.status.damagedRecords
+    status.push = view.status.push.rawValue
+    status.pollIntervalSeconds = Double(engine.pollIntervalMillis()) / 1000
     return status
   }
 

@@ -32,6 +32,8 @@ public struct KioskDaemonOptions: Sendable {
   /// Reported to the server on each poll (its status page shows them).
   public var version = KDSVersion.current
   public var displayDescription: String?
+  /// The push stream beside the poll (`push = auto | off`).
+  public var push = PushMode.auto
 
   public init(
     serverURL: String, station: String, token: String, dbPath: String,
@@ -99,6 +101,7 @@ public final class KioskDaemon {
     syncConfig.syncIntervalMillis = configuration.syncIntervalMillis
     syncConfig.version = configuration.version
     syncConfig.displayDescription = configuration.displayDescription
+    syncConfig.push = configuration.push
     engine = try SyncEngine(
       config: syncConfig, store: store, client: client, clock: clock,
       logger: Logger(label: "kds.sync"))

@@ -241,7 +241,8 @@ final class MultiLoop {
     guard code == CURLM_OK else {
       release(t)
       let text = String(cString: curl_multi_strerror(code))
-      request.completion(.failure(HTTPFailure(kind: .other, detail: "curl_multi_add_handle: \(text)")))
+      request.completion(
+        .failure(HTTPFailure(kind: .other, detail: "curl_multi_add_handle: \(text)")))
       return
     }
     transfers[UInt(bitPattern: easy)] = t

@@ -98,7 +98,8 @@ final class SSEParser: Sendable {
         if line.isEmpty {
           if !s.data.isEmpty {
             events.append(
-              Event(id: s.id, type: s.type.isEmpty ? "message" : s.type,
+              Event(
+                id: s.id, type: s.type.isEmpty ? "message" : s.type,
                 data: s.data.joined(separator: "\n")))
           }
           s.type = ""
@@ -137,7 +138,7 @@ final class SSEParser: Sendable {
 /// asked again every `pushRetryUnsupportedMillis` and on every reconnect.
 extension SyncEngine {
   /// The poll's interval now.
-  func pollIntervalMillis() -> Int64 {
+  public func pollIntervalMillis() -> Int64 {
     guard push.healthy.load(ordering: .relaxed) else { return config.syncIntervalMillis }
     return max(config.syncIntervalMillis, config.pushPollIntervalMillis)
   }
@@ -243,7 +244,9 @@ extension SyncEngine {
         }
         tickets += batch.tickets
       } catch {
-        logOnce("push-malformed", "push stream: an event that is not a ticket skipped: \(describe(error))")
+        logOnce(
+          "push-malformed", "push stream: an event that is not a ticket skipped: \(describe(error))"
+        )
       }
     }
     if !tickets.isEmpty {

@@ -91,6 +91,9 @@ struct RunCommand: ParsableCommand {
   @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
   var logLevel: String?
 
+  @Option(help: "auto: read the server's push stream beside the poll; off: poll only.")
+  var push: String?
+
   /// The configuration: files, then flags. Throws a `ConfigError` naming the
   /// file and line (or the flag) of a bad value.
   func loadConfiguration() throws -> KioskConfiguration {
@@ -115,6 +118,7 @@ struct RunCommand: ParsableCommand {
       ("ca_file", "--ca-file", caFile.map(absolute)),
       ("sla_orange_after", "--orange-after", orangeAfter),
       ("sla_red_after", "--red-after", redAfter), ("log_level", "--log-level", logLevel),
+      ("push", "--push", push),
     ]
     for (key, flag, value) in flags {
       if let value { try c.set(key: key, value: value, source: ConfigSource(file: flag, line: 0)) }
@@ -178,6 +182,7 @@ struct RunCommand: ParsableCommand {
     options.syncIntervalMillis = Int64(c.syncInterval * 1000)
     options.caFile = c.caFile
     options.thresholds = c.thresholds
+    options.push = c.push == "off" ? .off : .auto
 
     // The screen, before the daemon: its description goes to the server.
     let screen: ScreenPresenter?

@@ -43,6 +43,8 @@ public struct KioskConfiguration: Hashable, Sendable {
   /// (KDSInput's `InputConfig`) checks them; see `inputText`.
   public var inputLines: [InputLine] = []
   public var logLevel: String = "info"
+  /// `auto`: read the server's push stream beside the poll when it has one; `off`: poll only.
+  public var push: String = "auto"
 
   public init() {}
 
@@ -64,6 +66,7 @@ public struct KioskConfiguration: Hashable, Sendable {
     ("sla_orange_after", "seconds, 1 to 86400"),
     ("sla_red_after", "seconds, 1 to 86400, more than sla_orange_after"),
     ("log_level", "trace, debug, info, notice, warning, error or critical"),
+    ("push", "auto (the server's push stream beside the poll, when it has one) or off"),
   ]
 }
 
@@ -230,6 +233,9 @@ extension KioskConfiguration {
       guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value)
       else { throw fail() }
       logLevel = value
+    case "push":
+      guard value == "auto" || value == "off" else { throw fail() }
+      push = value
     default:
       // A long or odd "key" may be a pasted token (with an `=` in it): not shown.
       let looksLikeAKey =
