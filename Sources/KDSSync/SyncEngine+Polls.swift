@@ -198,8 +198,10 @@ extension SyncEngine {
   /// The server answered: connected. After a run of failures, operations
   /// that waited for the network go at once, and the loggers may speak again.
   func markReachable(now: Timestamp) {
-    let (old, released) = state.withLock { s -> (ConnectionState, [QueuedOperation]) in
+    let (old, released, reconnected) = state.withLock {
+      s -> (ConnectionState, [QueuedOperation], Bool) in
       let old = s.status.connection
+      let reconnected = s.status.consecutiveFailures > 0
       var released: [QueuedOperation] = []
       if s.status.consecutiveFailures > 0 || old != .connected {
         for (id, op) in s.ops
@@ -213,10 +215,10 @@ extension SyncEngine {
       s.status.consecutiveFailures = 0
       s.status.failingSince = nil
       s.status.connection = .connected
-      return (old, released)
+      return (old, released, reconnected)
     }
+    if reconnected { retryPushOnReconnect() }
     if old != .connected {
-      retryPushOnReconnect()
       logger.notice("connection: connected")
       if !released.isEmpty { wake.signal() }
     }
