@@ -233,6 +233,8 @@ extension SyncEngine {
 
   /// Ticket events: into the cache through the poll's path, as one batch.
   func pushEvents(_ events: [SSEParser.Event], epoch: UInt64) {
+    // A stream being closed by `stop()`: the store may be closing too.
+    guard !stopping.load(ordering: .relaxed) else { return }
     var tickets: [Ticket] = []
     var lastID: String?
     for event in events where event.type == "ticket" {
