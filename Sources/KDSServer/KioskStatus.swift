@@ -68,6 +68,12 @@ public final class KioskRegistry: Sendable {
     reports.withLock { $0[report.device] = report }
   }
 
+  /// A kiosk heard from without a new report (its push stream's
+  /// heartbeat): seen now, its last report kept.
+  public func touch(device: String, at millis: Int64) {
+    reports.withLock { $0[device]?.seenAt = millis }
+  }
+
   public var all: [KioskReport] { reports.withLock { Array($0.values) } }
 }
 

@@ -118,7 +118,7 @@ final class StreamSession: Sendable {
     var cursor = since ?? service.store.highWater(station: station) ?? Int64.min
     var sent = 0
     var reason = "client gone"
-    noteKiosk()
+    noteKiosk(report: true)
     do {
       try await write(&writer, ": kds-server push stream, station \(station)\nretry: 5000\n\n")
       if since != nil { sent += try await sendNewer(&writer, cursor: &cursor) }
@@ -131,7 +131,7 @@ final class StreamSession: Sendable {
           }
           if due.changed { sent += try await sendNewer(&writer, cursor: &cursor) }
           if due.heartbeat {
-            noteKiosk()
+            noteKiosk(report: false)
             try await write(&writer, ": heartbeat\n\n")
           }
         }
@@ -150,9 +150,14 @@ final class StreamSession: Sendable {
     }
   }
 
-  /// A kiosk's stream keeps it "seen" on the status page between its (slower) polls.
-  func noteKiosk() {
+  /// A kiosk's stream keeps it "seen" on the status page between its
+  /// (slower) polls: its self-report on open, then each heartbeat.
+  func noteKiosk(report: Bool) {
     guard token.role != .manager else { return }
+    guard report else {
+      service.kiosks.touch(device: token.device, at: SystemClock.wallMillis())
+      return
+    }
     let headers = kioskHeaders
     service.kiosks.record(
       KioskReport(device: token.device, station: station, seenAt: SystemClock.wallMillis()) {

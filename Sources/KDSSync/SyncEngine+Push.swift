@@ -170,9 +170,10 @@ extension SyncEngine {
     setPushStatus(.connecting)
     // Resume from the last event, else from the poll's cursor (the event id
     // is the ticket's updatedAt: resuming is `since`).
-    let since = lastEventID ?? state.withLock { $0.cursor?.iso8601 }
+    let (cursor, report) = state.withLock { ($0.cursor?.iso8601, selfReport($0)) }
+    let since = lastEventID ?? cursor
     var path = "/kds/stream?station=\(percentEncodePathSegment(config.station))"
-    var headers: [(String, String)] = [("Cache-Control", "no-cache")]
+    var headers: [(String, String)] = [("Cache-Control", "no-cache")] + report
     if let since {
       path += "&since=\(percentEncodePathSegment(since))"
       headers.append(("Last-Event-ID", since))
