@@ -171,7 +171,8 @@ extension SyncEngine {
     // Resume from the last event, else from the poll's cursor (the event id
     // is the ticket's updatedAt: resuming is `since`).
     let (cursor, report) = state.withLock { ($0.cursor?.iso8601, selfReport($0)) }
-    let since = lastEventID ?? cursor
+    // The later of the two (same fixed-width RFC 3339 form: text order is time order).
+    let since = [lastEventID, cursor].compactMap { $0 }.max()
     var path = "/kds/stream?station=\(percentEncodePathSegment(config.station))"
     var headers: [(String, String)] = [("Cache-Control", "no-cache")] + report
     if let since {
