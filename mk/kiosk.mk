@@ -23,3 +23,11 @@ test-partition:
 	$(SWIFT) build $(BUILD_FLAGS) --product kds-kiosk
 	$(SWIFT) build $(BUILD_FLAGS) --product kdsctl
 	scripts/test-partition $$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path)
+
+# Push stream (issue 16): POS order to kiosk cache through the push stream and
+# through the 5 s poll, p50/p99, against a release kds-server on loopback.
+BENCH_STEPS += bench-push
+.PHONY: bench-push
+bench-push:
+	$(SWIFT) build $(RELEASE_FLAGS) --product kds-server
+	$(SWIFT) run $(RELEASE_FLAGS) kds-bench push

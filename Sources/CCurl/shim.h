@@ -20,4 +20,11 @@ static inline CURLcode kds_curl_setopt_write(CURL *h, CURLoption o, kds_curl_wri
 static inline CURLcode kds_curl_getinfo_long(CURL *h, CURLINFO i, long *v) {
   return curl_easy_getinfo(h, i, v);
 }
+/* The multi and share interfaces' setopt are variadic too. */
+static inline CURLMcode kds_curl_multi_setopt_long(CURLM *m, CURLMoption o, long v) {
+  return curl_multi_setopt(m, o, v);
+}
+static inline CURLSHcode kds_curl_share_setopt_long(CURLSH *s, CURLSHoption o, long v) {
+  return curl_share_setopt(s, o, v);
+}
 #endif

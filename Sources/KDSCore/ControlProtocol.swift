@@ -61,6 +61,10 @@ public struct KioskStatus: Codable, Hashable, Sendable {
   public var cards: [CardStatus]?
   /// One entry per failed operation, with its reason in kitchen words.
   public var failures: [FailureStatus]?
+  /// The push stream: `off`, `connecting`, `streaming` or `unsupported`.
+  public var push: String?
+  /// Seconds between two polls now (slower while the push stream is healthy).
+  public var pollIntervalSeconds: Double?
 
   public init(
     station: String, connection: String, lastSyncAt: String?, pendingOps: Int, failedOps: Int,

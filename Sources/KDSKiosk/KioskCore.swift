@@ -502,6 +502,8 @@ public final class KioskCore: KioskActions {
         ticketId: $0.ticketId, operationId: $0.id, kind: $0.kind.rawValue,
         reason: $0.reason ?? $0.lastError ?? "failed")
     }
+    status.push = view.status.push.rawValue
+    status.pollIntervalSeconds = Double(engine.pollIntervalMillis()) / 1000
     return status
   }
 

@@ -37,6 +37,8 @@ public struct KioskDaemonOptions: Sendable {
   public var newTicketAlert: NewTicketAlert = .pulse
   public var allergens: AllergenList = .standard
   public var allergenCheck = false
+  /// The push stream beside the poll (`push = auto | off`).
+  public var push = PushMode.auto
 
   public init(
     serverURL: String, station: String, token: String, dbPath: String,
@@ -104,6 +106,7 @@ public final class KioskDaemon {
     syncConfig.syncIntervalMillis = configuration.syncIntervalMillis
     syncConfig.version = configuration.version
     syncConfig.displayDescription = configuration.displayDescription
+    syncConfig.push = configuration.push
     engine = try SyncEngine(
       config: syncConfig, store: store, client: client, clock: clock,
       logger: Logger(label: "kds.sync"))

@@ -221,12 +221,16 @@ public enum KDSHTTPServer {
           query: query, token: token, method: route.method, bodyBytes: bodyBytes,
           headerKey: headerKey)
         if route.path.hasPrefix("/reports") { call.accept = request.headers[.accept] }
-        if route.path == "/kds/queue" {
+        if route.path == "/kds/queue" || route.path == "/kds/stream" {
           for name in KioskReport.headerNames {
             if let field = HTTPFields.Element.Name(name), let value = request.headers[field] {
               call.kioskHeaders[name] = value
             }
           }
+        }
+        if route.path == "/kds/stream" {
+          let lastEventID = request.headers[HTTPFields.Element.Name("Last-Event-ID")!]
+          return try await service.stream(call, lastEventID: lastEventID)
         }
         return try await service.execute(call).hummingbird
       }

@@ -142,6 +142,17 @@ public final class KioskRegistry: Sendable {
 
   func alertedAt(_ device: String) -> Int64? { entries.withLock { $0[device]?.alertedAt } }
 
+  /// A kiosk heard from without a new report (its push stream's
+  /// heartbeat): seen now, its last report kept. (Saved with its next report.)
+  public func touch(device: String, at millis: Int64) {
+    entries.withLock { map in
+      guard var entry = map[device] else { return }
+      entry.report.seenAt = max(entry.report.seenAt, millis)
+      entry.silentSince = max(entry.silentSince, millis)
+      map[device] = entry
+    }
+  }
+
   public var all: [KioskReport] { entries.withLock { $0.values.map(\.report) } }
 }
 

@@ -49,6 +49,8 @@ public struct ServerOptions: Sendable {
   public var webhookFirstPauseMillis: Int64 = 1000
   /// Level of Hummingbird's own log messages.
   public var frameworkLogLevel: Logger.Level = .warning
+  /// Seconds between two heartbeats of a push stream (`GET /kds/stream`).
+  public var streamHeartbeatSeconds: Double = 15
 
   public init(databasePath: String) { self.databasePath = databasePath }
 }
@@ -133,6 +135,7 @@ public final class KDSService: Sendable {
     RouteSpec(method: "POST", path: "/pos/orders/{id}/close"),
     RouteSpec(method: "POST", path: "/pos/orders/{id}/cancel"),
     RouteSpec(method: "GET", path: "/kds/queue"),
+    RouteSpec(method: "GET", path: "/kds/stream"),
     RouteSpec(method: "POST", path: "/kds/tickets/{id}/mark-ready"),
     RouteSpec(method: "POST", path: "/kds/tickets/{id}/start"),
     RouteSpec(method: "POST", path: "/kds/tickets/{id}/recall"),
@@ -261,15 +264,7 @@ public final class KDSService: Sendable {
   }
 
   func queue(_ call: Call) async throws -> APIResponse {
-    guard let station = call.query["station"], !station.isEmpty else {
-      throw APIError.invalid("station", "query parameter is required (e.g. ?station=grill)")
-    }
-    guard StationName.isValid(station) else {
-      throw APIError.invalid("station", "must be \(StationName.rule)")
-    }
-    guard call.token.allows(station: station) else {
-      throw APIError(403, "This device may not read the queue of station \(station)")
-    }
+    let station = try checkedStation(call)
     // Only kiosks (and POS terminals standing in for one) show on the status
     // page; a manager looking at a queue is not a kiosk.
     if call.token.role != .manager {

@@ -23,6 +23,8 @@ public final class ServerStore: Sendable {
   /// whose commit has not been answered either; the client's cursor does not
   /// move on an empty answer, so the next poll sees it.
   let stationHighWater = Mutex<[String: Int64]>([:])
+  /// Told of every committed ticket change (the push streams listen).
+  public let changeFeed: any TicketChangeFeed = InProcessChangeFeed()
 
   public init(path: String) throws {
     pool = try DatabaseFile.openPool(
@@ -151,6 +153,7 @@ public final class ServerStore: Sendable {
         map[t.station] = t.updatedAt
       }
     }
+    changeFeed.publish(tickets.map { TicketChange(station: $0.station, updatedAt: $0.updatedAt) })
   }
 
   func highWater(station: String) -> Int64? {

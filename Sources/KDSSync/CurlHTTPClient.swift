@@ -1,5 +1,7 @@
 import CCurl
+import Dispatch
 import KDSCore
+import KDSSystem
 import Synchronization
 
 #if canImport(FoundationEssentials)
@@ -77,17 +79,17 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
 
 /// An HTTP client on libcurl: `CURLOPT_NOSIGNAL`, connect and total
 /// timeouts, TLS with the system CA store (or a CA file), and a cap on the
-/// size of an answer. Safe to use from several threads at once: each request
-/// takes an easy handle of its own from a pool and gives it back, so the
-/// handle's connection (keep-alive, and a TLS session) serves the next one.
+/// size of an answer. Every request goes through one libcurl multi handle
+/// driven by a thread of its own (`CurlMultiDriver`): requests run
+/// concurrently, connections are kept alive between them (an idle kiosk
+/// opens no new connection), and `cancelRequests()` ends those in flight at
+/// once. Safe to use from any thread.
 public final class CurlHTTPClient: Sendable {
   public let config: HTTPClientConfig
-  /// Idle easy handles, each with its open connection (addresses as integers:
-  /// a handle is used by one thread at a time, taken out under the lock).
-  let idle = Mutex<[UInt]>([])
-  /// Set by `cancelRequests()`: requests on the wire end within a second
-  /// (libcurl's progress callback), new ones fail at once.
-  let cancelled = CancelFlag()
+  /// The multi handle's thread; nil if libcurl could not make one.
+  let driver: CurlMultiDriver?
+  /// Set by `cancelRequests()`: new requests fail at once until `allowRequests()`.
+  let cancelled = Atomic<Bool>(false)
 
   /// libcurl's one-time set-up: nil when it worked, else why it did not.
   public static let initFailure: String? = {
@@ -99,134 +101,101 @@ public final class CurlHTTPClient: Sendable {
 
   public init(config: HTTPClientConfig) {
     self.config = config
-    _ = Self.initFailure
+    driver = Self.initFailure == nil ? CurlMultiDriver() : nil
   }
 
-  deinit {
-    for address in idle.withLock({ $0 }) {
-      if let handle = UnsafeMutableRawPointer(bitPattern: address) { curl_easy_cleanup(handle) }
+  deinit { driver?.shutdown() }
+
+  /// Ends the requests in flight at once (their completions get a
+  /// "cancelled" failure) and refuses new ones until `allowRequests()`: the
+  /// sync is stopping.
+  public func cancelRequests() {
+    cancelled.store(true, ordering: .sequentiallyConsistent)
+    driver?.cancelAll(reason: "cancelled: the sync is stopping")
+  }
+
+  public func allowRequests() { cancelled.store(false, ordering: .sequentiallyConsistent) }
+
+  /// The header lines of every request (the token, never logged).
+  func headerLines(body: Bool, accept: String, _ headers: [(String, String)]) -> [String] {
+    var all = [
+      ("Authorization", "Bearer \(config.token)"), ("Accept", accept),
+      ("Expect", ""), ("User-Agent", "kds-kiosk/1"),
+    ]
+    if body { all.append(("Content-Type", "application/json")) }
+    all += headers
+    return all.map { "\($0.0): \($0.1)" }
+  }
+
+  /// Starts `method path` (path with query, starting with `/`); `completion`
+  /// runs once with the answer, on the client's thread (keep it short).
+  /// Returns the transfer's id (for `cancel`), nil if it failed at once.
+  @discardableResult
+  public func submit(
+    method: String, path: String, body: Data? = nil, headers: [(String, String)] = [],
+    completion: @escaping @Sendable (Result<HTTPResponse, HTTPFailure>) -> Void
+  ) -> UInt64? {
+    submit(
+      CurlRequest(
+        method: method, url: config.baseURL + path,
+        headers: headerLines(body: body != nil, accept: "application/json", headers), body: body,
+        connectTimeoutMillis: config.connectTimeoutMillis,
+        timeoutMillis: config.requestTimeoutMillis, idleTimeoutMillis: nil,
+        maxResponseBytes: config.maxResponseBytes, caFile: config.caFile, stream: nil,
+        completion: completion))
+  }
+
+  /// Opens a long-lived `GET path` whose 2xx body goes to `handlers` as it
+  /// arrives (no total timeout; aborted when nothing arrives for
+  /// `idleTimeoutMillis`). `completion` runs when it ends, with the answer
+  /// (a non-2xx status and its body) or the failure.
+  @discardableResult
+  func openStream(
+    path: String, headers: [(String, String)], idleTimeoutMillis: Int,
+    handlers: StreamHandlers,
+    completion: @escaping @Sendable (Result<HTTPResponse, HTTPFailure>) -> Void
+  ) -> UInt64? {
+    submit(
+      CurlRequest(
+        method: "GET", url: config.baseURL + path,
+        headers: headerLines(body: false, accept: "text/event-stream", headers), body: nil,
+        connectTimeoutMillis: config.connectTimeoutMillis, timeoutMillis: 0,
+        idleTimeoutMillis: idleTimeoutMillis, maxResponseBytes: config.maxResponseBytes,
+        caFile: config.caFile, stream: handlers, completion: completion))
+  }
+
+  func submit(_ request: CurlRequest) -> UInt64? {
+    if let failure = Self.initFailure {
+      request.completion(.failure(HTTPFailure(kind: .other, detail: failure)))
+      return nil
     }
-  }
-
-  /// Ends the requests in flight (within about a second) and refuses new ones
-  /// until `allowRequests()`: the sync is stopping.
-  public func cancelRequests() { cancelled.flag.store(true, ordering: .relaxed) }
-
-  public func allowRequests() { cancelled.flag.store(false, ordering: .relaxed) }
-
-  /// An idle handle (reset, its connection kept) or a new one.
-  func takeHandle() -> UnsafeMutableRawPointer? {
-    if let address = idle.withLock({ $0.popLast() }),
-      let handle = UnsafeMutableRawPointer(bitPattern: address)
-    {
-      curl_easy_reset(handle)
-      return handle
+    guard let driver else {
+      request.completion(.failure(HTTPFailure(kind: .other, detail: "curl_multi_init failed")))
+      return nil
     }
-    return curl_easy_init()
-  }
-
-  /// Gives a handle back for the next request; at most 8 are kept.
-  func giveBack(_ handle: UnsafeMutableRawPointer) {
-    let kept = idle.withLock { pool -> Bool in
-      guard pool.count < 8 else { return false }
-      pool.append(UInt(bitPattern: handle))
-      return true
+    if cancelled.load(ordering: .sequentiallyConsistent) {
+      request.completion(
+        .failure(HTTPFailure(kind: .other, detail: "cancelled: the sync is stopping")))
+      return nil
     }
-    if !kept { curl_easy_cleanup(handle) }
+    let id = driver.submit(request)
+    // A cancel that raced the submission: the driver ends this one too.
+    if cancelled.load(ordering: .sequentiallyConsistent) {
+      driver.cancel(id, reason: "cancelled: the sync is stopping")
+    }
+    return id
   }
 
-  /// Sends `method path` (path with query, starting with `/`).
+  /// Ends one transfer (a stream): its completion gets a failure.
+  func cancel(_ id: UInt64, reason: String) { driver?.cancel(id, reason: reason) }
+
+  /// Sends `method path` (path with query, starting with `/`) and waits for the answer.
   public func send(
     method: String, path: String, body: Data? = nil, headers: [(String, String)] = []
   ) -> Result<HTTPResponse, HTTPFailure> {
-    if let failure = Self.initFailure {
-      return .failure(HTTPFailure(kind: .other, detail: failure))
-    }
-    guard let handle = takeHandle() else {
-      return .failure(HTTPFailure(kind: .other, detail: "curl_easy_init failed"))
-    }
-    defer { giveBack(handle) }
-    if cancelled.flag.load(ordering: .relaxed) {
-      return .failure(HTTPFailure(kind: .other, detail: "cancelled: the sync is stopping"))
-    }
-    let sink = ResponseSink(limit: config.maxResponseBytes, cancelled: cancelled)
-    let sinkPointer = Unmanaged.passRetained(sink)
-    defer { sinkPointer.release() }
-
-    var list: UnsafeMutablePointer<curl_slist>? = nil
-    defer { curl_slist_free_all(list) }
-    var allHeaders = [
-      ("Authorization", "Bearer \(config.token)"), ("Accept", "application/json"),
-      ("Expect", ""), ("User-Agent", "kds-kiosk/1"),
-    ]
-    if body != nil { allHeaders.append(("Content-Type", "application/json")) }
-    allHeaders += headers
-    for (name, value) in allHeaders {
-      list = curl_slist_append(list, "\(name): \(value)")
-    }
-
-    var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-    let url = config.baseURL + path
-    let config = self.config
-    // libcurl holds the error buffer's address from CURLOPT_ERRORBUFFER until
-    // it is unset: the transfer, the reading of the message and the unsetting
-    // all happen inside the scope where that address is valid.
-    let (code, errorText) = errorBuffer.withUnsafeMutableBufferPointer {
-      errorBuf -> (CURLcode, String) in
-      defer { kds_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, nil) }
-      let code: CURLcode = url.withCString { urlC in
-        kds_curl_setopt_ptr(handle, CURLOPT_URL, urlC)
-        kds_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        kds_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, config.connectTimeoutMillis)
-        kds_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, config.requestTimeoutMillis)
-        kds_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
-        kds_curl_setopt_off(
-          handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(config.maxResponseBytes))
-        kds_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, errorBuf.baseAddress)
-        kds_curl_setopt_ptr(handle, CURLOPT_HTTPHEADER, list)
-        kds_curl_setopt_write(handle, CURLOPT_WRITEFUNCTION, curlWriteBody)
-        kds_curl_setopt_ptr(handle, CURLOPT_WRITEDATA, sinkPointer.toOpaque())
-        kds_curl_setopt_write(handle, CURLOPT_HEADERFUNCTION, curlWriteHeader)
-        kds_curl_setopt_ptr(handle, CURLOPT_HEADERDATA, sinkPointer.toOpaque())
-        kds_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
-        kds_curl_setopt_ptr(
-          handle, CURLOPT_XFERINFOFUNCTION, unsafeBitCast(curlProgress, to: UnsafeRawPointer.self))
-        kds_curl_setopt_ptr(handle, CURLOPT_XFERINFODATA, sinkPointer.toOpaque())
-        // libcurl copies string options, so the temporary C strings may go.
-        "http,https".withCString { _ = kds_curl_setopt_ptr(handle, CURLOPT_PROTOCOLS_STR, $0) }
-        if let caFile = config.caFile {
-          caFile.withCString { _ = kds_curl_setopt_ptr(handle, CURLOPT_CAINFO, $0) }
-        }
-        switch method {
-        case "GET": kds_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
-        case "POST": kds_curl_setopt_long(handle, CURLOPT_POST, 1)
-        default:
-          method.withCString { _ = kds_curl_setopt_ptr(handle, CURLOPT_CUSTOMREQUEST, $0) }
-        }
-        if let body {
-          kds_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
-          body.withUnsafeBytes { raw in
-            _ = kds_curl_setopt_ptr(handle, CURLOPT_COPYPOSTFIELDS, raw.baseAddress)
-          }
-        }
-        return curl_easy_perform(handle)
-      }
-      return (code, code == CURLE_OK ? "" : String(cString: errorBuf.baseAddress!))
-    }
-    var status = 0
-    kds_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-    let tooLarge =
-      status > 0
-      && (code == CURLE_FILESIZE_EXCEEDED || (code == CURLE_WRITE_ERROR && sink.tooLarge))
-    if code == CURLE_OK || tooLarge {
-      return .success(
-        HTTPResponse(
-          status: status, body: tooLarge ? Data() : sink.body, bodyTooLarge: tooLarge,
-          date: sink.date, retryAfter: sink.retryAfter, contentType: sink.contentType,
-          replayed: sink.replayed, slaHeader: sink.sla))
-    }
-    let detail = errorText.isEmpty ? String(cString: curl_easy_strerror(code)) : errorText
-    return .failure(HTTPFailure(kind: Self.kind(of: code), detail: detail))
+    let box = AnswerBox()
+    submit(method: method, path: path, body: body, headers: headers) { box.set($0) }
+    return box.wait()
   }
 
   static func kind(of code: CURLcode) -> HTTPFailure.Kind {
@@ -244,41 +213,52 @@ public final class CurlHTTPClient: Sendable {
   }
 }
 
-/// Where libcurl writes one answer: the body (up to a limit) and the headers we use.
-/// Whether the client's requests are to end now.
-final class CancelFlag: Sendable {
-  let flag = Atomic<Bool>(false)
+/// One answer to wait for (`send`).
+final class AnswerBox: Sendable {
+  let value = Mutex<Result<HTTPResponse, HTTPFailure>?>(nil)
+  let semaphore = DispatchSemaphore(value: 0)
+  func set(_ r: Result<HTTPResponse, HTTPFailure>) {
+    value.withLock { $0 = r }
+    semaphore.signal()
+  }
+  func wait() -> Result<HTTPResponse, HTTPFailure> {
+    semaphore.wait()
+    return value.withLock { $0! }
+  }
 }
 
-/// libcurl's progress callback (about once a second, and on every read): a
-/// non-zero answer aborts the transfer.
-private let curlProgress:
-  @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) ->
-    Int32 = { user, _, _, _, _ in
-      guard let user else { return 0 }
-      let sink = Unmanaged<ResponseSink>.fromOpaque(user).takeUnretainedValue()
-      return sink.cancelled.flag.load(ordering: .relaxed) ? 1 : 0
-    }
-
+/// Where libcurl writes one answer: the body (up to a limit, or to a
+/// stream's handler) and the headers we use. Used on the driver's thread only.
 final class ResponseSink {
   let limit: Int
   var body = Data()
   var tooLarge = false
+  var status = 0
   var date: Timestamp?
   var retryAfter: String?
   var contentType: String?
   var replayed = false
   var sla: String?
-  let cancelled: CancelFlag
+  var headers: [String: String] = [:]
+  let stream: StreamHandlers?
+  var streaming = false
+  /// Monotonic time of the last byte received (the idle limit of a stream).
+  var lastActivity: Int64 = 0
+  /// A stream's idle limit (ms), set by the request then by `onOpen`.
+  var idleTimeoutMillis: Int?
 
-  init(limit: Int, cancelled: CancelFlag) {
+  init(limit: Int, stream: StreamHandlers?) {
     self.limit = limit
-    self.cancelled = cancelled
+    self.stream = stream
   }
 
   func header(_ line: Substring) {
+    lastActivity = SystemClock.monotonicMillis()
     if line.hasPrefix("HTTP/") {
       // A new status line (after a 100 Continue, say): forget earlier headers.
+      let parts = line.split(separator: " ")
+      status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+      headers = [:]
       date = nil
       retryAfter = nil
       contentType = nil
@@ -286,9 +266,18 @@ final class ResponseSink {
       sla = nil
       return
     }
+    if line.trimmingSpaces.isEmpty {
+      // The end of the headers: a 2xx answer to a stream opens it.
+      if let stream, (200..<300).contains(status), !streaming {
+        streaming = true
+        if let idle = stream.onOpen(status, headers) { idleTimeoutMillis = idle }
+      }
+      return
+    }
     guard let colon = line.firstIndex(of: ":") else { return }
     let name = line[..<colon].lowercased()
     let value = line[line.index(after: colon)...].trimmingSpaces
+    headers[name] = value
     switch name {
     case "date": date = HTTPDate.parse(value)
     case "retry-after": retryAfter = value
@@ -300,10 +289,15 @@ final class ResponseSink {
   }
 }
 
-private let curlWriteBody: kds_curl_write_cb = { data, size, count, user in
+let curlWriteBody: kds_curl_write_cb = { data, size, count, user in
   guard let data, let user else { return 0 }
   let sink = Unmanaged<ResponseSink>.fromOpaque(user).takeUnretainedValue()
   let n = size * count
+  sink.lastActivity = SystemClock.monotonicMillis()
+  if sink.streaming, let stream = sink.stream {
+    let keep = stream.onBody(UnsafeRawBufferPointer(start: UnsafeRawPointer(data), count: n))
+    return keep ? n : 0
+  }
   if sink.body.count + n > sink.limit {
     sink.tooLarge = true
     return 0  // stops the transfer: CURLE_WRITE_ERROR
@@ -312,7 +306,7 @@ private let curlWriteBody: kds_curl_write_cb = { data, size, count, user in
   return n
 }
 
-private let curlWriteHeader: kds_curl_write_cb = { data, size, count, user in
+let curlWriteHeader: kds_curl_write_cb = { data, size, count, user in
   guard let data, let user else { return 0 }
   let sink = Unmanaged<ResponseSink>.fromOpaque(user).takeUnretainedValue()
   let n = size * count

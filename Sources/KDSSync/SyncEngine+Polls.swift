@@ -8,6 +8,7 @@ extension SyncEngine {
   // MARK: answers to polls
 
   func handlePoll(full: Bool, _ exchange: Exchange, now: Timestamp) {
+    defer { if full { endFullPoll() } }
     let response: HTTPResponse
     switch exchange.result {
     case .failure(let failure):
@@ -68,52 +69,23 @@ extension SyncEngine {
       badAnswer("malformed", "not a JSON array of tickets: \(describe(error))", now: now)
       return
     }
-    var accepted: [Ticket] = []
-    accepted.reserveCapacity(batch.tickets.count)
-    var complete = batch.skipped.isEmpty
+    let (accepted, usable) = acceptable(batch.tickets)
+    let complete = usable && batch.skipped.isEmpty
     for (index, reason) in batch.skipped {
       logOnce("bad-ticket", "bad ticket in the answer skipped (index \(index)): \(reason)")
     }
-    for t in batch.tickets {
-      if t.station != config.station {
-        logOnce("wrong-station", "ticket \(t.id) of station \(t.station) skipped")
-        complete = false
-      } else if t.items.count > config.maxItemsPerTicket {
-        logOnce(
-          "too-many-items",
-          "ticket \(t.id) with \(t.items.count) items skipped (limit \(config.maxItemsPerTicket))")
-        complete = false
-      } else {
-        if case .unknown(let value) = t.status { noteUnknownStatus(value, ticket: t.id) }
-        accepted.append(t)
+    // Beside a push stream, a full resync and the stream's tickets are
+    // applied one after the other, never interleaved (see `PushStream.Gate`).
+    let changes = push.gate.withLock { gate -> AppliedChanges? in
+      let changes = applyTickets(accepted, full: full, complete: complete, now: now)
+      if full, complete, !gate.pushedDuringFullPoll.isEmpty {
+        _ = applyTickets(gate.pushedDuringFullPoll, full: false, complete: false, now: nil)
       }
+      return changes
     }
-    let cursor = accepted.map(\.updatedAt).max()
-    var changes = AppliedChanges()
-    do {
-      // An empty incremental answer (the idle case) writes nothing.
-      if !accepted.isEmpty || (full && complete) {
-        changes = try store.apply(
-          tickets: accepted, cursor: cursor, fullResyncOf: full && complete ? config.station : nil)
-      }
-    } catch {
-      logger.error("could not store the sync answer: \(error)")
-      return
-    }
+    guard let changes else { return }
     let (wasConnected, serverTime) = state.withLock { s -> (Bool, Timestamp) in
-      let arrived = changes.changed.filter { s.tickets[$0.id] == nil && $0.status.isActive }.count
-      if s.status.connection != .connected && s.status.usablePolls > 0
-        && (s.replay != nil || s.ops.values.contains(where: \.isOutstanding))
-      {
-        // A reconnect with operations to replay: count what happens.
-        if s.replay == nil { s.replay = ReconnectSummary() }
-        s.replay!.newTickets += arrived
-      }
       s.status.usablePolls += 1
-      for t in changes.changed { s.tickets[t.id] = t }
-      for id in changes.removed { s.tickets[id] = nil }
-      if let cursor, cursor > (s.cursor ?? Timestamp(millis: Int64.min)) { s.cursor = cursor }
-      if !changes.changed.isEmpty || !changes.removed.isEmpty { s.generation += 1 }
       if full { s.lastFullSyncAt = now }
       // A wholly usable answer ends an episode of bad ones: log them again next time.
       if complete { s.loggedKinds.removeAll() }
@@ -133,6 +105,65 @@ extension SyncEngine {
       try? store.setSetting("clock.offsetMillis", String(offset))
       try? store.setSetting("sync.lastSyncAt", String(serverTime.millis))
     }
+  }
+
+  /// The tickets of an answer (a poll's or the push stream's) the kiosk can
+  /// use: its station's, with a sane number of items. `complete` is false
+  /// when any was set aside (logged once).
+  func acceptable(_ tickets: [Ticket]) -> (accepted: [Ticket], complete: Bool) {
+    var accepted: [Ticket] = []
+    accepted.reserveCapacity(tickets.count)
+    var complete = true
+    for t in tickets {
+      if t.station != config.station {
+        logOnce("wrong-station", "ticket \(t.id) of station \(t.station) skipped")
+        complete = false
+      } else if t.items.count > config.maxItemsPerTicket {
+        logOnce(
+          "too-many-items",
+          "ticket \(t.id) with \(t.items.count) items skipped (limit \(config.maxItemsPerTicket))")
+        complete = false
+      } else {
+        if case .unknown(let value) = t.status { noteUnknownStatus(value, ticket: t.id) }
+        accepted.append(t)
+      }
+    }
+    return (accepted, complete)
+  }
+
+  /// Applies usable tickets to the store (newer `updatedAt` wins; a full and
+  /// complete answer also removes what the server no longer holds) and to
+  /// the engine's state, and moves the cursor. Nil if the store failed.
+  func applyTickets(_ accepted: [Ticket], full: Bool, complete: Bool, now: Timestamp?)
+    -> AppliedChanges?
+  {
+    let cursor = accepted.map(\.updatedAt).max()
+    var changes = AppliedChanges()
+    do {
+      // An empty incremental answer (the idle case) writes nothing.
+      if !accepted.isEmpty || (full && complete) {
+        changes = try store.apply(
+          tickets: accepted, cursor: cursor, fullResyncOf: full && complete ? config.station : nil)
+      }
+    } catch {
+      logger.error("could not store the sync answer: \(error)")
+      return nil
+    }
+    state.withLock { s in
+      let arrived = changes.changed.filter { s.tickets[$0.id] == nil && $0.status.isActive }.count
+      if s.status.connection != .connected && s.status.usablePolls > 0
+        && (s.replay != nil || s.ops.values.contains(where: \.isOutstanding))
+      {
+        // A reconnect with operations to replay: count what happens.
+        if s.replay == nil { s.replay = ReconnectSummary() }
+        s.replay!.newTickets += arrived
+      }
+      for t in changes.changed { s.tickets[t.id] = t }
+      for id in changes.removed { s.tickets[id] = nil }
+      if let cursor, cursor > (s.cursor ?? Timestamp(millis: Int64.min)) { s.cursor = cursor }
+      if !changes.changed.isEmpty || !changes.removed.isEmpty { s.generation += 1 }
+    }
+    return changes
   }
 
   func badAnswer(_ kind: String, _ message: String, now: Timestamp) {
@@ -177,8 +208,10 @@ extension SyncEngine {
   /// The server answered: connected. After a run of failures, operations
   /// that waited for the network go at once, and the loggers may speak again.
   func markReachable(now: Timestamp) {
-    let (old, released) = state.withLock { s -> (ConnectionState, [QueuedOperation]) in
+    let (old, released, reconnected) = state.withLock {
+      s -> (ConnectionState, [QueuedOperation], Bool) in
       let old = s.status.connection
+      let reconnected = s.status.consecutiveFailures > 0
       var released: [QueuedOperation] = []
       if s.status.consecutiveFailures > 0 || old != .connected {
         for (id, op) in s.ops
@@ -192,13 +225,27 @@ extension SyncEngine {
       s.status.consecutiveFailures = 0
       s.status.failingSince = nil
       s.status.connection = .connected
-      return (old, released)
+      return (old, released, reconnected)
     }
+    if reconnected { retryPushOnReconnect() }
     if old != .connected {
       logger.notice("connection: connected")
       if !released.isEmpty { wake.signal() }
     }
     persist(released, finishedAt: now)
+  }
+
+  /// A full poll is sent: tickets the stream pushes meanwhile are kept to
+  /// apply again after its answer.
+  func beginFullPoll() {
+    push.gate.withLock { $0.fullPollsInFlight += 1 }
+  }
+
+  func endFullPoll() {
+    push.gate.withLock { gate in
+      gate.fullPollsInFlight = max(0, gate.fullPollsInFlight - 1)
+      if gate.fullPollsInFlight == 0 { gate.pushedDuringFullPoll = [] }
+    }
   }
 
   func pruneIfDue(now: Timestamp) {

@@ -47,6 +47,10 @@ public final class SyncEngine: Sendable {
   }
   let state: Mutex<State>
   let stopping = Atomic<Bool>(false)
+  /// The push stream beside the poll (SyncEngine+Push.swift).
+  let push = PushStream()
+  /// Signalled by the loop's thread when it ends (`stop()` waits for it).
+  let loopEnded = LoopEnd()
 
   var policy: QueuePolicy { config.policy }
 
@@ -112,22 +116,29 @@ public final class SyncEngine: Sendable {
 
   /// Runs `tick()` on a thread of its own until `stop()`.
   public func start() {
+    stopping.store(false, ordering: .relaxed)
     client.allowRequests()
+    startPush()
+    loopEnded.begin()
     spawnThread { [self] in
       while !stopping.load(ordering: .relaxed) {
         let next = tick()
         let wait = next.millis(since: schedule.now())
         if wait > 0 { wake.wait(timeoutMillis: Int(min(wait, 60_000))) }
       }
+      loopEnded.end()
     }
   }
 
-  /// Stops the loop: requests in flight are cancelled (within about a
-  /// second), their operations retried with the same key on the next start.
-  public func stop() {
+  /// Stops the loop and returns once it has ended (at most `timeoutMillis`):
+  /// requests in flight are cancelled at once, their operations retried
+  /// with the same key on the next start; the push stream is closed.
+  public func stop(timeoutMillis: Int = 5_000) {
     stopping.store(true, ordering: .relaxed)
     client.cancelRequests()
+    stopPush()
     wake.signal()
+    loopEnded.wait(timeoutMillis: timeoutMillis)
   }
 
   /// What the kiosk says of itself on each poll, in headers a server without
@@ -190,7 +201,7 @@ public final class SyncEngine: Sendable {
       }
       var poll: Job?
       if now >= s.nextPollAt {
-        s.nextPollAt = now.adding(millis: config.syncIntervalMillis)
+        s.nextPollAt = now.adding(millis: pollIntervalMillis())
         let full =
           s.cursor == nil || s.lastFullSyncAt == nil || s.status.consecutiveFailures > 0
           || s.status.connection != .connected
@@ -203,6 +214,8 @@ public final class SyncEngine: Sendable {
       return (chosen, poll)
     }
     persist(changed + dispatch, finishedAt: now)
+    if case .poll(let since, _)? = poll, since == nil { beginFullPoll() }
+    let pushDue = maintainPush(now: now)
 
     var jobs: [Job] = dispatch.map { .operation($0) }
     if let poll { jobs.append(poll) }
@@ -223,6 +236,7 @@ public final class SyncEngine: Sendable {
     let (after, next) = state.withLock { s -> ((UInt64, SyncStatus), Timestamp) in
       var next = s.nextPollAt
       if let due = policy.nextDue(Array(s.ops.values)), due < next { next = due }
+      if let pushDue, pushDue < next { next = pushDue }
       return ((s.generation, s.status), next)
     }
     if after.0 != before.0 || after.1 != before.1 { changes.signal() }
@@ -238,42 +252,38 @@ public final class SyncEngine: Sendable {
   }
 
   /// Runs the requests of one tick (at most `policy.maxInFlight` operations
-  /// and one poll) all at once, each on a thread of its own (a request mostly
-  /// waits on the network: as many cores as requests are not needed), and
-  /// returns when the last has its answer or timed out. The client's pooled
-  /// handles keep their connections open from one tick to the next.
+  /// and one poll) all at once on the client's multi handle (no thread per
+  /// request), and returns when the last has its answer, timed out or was
+  /// cancelled by `stop()`. Connections stay open from one tick to the next.
   func run(_ jobs: [Job]) -> [Exchange] {
-    // The idle case, one poll: on this thread.
-    if jobs.count == 1 { return [exchange(jobs[0])] }
     let slots = ExchangeSlots(count: jobs.count)
     let group = DispatchGroup()
-    for i in jobs.indices {
+    for (i, job) in jobs.enumerated() {
       group.enter()
-      spawnThread { [self] in
-        defer { group.leave() }
-        slots.set(i, exchange(jobs[i]))
+      let sent = schedule.now()
+      let schedule = self.schedule
+      let (method, path, body, headers) = request(for: job)
+      client.submit(method: method, path: path, body: body, headers: headers) { result in
+        slots.set(i, Exchange(result: result, sent: sent, received: schedule.now()))
+        group.leave()
       }
     }
     group.wait()
     return slots.all()
   }
 
-  /// One request and its answer, timed on the sync's time line.
-  func exchange(_ job: Job) -> Exchange {
-    let sent = schedule.now()
-    let result: Result<HTTPResponse, HTTPFailure>
+  /// The request of a job.
+  func request(for job: Job) -> (String, String, Data?, [(String, String)]) {
     switch job {
     case .poll(let since, let report):
       var path = "/kds/queue?station=\(percentEncodePathSegment(config.station))"
       if let since { path += "&since=\(percentEncodePathSegment(since.iso8601))" }
-      result = client.send(method: "GET", path: path, headers: report)
+      return ("GET", path, nil, report)
     case .operation(let op):
-      result = client.send(
-        method: "POST", path: op.path, body: Data(op.body.utf8),
-        headers: [("Idempotency-Key", op.id)])
+      return ("POST", op.path, Data(op.body.utf8), [("Idempotency-Key", op.id)])
     }
-    return Exchange(result: result, sent: sent, received: schedule.now())
   }
+
 }
 
 /// One slot per concurrent request.

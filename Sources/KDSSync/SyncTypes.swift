@@ -28,6 +28,15 @@ public struct SyncConfig: Sendable {
   public var utcOffsetSeconds: @Sendable (Timestamp) -> Int = { t in
     SystemClock.localOffsetSeconds(atWallMillis: t.millis)
   }
+  /// The push stream beside the poll (`GET /kds/stream`); the daemon sets
+  /// it from `push = auto | off`. Off here: an engine driven by `tick()`
+  /// alone (tests, benchmarks) only polls.
+  public var push = PushMode.off
+  /// The poll's interval while the push stream is healthy (never less than
+  /// `syncIntervalMillis`).
+  public var pushPollIntervalMillis: Int64 = 30_000
+  /// A server without the stream (404) is asked again this often (and on every reconnect).
+  public var pushRetryUnsupportedMillis: Int64 = 600_000
 
   public init(station: String) { self.station = station }
 }
@@ -56,6 +65,8 @@ public struct SyncStatus: Hashable, Sendable {
   public var usablePolls = 0
   /// The last reconnect that replayed operations, once its replay finished.
   public var lastReconnect: ReconnectSummary?
+  /// The push stream: off, connecting, streaming or unsupported.
+  public var push = PushState.off
 
   public init() {}
 

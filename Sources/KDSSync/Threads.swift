@@ -1,3 +1,6 @@
+import KDSSystem
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -20,4 +23,30 @@ public func spawnThread(_ body: @escaping @Sendable () -> Void) {
     }, box)
   precondition(r == 0, "pthread_create failed: \(r)")
   pthread_detach(tid)
+}
+
+/// The end of a thread's loop, to wait for with a deadline.
+final class LoopEnd: Sendable {
+  let running = Mutex<Bool>(false)
+  let signal = WakeSignal()
+
+  func begin() {
+    running.withLock { $0 = true }
+    signal.drain()
+  }
+
+  func end() {
+    running.withLock { $0 = false }
+    signal.signal()
+  }
+
+  /// Returns when the loop has ended, or after `timeoutMillis`.
+  func wait(timeoutMillis: Int) {
+    let deadline = SystemClock.monotonicMillis() + Int64(timeoutMillis)
+    while running.withLock({ $0 }) {
+      let left = deadline - SystemClock.monotonicMillis()
+      if left <= 0 { return }
+      signal.wait(timeoutMillis: Int(left))
+    }
+  }
 }

@@ -96,6 +96,9 @@ struct RunCommand: ParsableCommand {
   @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
   var logLevel: String?
 
+  @Option(help: "auto: read the server's push stream beside the poll; off: poll only.")
+  var push: String?
+
   /// The configuration: files, then flags. Throws a `ConfigError` naming the
   /// file and line (or the flag) of a bad value.
   func loadConfiguration() throws -> KioskConfiguration {
@@ -121,6 +124,7 @@ struct RunCommand: ParsableCommand {
       ("sla_orange_after", "--orange-after", orangeAfter),
       ("sla_red_after", "--red-after", redAfter), ("log_level", "--log-level", logLevel),
       ("hold_to_bump_ms", "--hold-to-bump-ms", holdToBumpMs),
+      ("push", "--push", push),
     ]
     for (key, flag, value) in flags {
       if let value { try c.set(key: key, value: value, source: ConfigSource(file: flag, line: 0)) }
@@ -187,6 +191,7 @@ struct RunCommand: ParsableCommand {
     options.newTicketAlert = c.newTicketAlert
     options.allergens = c.allergens
     options.allergenCheck = c.allergenCheck
+    options.push = c.push == "off" ? .off : .auto
 
     // The screen, before the daemon: its description goes to the server.
     let screen: ScreenPresenter?

@@ -122,6 +122,11 @@ struct Serve: AsyncParsableCommand {
   var alertWebhook: String?
 
   @Option(
+    name: .customLong("stream-heartbeat"),
+    help: "Seconds between two heartbeats of a push stream (GET /kds/stream).")
+  var streamHeartbeat: Double = 15
+
+  @Option(
     name: .customLong("web-root"),
     help:
       "Folder holding pos/ (the POS web app served at /pos/). Default: $KDS_WEB_ROOT, /usr/share/kds/web, or web/ above the executable."
@@ -147,6 +152,9 @@ struct Serve: AsyncParsableCommand {
       else {
         throw ValidationError("--alert-webhook must be an http:// or https:// URL")
       }
+    }
+    guard streamHeartbeat >= 0.05, streamHeartbeat <= 3_600 else {
+      throw ValidationError("--stream-heartbeat must be 0.05 to 3600 seconds")
     }
     guard (tlsCert == nil) == (tlsKey == nil) else {
       throw ValidationError("--tls-cert and --tls-key go together")
@@ -194,6 +202,7 @@ struct Serve: AsyncParsableCommand {
     options.tlsCertificatePath = tlsCert
     options.tlsKeyPath = tlsKey
     options.webRoot = webRoot
+    options.streamHeartbeatSeconds = streamHeartbeat
     do {
       _ = try WebRoot.locate(explicit: webRoot)
     } catch let error as WebRootError {

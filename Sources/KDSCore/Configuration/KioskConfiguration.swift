@@ -56,6 +56,8 @@ public struct KioskConfiguration: Hashable, Sendable {
   public var allergens: AllergenList = .standard
   /// Whether a ticket with an allergy band needs a first bump to acknowledge it.
   public var allergenCheck = false
+  /// `auto`: read the server's push stream beside the poll when it has one; `off`: poll only.
+  public var push: String = "auto"
 
   public init() {}
 
@@ -84,6 +86,7 @@ public struct KioskConfiguration: Hashable, Sendable {
       "a comma-separated list of allergen words (letters, digits, spaces, hyphens; at most 40 characters each), `default` for the standard list"
     ),
     ("allergen_check", "on or off"),
+    ("push", "auto (the server's push stream beside the poll, when it has one) or off"),
   ]
 }
 
@@ -266,6 +269,9 @@ extension KioskConfiguration {
       case "off", "no", "false", "0": allergenCheck = false
       default: throw fail()
       }
+    case "push":
+      guard value == "auto" || value == "off" else { throw fail() }
+      push = value
     default:
       // A long or odd "key" may be a pasted token (with an `=` in it): not shown.
       let looksLikeAKey =
