@@ -697,29 +697,39 @@ private struct LayoutBuilder {
     let changed = marks.changedLines ?? []
     var checkShown = !marks.allergenChecked
     let bandPad = max(2, m.unit / 8)
-    /// Allergy-band lines for `text` (a note or a modifier).
-    func allergyLines(_ shown: String, style: TextStyle, lineHeight: Int, indent: Int) -> [CardLine]
-    {
-      let noteLines = text.wrap(shown, style, width: max(20, nameW - m.pad / 2))
+    /// A wrapped text in a band with an icon in the indent: an allergy
+    /// (⚠, for a note or a modifier) or a note (»).
+    func bandLines(
+      _ shown: String, style: TextStyle, lineHeight: Int, indent: Int, icon: String,
+      roles: (band: BoxRole, icon: TextRole, text: TextRole)
+    ) -> [CardLine] {
+      let wrapped = text.wrap(shown, style, width: max(20, nameW - m.pad / 2))
       var out: [CardLine] = []
-      for (i, s) in noteLines.enumerated() {
+      for (i, s) in wrapped.enumerated() {
         let first = i == 0
-        let last = i == noteLines.count - 1
+        let last = i == wrapped.count - 1
         var line = CardLine(height: lineHeight + (first ? bandPad : 0) + (last ? bandPad : 0))
         line.boxes.append(
-          BoxPlacement(rect: Rect(x: 0, y: 0, width: cw, height: line.height), role: .allergyBand))
+          BoxPlacement(rect: Rect(x: 0, y: 0, width: cw, height: line.height), role: roles.band))
         let top = first ? bandPad : 0
         if first {
-          let icon = "\u{26A0}"
           line.texts.append(
             place(
               icon, style, x: max(0, (indent - text.width(icon, style)) / 2), top: top,
-              lineHeight: lineHeight, role: .allergyIcon))
+              lineHeight: lineHeight, role: roles.icon))
         }
         line.texts.append(
-          place(s, style, x: indent, top: top, lineHeight: lineHeight, role: .allergy))
+          place(s, style, x: indent, top: top, lineHeight: lineHeight, role: roles.text))
         out.append(line)
       }
+      return out
+    }
+    /// Allergy-band lines for `text` (a note or a modifier).
+    func allergyLines(_ shown: String, style: TextStyle, lineHeight: Int, indent: Int) -> [CardLine]
+    {
+      var out = bandLines(
+        shown, style: style, lineHeight: lineHeight, indent: indent, icon: "\u{26A0}",
+        roles: (.allergyBand, .allergyIcon, .allergy))
       if !checkShown, !out.isEmpty {
         // "✓ CHECKED" under the first band (allergen_check = on, acknowledged).
         checkShown = true
@@ -798,25 +808,9 @@ private struct LayoutBuilder {
       if let notes = item.notes?.trimmed, !notes.isEmpty, snapshot.allergens.matches(notes) {
         lines += allergyLines(notes.uppercased(), style: m.note, lineHeight: noteLH, indent: indent)
       } else if let notes = item.notes?.trimmed, !notes.isEmpty {
-        let noteLines = text.wrap(notes, m.note, width: max(20, nameW - m.pad / 2))
-        for (i, s) in noteLines.enumerated() {
-          let first = i == 0
-          let last = i == noteLines.count - 1
-          var line = CardLine(height: noteLH + (first ? bandPad : 0) + (last ? bandPad : 0))
-          line.boxes.append(
-            BoxPlacement(rect: Rect(x: 0, y: 0, width: cw, height: line.height), role: .noteBand))
-          let top = first ? bandPad : 0
-          if first {
-            let icon = "\u{00BB}"
-            line.texts.append(
-              place(
-                icon, m.note, x: max(0, (indent - text.width(icon, m.note)) / 2), top: top,
-                lineHeight: noteLH, role: .noteIcon))
-          }
-          line.texts.append(
-            place(s, m.note, x: indent, top: top, lineHeight: noteLH, role: .note))
-          lines.append(line)
-        }
+        lines += bandLines(
+          notes, style: m.note, lineHeight: noteLH, indent: indent, icon: "\u{00BB}",
+          roles: (.noteBand, .noteIcon, .note))
       }
       lines[lines.count - 1].height += m.itemGap
       blocks.append(CardBlock(itemIndex: idx, lines: lines))

@@ -432,7 +432,7 @@ public final class BoardRenderer {
         recallDisabled ? t.recallDisabled : t.recallBorder))
     // Clock.
     let clock = text.run(
-      clockText(snap.now, utcOffsetSeconds: snap.clockUTCOffsetSeconds), m.bannerBold)
+      kitchenClock(snap.now, utcOffsetSeconds: snap.clockUTCOffsetSeconds), m.bannerBold)
     let lm = text.metrics(m.bannerBold)
     let baseline = (b.rect.height - lm.lineHeight + 1) / 2 + lm.ascent
     ops.append(
@@ -515,15 +515,6 @@ public final class BoardRenderer {
     return 0.5 - 0.5 * cos(2 * Double.pi * phase)
   }
 
-  /// The wall clock as hh:mm, `utcOffsetSeconds` ahead of UTC.
-  func clockText(_ now: Timestamp, utcOffsetSeconds: Int) -> String {
-    let secs = now.millis >= 0 ? now.millis / 1000 : (now.millis - 999) / 1000
-    let local = secs + Int64(utcOffsetSeconds)
-    let day = ((local % 86_400) + 86_400) % 86_400
-    let h = day / 3600
-    let mi = day / 60 % 60
-    return (h < 10 ? "0" : "") + "\(h):" + (mi < 10 ? "0" : "") + "\(mi)"
-  }
 }
 
 @available(*, unavailable)

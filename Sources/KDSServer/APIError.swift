@@ -72,6 +72,13 @@ public struct APIResponse: Sendable {
   public init(status: Int, json: JSONValue) {
     self.init(status: status, body: json.bytes)
   }
+
+  /// A page for a browser (the status page, the reports), never cached.
+  static func page(_ html: String) -> APIResponse {
+    APIResponse(
+      status: 200, body: Array(html.utf8),
+      headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")])
+  }
 }
 
 /// The error message of the request being answered, for its log line (bound

@@ -386,9 +386,7 @@ extension KDSService {
       html += "<code>kds-server token create --device NAME --station S</code>.</td></tr>"
     }
     html += "</table></body></html>\n"
-    return APIResponse(
-      status: 200, body: Array(html.utf8),
-      headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")])
+    return .page(html)
   }
 }
 

@@ -332,9 +332,7 @@ extension KDSService {
       html += "</table>\n"
     }
     html += "</body></html>\n"
-    return APIResponse(
-      status: 200, body: Array(html.utf8),
-      headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")])
+    return .page(html)
   }
 }
 

@@ -74,52 +74,25 @@ struct KioskBench: AsyncParsableCommand {
   // MARK: the daemon against a real server
 
   func daemonBenchmark() throws {
-    let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-      .deletingLastPathComponent().path
+    let bin = BenchServer.binaryFolder
     let dir = try scratchFolder("kiosk")
     defer { try? FileManager.default.removeItem(atPath: dir) }
-
     // A real server on 127.0.0.1, port chosen by the OS.
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: bin + "/kds-server")
-    server.arguments = [
-      "serve", "--db", dir + "/server.db", "--host", "127.0.0.1", "--port", "0", "--rate-limit",
-      "off",
-    ]
-    let out = Pipe()
-    server.standardOutput = out
-    server.standardError = FileHandle.nullDevice
-    try server.run()
-    defer {
-      server.terminate()
-      server.waitUntilExit()
-    }
-    var buffer = Data()
-    var baseURL: String?
-    while baseURL == nil {
-      let chunk = out.fileHandleForReading.availableData
-      guard !chunk.isEmpty else { throw ValidationError("kds-server exited before listening") }
-      buffer.append(chunk)
-      for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n")
-      where line.hasPrefix("kds-server listening on ") {
-        baseURL = String(line.dropFirst("kds-server listening on ".count))
-      }
-    }
-    let pos = try Self.run(
-      bin + "/kds-server", ["token", "create", "--db", dir + "/server.db", "--device", "pos"])
-    let kioskToken = try Self.run(
-      bin + "/kds-server",
-      ["token", "create", "--db", dir + "/server.db", "--device", "k", "--station", "grill"])
+    let server = try BenchServer(bin: bin, dir: dir)
+    defer { server.stop() }
+    let baseURL = server.baseURL
+    let pos = server.posToken
+    let kioskToken = server.kioskToken
 
     // Tickets for the kiosk to cache, through the POS endpoints.
-    let client = CurlHTTPClient(config: HTTPClientConfig(baseURL: baseURL!, token: pos))
+    let client = CurlHTTPClient(config: HTTPClientConfig(baseURL: baseURL, token: pos))
     for i in 0..<tickets { try createTicket(client, index: i) }
     let burstEnded = SystemClock.monotonicMillis()
 
     let kiosk = Process()
     kiosk.executableURL = URL(fileURLWithPath: kioskBinary ?? bin + "/kds-kiosk")
     kiosk.arguments = [
-      "--server", baseURL!, "--station", "grill", "--token", kioskToken, "--db", dir + "/kiosk.db",
+      "--server", baseURL, "--station", "grill", "--token", kioskToken, "--db", dir + "/kiosk.db",
       "--display", "none", "--control-socket", dir + "/ctl.sock", "--sync-interval", "5",
       "--log-level", "warning",
     ]

@@ -21,41 +21,14 @@ struct PushBench: AsyncParsableCommand {
   var pollSamples: Int = 24
 
   func run() async throws {
-    let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-      .deletingLastPathComponent().path
+    let bin = BenchServer.binaryFolder
     let dir = try scratchFolder("push")
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: bin + "/kds-server")
-    server.arguments = [
-      "serve", "--db", dir + "/server.db", "--host", "127.0.0.1", "--port", "0", "--rate-limit",
-      "off",
-    ]
-    let out = Pipe()
-    server.standardOutput = out
-    server.standardError = FileHandle.nullDevice
-    try server.run()
-    defer {
-      server.terminate()
-      server.waitUntilExit()
-    }
-    var buffer = Data()
-    var found: String?
-    while found == nil {
-      let chunk = out.fileHandleForReading.availableData
-      guard !chunk.isEmpty else { throw ValidationError("kds-server exited before listening") }
-      buffer.append(chunk)
-      for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n")
-      where line.hasPrefix("kds-server listening on ") {
-        found = String(line.dropFirst("kds-server listening on ".count))
-      }
-    }
-    let baseURL = found!
-    let pos = try KioskBench.run(
-      bin + "/kds-server", ["token", "create", "--db", dir + "/server.db", "--device", "pos"])
-    let kioskToken = try KioskBench.run(
-      bin + "/kds-server",
-      ["token", "create", "--db", dir + "/server.db", "--device", "k", "--station", "grill"])
+    let server = try BenchServer(bin: bin, dir: dir)
+    defer { server.stop() }
+    let baseURL = server.baseURL
+    let pos = server.posToken
+    let kioskToken = server.kioskToken
     let posClient = CurlHTTPClient(config: HTTPClientConfig(baseURL: baseURL, token: pos))
 
     let push = try measure(

@@ -26,9 +26,9 @@ import Testing
   @Test func theClockIsTheSnapshotsLocalTime() throws {
     let renderer = BoardRenderer(width: 640, height: 400, text: try RenderTest.engine())
     let noon = Timestamp(iso8601: "2025-11-21T12:05:00Z")!
-    #expect(renderer.clockText(noon, utcOffsetSeconds: 0) == "12:05")
-    #expect(renderer.clockText(noon, utcOffsetSeconds: -5 * 3600) == "07:05")
-    #expect(renderer.clockText(noon, utcOffsetSeconds: 12 * 3600) == "00:05")
+    #expect(kitchenClock(noon, utcOffsetSeconds: 0) == "12:05")
+    #expect(kitchenClock(noon, utcOffsetSeconds: -5 * 3600) == "07:05")
+    #expect(kitchenClock(noon, utcOffsetSeconds: 12 * 3600) == "00:05")
     // Another offset in the snapshot repaints the clock, not the board.
     var snap = RenderTest.snapshot([], now: noon)
     renderer.render(snap)
