@@ -114,6 +114,11 @@ public struct ServerClockEstimator: Hashable, Sendable, Codable {
 
   /// The server's clock at device time `device`.
   public func serverTime(at device: Timestamp) -> Timestamp { device.adding(millis: offsetMillis) }
+
+  /// The server's clock at `device`, once an answer has been measured (nil before).
+  public func measuredTime(at device: Timestamp) -> Timestamp? {
+    samples > 0 ? serverTime(at: device) : nil
+  }
 }
 
 extension Ticket {

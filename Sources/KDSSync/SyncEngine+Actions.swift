@@ -30,7 +30,7 @@ extension SyncEngine {
       var op = QueuedOperation(
         id: s.ulid.next(now: now), kind: kind, ticketId: ticketId,
         readyAt: kind == .bump ? s.status.clock.serverTime(at: now) : nil, createdAt: now,
-        queuedAtServer: s.status.clock.samples > 0 ? s.status.clock.serverTime(at: now) : nil)
+        queuedAtServer: s.status.clock.measuredTime(at: now))
       if kind == .bump { op.allergenCheckedAt = allergenCheckedAt }
       do {
         // The durable write happens under the lock: the check above still holds.
@@ -87,7 +87,7 @@ extension SyncEngine {
           ActionError(kind: .notAllowed, message: "no failed operation \(operationId)"))
       }
       if case .failure(let refusal) = kitchen(s).mayRetry() { return .failure(refusal) }
-      let serverNow = s.status.clock.samples > 0 ? s.status.clock.serverTime(at: now) : nil
+      let serverNow = s.status.clock.measuredTime(at: now)
       if policy.age(of: op, now: now, serverNow: serverNow) >= 22 * 3_600_000 {
         op.id = s.ulid.next(now: now)
         op.createdAt = now

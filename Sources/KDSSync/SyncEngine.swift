@@ -179,7 +179,7 @@ public final class SyncEngine: Sendable {
     let before = state.withLock { ($0.generation, $0.status) }
     var changed: [QueuedOperation] = []
     let (dispatch, poll) = state.withLock { s -> ([QueuedOperation], Job?) in
-      let serverNow = s.status.clock.samples > 0 ? s.status.clock.serverTime(at: now) : nil
+      let serverNow = s.status.clock.measuredTime(at: now)
       for (id, op) in s.ops where op.state == .pending {
         if policy.hasExpired(op, now: now, serverNow: serverNow) {
           var expired = policy.expire(op)

@@ -75,21 +75,28 @@ import Testing
 /// Issue 12: the 23-hour give-up is the server's (it forgets idempotency keys
 /// after 24 hours of its own clock), and the kiosk's time line must agree.
 @Suite struct ServerClockGiveUpTests {
-  @Test func giveUpWaitsForTheServersClock() async throws {
+  /// A kiosk behind a proxy with one bump queued, answered 429 (no attempt
+  /// counted) for as long as the test runs; the polls get through, with the
+  /// server's Date. The restaurant is returned to keep its server running.
+  static func bumpRefusedWith429() async throws -> (Restaurant, FaultProxy, KioskHarness) {
     let r = try Restaurant()
     let ids = try await r.sendTickets(count: 1)
     let proxy = try FaultProxy(upstreamPort: r.server.port)
     let kiosk = try KioskHarness(
       baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
     kiosk.engine.tick()
-    // The bump is answered 429 (no attempt counted) for as long as the test
-    // runs; the polls get through, with the server's Date.
     proxy.add(
       ProxyRule(
         method: "POST", path: "/mark-ready", times: 1_000,
         action: .respond(CannedResponse(status: 429, body: Data("{}".utf8)))))
     #expect(kiosk.core.bump(ticketId: ids[0]).isDone)
     kiosk.engine.tick()
+    return (r, proxy, kiosk)
+  }
+
+  @Test func giveUpWaitsForTheServersClock() async throws {
+    let (r, proxy, kiosk) = try await Self.bumpRefusedWith429()
+    defer { withExtendedLifetime(r) {} }
     let op = try #require(kiosk.view.operations.first)
     #expect(op.queuedAtServer != nil, "queued with the server's time")
     // 23 hours pass on the kiosk's time line (the test's clock), while the
@@ -108,19 +115,9 @@ import Testing
   }
 
   @Test func aDateYearsAheadGivesNothingUp() async throws {
-    let r = try Restaurant()
-    let ids = try await r.sendTickets(count: 1)
-    let proxy = try FaultProxy(upstreamPort: r.server.port)
-    let kiosk = try KioskHarness(
-      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]))
-    kiosk.engine.tick()
-    proxy.add(
-      ProxyRule(
-        method: "POST", path: "/mark-ready", times: 1_000,
-        action: .respond(CannedResponse(status: 429, body: Data("{}".utf8)))))
-    #expect(kiosk.core.bump(ticketId: ids[0]).isDone)
-    kiosk.engine.tick()
-    proxy.setDefault(.forwardShiftingDate(seconds: 10 * 365 * 86_400))
+    let (r, proxy, kiosk) = try await Self.bumpRefusedWith429()
+    defer { withExtendedLifetime(r) {} }
+    proxy.setDefault(.forwardShiftingDate(seconds: HostileServerTests.tenYears))
     kiosk.step(seconds: 3_600)
     #expect(kiosk.view.failedCount == 0, "\(kiosk.view.operations)")
     #expect(kiosk.view.operations.first?.state == .pending)

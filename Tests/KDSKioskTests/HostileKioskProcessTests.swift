@@ -23,24 +23,7 @@ import Testing
     try kiosk.waitReady()
     #expect(waitFor("the tickets") { (try? kiosk.status().tickets) == 6 })
 
-    let operationAnswers: [ProxyAction] = [
-      .respond(
-        CannedResponse(
-          status: 503, headers: [("Retry-After", "99999999999999999999")],
-          body: Data("{}".utf8))),
-      .respond(
-        CannedResponse(
-          status: 429, headers: [("Retry-After", "9999999999999999")], body: Data("{}".utf8))),
-      .respond(
-        CannedResponse(
-          status: 200, headers: [("Content-Type", "text/html")],
-          body: Data("<html><body>Accept the terms of the hotel Wi-Fi</body></html>".utf8))),
-      .respond(CannedResponse(status: 301, headers: [("Location", "http://192.0.2.1/")])),
-      .respond(CannedResponse(status: 302, headers: [("Location", "/login")])),
-      .truncated(body: #"{"id":"\#(ids[0])","status":"RE"#, declared: 4_000),
-      .hugeBody(bytes: 17 << 20, declareLength: false),
-      .endlessChunked,
-    ]
+    let operationAnswers = HostileServerTests.operationAnswers(firstTicket: ids[0])
     for a in operationAnswers {
       proxy.add(ProxyRule(method: "POST", path: "/mark-ready", times: 1, action: a))
     }
@@ -48,7 +31,8 @@ import Testing
     // page until the server is sane again.
     proxy.add(
       ProxyRule(
-        path: "/kds/queue", times: 2, action: .forwardShiftingDate(seconds: 10 * 365 * 86_400)))
+        path: "/kds/queue", times: 2,
+        action: .forwardShiftingDate(seconds: HostileServerTests.tenYears)))
     proxy.add(
       ProxyRule(
         path: "/kds/queue", times: 1,

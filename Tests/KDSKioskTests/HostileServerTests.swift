@@ -17,18 +17,9 @@ import Testing
     return "[" + one.joined(separator: ",") + "]"
   }
 
-  @Test func hostileAnswersThenSane() async throws {
-    let r = try Restaurant()
-    let ids = try await r.sendTickets(count: 6)
-    let proxy = try FaultProxy(upstreamPort: r.server.port)
-    let kiosk = try KioskHarness(
-      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]),
-      requestTimeoutMillis: 2_000)
-    kiosk.engine.tick()
-    #expect(kiosk.shown.count == 6)
-
-    // The operations' answers, one of each in turn.
-    let answers: [ProxyAction] = [
+  /// Every hostile answer an operation gets, one of each, in turn.
+  static func operationAnswers(firstTicket: String) -> [ProxyAction] {
+    [
       .respond(
         CannedResponse(
           status: 503, headers: [("Retry-After", "99999999999999999999")],
@@ -42,10 +33,24 @@ import Testing
           body: Data("<html><body>Accept the terms of the hotel Wi-Fi</body></html>".utf8))),
       .respond(CannedResponse(status: 301, headers: [("Location", "http://192.0.2.1/")])),
       .respond(CannedResponse(status: 302, headers: [("Location", "/login")])),
-      .truncated(body: #"{"id":"\#(ids[0])","status":"RE"#, declared: 4_000),
+      .truncated(body: #"{"id":"\#(firstTicket)","status":"RE"#, declared: 4_000),
       .hugeBody(bytes: 17 << 20, declareLength: false),
       .endlessChunked,
     ]
+  }
+
+  @Test func hostileAnswersThenSane() async throws {
+    let r = try Restaurant()
+    let ids = try await r.sendTickets(count: 6)
+    let proxy = try FaultProxy(upstreamPort: r.server.port)
+    let kiosk = try KioskHarness(
+      baseURL: proxy.baseURL, token: try r.token("k", stations: ["grill"]),
+      requestTimeoutMillis: 2_000)
+    kiosk.engine.tick()
+    #expect(kiosk.shown.count == 6)
+
+    // The operations' answers, one of each in turn.
+    let answers = Self.operationAnswers(firstTicket: ids[0])
     for a in answers {
       proxy.add(ProxyRule(method: "POST", path: "/mark-ready", times: 1, action: a))
     }
