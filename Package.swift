@@ -30,6 +30,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     // Already one of Hummingbird's: the push stream ends on graceful shutdown.
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    // kds-server on PostgreSQL (issue 16): `serve --db postgres://…`.
+    .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
   ],
   targets: [
     // MARK: C libraries (Debian -dev packages, see scripts/install-deps)
@@ -131,8 +133,11 @@ let package = Package(
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
       ],
       swiftSettings: strict),
+    // A throwaway PostgreSQL cluster from Debian's packages, for the tests and the bench
+    .target(name: "KDSPostgresCluster", swiftSettings: strict),
     .executableTarget(
       name: "kds-server",
       dependencies: [
@@ -146,6 +151,7 @@ let package = Package(
       name: "kds-bench",
       dependencies: [
         "KDSServer", "KDSCore", "KDSStore", "KDSSync", "KDSRender", "KDSKiosk", "KDSSystem",
+        "KDSPostgresCluster",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
@@ -167,13 +173,13 @@ let package = Package(
     // MARK: tests
     .target(
       name: "KDSTestSupport",
-      dependencies: ["KDSCore", "KDSRender"],
+      dependencies: ["KDSCore", "KDSRender", "KDSPostgresCluster"],
       path: "Tests/KDSTestSupport",
       swiftSettings: strict),
     .testTarget(
       name: "KDSServerTests",
       dependencies: [
-        "KDSServer", "KDSTime", "KDSContract", "KDSTestSupport",
+        "KDSServer", "KDSTime", "KDSContract", "KDSTestSupport", "KDSPostgresCluster",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: strict),

@@ -184,6 +184,11 @@ stage_rootfs() {
   say "rootfs: binaries, units, overlay"
   install -m 0755 "$BIN/kds-kiosk" "$BIN/kds-server" "$BIN/kdsctl" "$R/usr/bin/"
   install -m 0644 systemd/kds-kiosk.service systemd/kds-server.service "$R/usr/lib/systemd/system/"
+  # On the image kds-server runs only in all-in-one mode. It waits for
+  # network-online.target (its TLS certificate names the addresses the
+  # machine has), which is no longer on the kiosk's way to its first frame:
+  # the kiosk does not wait for the server (issue 13's boot budget, the image's
+  # kds-kiosk.service.d).
   mkdir -p "$R/etc/kds" "$R/usr/share/doc/kds"
   install -m 0644 systemd/kiosk.conf.sample "$R/etc/kds/kiosk.conf"
   install -m 0644 systemd/kiosk.conf.sample "$R/usr/share/doc/kds/kiosk.conf.sample"
@@ -229,8 +234,31 @@ stage_rootfs() {
   echo uninitialized > "$R/etc/machine-id"
   rm -f "$R/var/lib/dbus/machine-id" "$R"/etc/ssh/ssh_host_*
 
+  # systemd-resolved and systemd-timesyncd are ordered before sysinit.target
+  # by Debian, so every service (the kiosk too) waited for them: on the image
+  # they start beside the rest (issue 13's boot budget; nothing on a kiosk
+  # resolves a name before its network is up anyway). A copy in /etc without
+  # that one ordering; still before network.target, nss-lookup.target and
+  # time-set.target.
+  local u
+  for u in systemd-resolved.service systemd-timesyncd.service; do
+    sed -E -e '/^Before=/s/(=| )sysinit\.target( |$)/\1/' "$R/usr/lib/systemd/system/$u" > "$R/etc/systemd/system/$u"
+    grep -q '^Before=.*sysinit\.target' "$R/etc/systemd/system/$u" && die "$u is still ordered before sysinit.target"
+  done
+  # Generators for what a kiosk does not have (encrypted, verity or integrity
+  # volumes, hibernation, SysV scripts, rc.local, offline updates, ip= or
+  # systemd.run= on its command line, the GPT auto-mounts it turns off): each
+  # is a program run before the first unit starts.
+  mkdir -p "$R/etc/systemd/system-generators"
+  for u in systemd-cryptsetup-generator systemd-veritysetup-generator systemd-integritysetup-generator \
+    systemd-hibernate-resume-generator systemd-sysv-generator systemd-rc-local-generator \
+    systemd-system-update-generator systemd-run-generator systemd-gpt-auto-generator; do
+    ln -sfn /dev/null "$R/etc/systemd/system-generators/$u"
+  done
+
   # Units: what runs, and what does not.
   systemctl --root="$R" enable kds-boot-config.service kds-serial-journal.service kds-data-alert.service \
+    kds-ssh-keys.service kds-local-token.service \
     kds-kiosk.service kds-server.service ssh.service systemd-networkd.service \
     systemd-resolved.service systemd-timesyncd.service > /dev/null 2>&1
   mkdir -p "$R/etc/systemd/system/getty.target.wants"
@@ -248,7 +276,8 @@ stage_rootfs() {
     sys-fs-fuse-connections.mount sys-kernel-config.mount proc-sys-fs-binfmt_misc.automount \
     systemd-binfmt.service systemd-pstore.service systemd-update-utmp.service \
     systemd-update-utmp-runlevel.service modprobe@dm_mod.service modprobe@fuse.service \
-    modprobe@loop.service modprobe@configfs.service modprobe@efi_pstore.service > /dev/null 2>&1
+    modprobe@loop.service modprobe@configfs.service modprobe@efi_pstore.service \
+    systemd-network-generator.service > /dev/null 2>&1
   systemctl --root="$R" set-default multi-user.target > /dev/null 2>&1
 
   # Root has no password (console login off; SSH by key only).
@@ -297,7 +326,7 @@ stage_initrd() {
   kver=$(basename "$(ls -d "$R"/lib/modules/*)")
   key=$(cat "$BASE_TAR.sha" 2>/dev/null || basename "$BASE_TAR")
   key=$(printf '%s\n' "$key" "$kver" "$KEEP_MODULES" "$(declare -f prune_modules)" \
-    "$(cd image/rootfs && find etc/initramfs-tools etc/fstab -type f -print0 | sort -z | xargs -0 sha256sum)" \
+    "$(cd image/rootfs && find etc/initramfs-tools etc/fstab etc/modprobe.d etc/udev usr/lib/udev -type f -print0 2> /dev/null | sort -z | xargs -0 sha256sum)" \
     | sha256sum | cut -c1-16)
   INITRD_CACHE=$CACHE/initrd-$kver-$key.img
   if [ -f "$INITRD_CACHE" ]; then
@@ -359,7 +388,10 @@ stage_disk() {
 
   # Loader entry: root by partition UUID, read-only (so it is checked at
   # boot), quiet, no cursor, no blanking.
+  # kds.esp: the initramfs mounts the ESP (kds.txt) itself, like the data
+  # partition, so nothing before the kiosk waits for udev to announce it.
   local cmdline="root=PARTUUID=$root_uuid ro rootfstype=ext4 kds.data=PARTUUID=$data_uuid"
+  cmdline="$cmdline kds.esp=PARTUUID=$esp_uuid"
   cmdline="$cmdline fsck.repair=yes quiet loglevel=3 systemd.show_status=false"
   cmdline="$cmdline rd.systemd.show_status=false rd.udev.log_level=3 udev.log_level=3"
   cmdline="$cmdline consoleblank=0 vt.global_cursor_default=0 net.ifnames=0 systemd.gpt_auto=0 panic=10"

@@ -45,6 +45,12 @@ public func fuzzConfig(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         l.source.line += 1
         return l
       }
+      // Where each value came from moves down a line too (`kdsctl config show`).
+      a.sources = a.sources.mapValues {
+        var source = $0
+        source.line += 1
+        return source
+      }
       check(a == b, "a comment line in front changed the settings")
     case (.failure(let a), .failure(let b)):
       check(

@@ -84,6 +84,30 @@ public struct HoldIndicator: Hashable, Sendable {
   }
 }
 
+/// What the screen shows (issue 14): the ticket cards, the all-day counts
+/// beside them, or the recall list.
+public enum BoardView: String, Hashable, Sendable, Codable, CaseIterable {
+  case tickets
+  case allDay = "all-day"
+  case recall
+}
+
+/// A ticket bumped on this screen, as the recall list shows it (newest first).
+public struct RecallEntry: Hashable, Sendable, Codable {
+  public var ticketId: String
+  public var orderNumber: String
+  public var tableName: String?
+  /// When it was bumped (server clock).
+  public var bumpedAt: Timestamp
+
+  public init(ticketId: String, orderNumber: String, tableName: String?, bumpedAt: Timestamp) {
+    self.ticketId = ticketId
+    self.orderNumber = orderNumber
+    self.tableName = tableName
+    self.bumpedAt = bumpedAt
+  }
+}
+
 /// Everything the renderer needs for one frame: a snapshot of the kiosk's state.
 /// The renderer draws it and never asks for anything else.
 public struct BoardSnapshot: Hashable, Sendable {
@@ -120,11 +144,26 @@ public struct BoardSnapshot: Hashable, Sendable {
   /// Offline or reconnecting: since when (server clock) the polls fail; the
   /// banner says "Offline since 12:31".
   public var offlineSince: Timestamp?
+  /// Offline with `server = a, b` and none answers: the servers (host:port),
+  /// named on the banner; nil while any answers (or with one server).
+  public var offlineServers: [String]?
   /// After a reconnect that replayed operations, for 20 s: what happened
   /// ("7 bumps sent · 1 refused (#1042 voided 12:31) · 3 new tickets").
   public var reconnectSummary: String?
   /// The words that give a note or a modifier the allergy band.
   public var allergens: AllergenList = .standard
+  /// Tickets, all-day panel or recall list (issue 14).
+  public var view: BoardView = .tickets
+  /// The recall list, newest first, when `view == .recall` (at most 50).
+  public var recallList: [RecallEntry] = []
+  /// The highlighted row of the recall list.
+  public var selectedRecallIndex: Int?
+  /// An expo screen (`station = expo`): one card per order, each station's part.
+  public var isExpo = false
+  /// The server lacks item marks (404): they stay on this screen, and the card says so.
+  public var itemMarksLocal = false
+  /// The highlighted line of the selected card (bump bar: next item, then done).
+  public var selectedItemIndex: Int?
 
   public init(
     station: String, tickets: [Ticket], now: Timestamp, connection: ConnectionState = .connected,

@@ -19,12 +19,15 @@ public enum ActionResult: Sendable, Equatable {
   case queued(QueuedOperation)
   /// Allowed but nothing to do (bump of a ticket already ready).
   case unchanged(TicketStatus)
+  /// Done on this kiosk only, nothing sent (an item mark the server lacks).
+  case local(String)
 
   /// One line for the chef, the log and kdsctl.
   public var message: String {
     switch self {
     case .queued(let op): "queued \(op.kind.rawValue) \(op.id) for ticket \(op.ticketId)"
     case .unchanged(let status): "nothing to do: the ticket is \(status.wire)"
+    case .local(let what): what
     }
   }
 }
@@ -70,9 +73,123 @@ public struct KitchenBoardState: Sendable {
   /// What the screen shows for a ticket now: its cached status with this
   /// kiosk's outstanding operations applied (nil: no such ticket here).
   public func shownStatus(of ticketId: String) -> TicketStatus? {
-    guard let ticket = tickets[ticketId], ticket.station == station else { return nil }
-    return BoardComposition.optimisticStatus(
-      of: ticket, operations: operations.lazy.filter { $0.ticketId == ticketId })
+    shownTicket(ticketId)?.status
+  }
+
+  /// An expo screen (`station = expo`): it sees and acts on every station's tickets.
+  public var isExpo: Bool { station == BoardComposition.expoStation }
+
+  /// The ticket as the screen shows it now (its own and its order's
+  /// outstanding operations applied); nil: no such ticket on this screen.
+  public func shownTicket(_ ticketId: String) -> Ticket? {
+    guard let ticket = tickets[ticketId], isExpo || ticket.station == station else { return nil }
+    return BoardComposition.optimistic(
+      ticket, operations: operations.lazy.filter { $0.affects(ticket) })
+  }
+
+  /// The tickets of an order as this screen shows them, by id.
+  public func shownOrder(_ orderId: String) -> [Ticket] {
+    tickets.values.filter { $0.orderId == orderId && (isExpo || $0.station == station) }
+      .sorted { $0.id < $1.id }.compactMap { shownTicket($0.id) }
+  }
+
+  /// Item-level bump: may line `itemIndex` of the ticket be marked done (or
+  /// not done), and what is it. `.success(nil)`: it is already so.
+  public func decideItem(ticketId: String, itemIndex: Int, done: Bool) -> Result<
+    TicketItem?, ActionError
+  > {
+    guard let ticket = shownTicket(ticketId) else {
+      return .failure(
+        ActionError(kind: .unknownTicket, message: "no ticket \(ticketId) on this screen"))
+    }
+    guard ticket.items.indices.contains(itemIndex) else {
+      return .failure(
+        ActionError(
+          kind: .notAllowed,
+          message: "ticket \(ticketId) has no line \(itemIndex + 1) (\(ticket.items.count) lines)"))
+    }
+    let kind: TicketAction = done ? .markDone : .markUndone
+    guard TicketStateMachine.apply(kind, to: ticket.status) != nil else {
+      return .failure(
+        ActionError(
+          kind: .notAllowed,
+          message: "cannot mark a line of ticket \(ticketId): it is \(ticket.status.wire)"))
+    }
+    let item = ticket.items[itemIndex]
+    return .success(item.isDone == done ? nil : item)
+  }
+
+  /// Expo: may the order be served (every ticket not CANCELLED is READY),
+  /// and which ticket carries the operation. `.unchanged(.served)` when it is
+  /// already served.
+  public func decideServe(orderId: String) -> Result<
+    (ticketId: String, decision: KitchenDecision), ActionError
+  > {
+    guard isExpo else {
+      return .failure(ActionError(kind: .notAllowed, message: "serve is for the expo screen"))
+    }
+    if disabledActions.contains(.serve) { return .failure(Self.unavailable(.serve)) }
+    let order = shownOrder(orderId)
+    let live = order.filter { $0.status != .cancelled }
+    guard let first = live.first else {
+      return .failure(
+        order.isEmpty
+          ? ActionError(kind: .unknownTicket, message: "no order \(orderId) on this screen")
+          : ActionError(kind: .notAllowed, message: "order \(orderId) is voided"))
+    }
+    if live.allSatisfy({ $0.status == .served }) {
+      return .success((first.id, .unchanged(.served)))
+    }
+    let waiting = live.filter { $0.status != .ready }
+    guard waiting.isEmpty else {
+      let names = Set(waiting.map(\.station)).sorted().joined(separator: ", ")
+      return .failure(
+        ActionError(
+          kind: .notAllowed,
+          message: "order \(first.displayNumber) is not ready: waiting for \(names)"))
+    }
+    return .success((first.id, .enqueue(from: .ready, to: .served)))
+  }
+
+  /// Expo: may course `course` of the order be fired (a ticket of it is HELD).
+  public func decideFire(orderId: String, course: Int) -> Result<
+    (ticketId: String, decision: KitchenDecision), ActionError
+  > {
+    guard isExpo else {
+      return .failure(ActionError(kind: .notAllowed, message: "fire course is for the expo screen"))
+    }
+    if disabledActions.contains(.fireCourse) { return .failure(Self.unavailable(.fireCourse)) }
+    let tickets = shownOrder(orderId).filter { $0.course == course }
+    guard let first = tickets.first else {
+      return .failure(
+        ActionError(kind: .unknownTicket, message: "order \(orderId) has no course \(course) here"))
+    }
+    guard let held = tickets.first(where: { $0.status == .held }) else {
+      return .success((first.id, .unchanged(first.status)))
+    }
+    return .success((held.id, .enqueue(from: .held, to: .queued)))
+  }
+
+  /// Expo: may the ticket's order be rushed (or the rush cleared).
+  public func decideRush(ticketId: String, rush: Bool) -> Result<KitchenDecision, ActionError> {
+    guard isExpo else {
+      return .failure(ActionError(kind: .notAllowed, message: "rush is set on the expo screen"))
+    }
+    let kind: TicketAction = rush ? .rush : .unrush
+    if disabledActions.contains(kind) { return .failure(Self.unavailable(kind)) }
+    guard let ticket = shownTicket(ticketId) else {
+      return .failure(
+        ActionError(kind: .unknownTicket, message: "no ticket \(ticketId) on this screen"))
+    }
+    guard TicketStateMachine.apply(kind, to: ticket.status) != nil else {
+      return .failure(
+        ActionError(
+          kind: .notAllowed, message: "cannot rush ticket \(ticketId): it is \(ticket.status.wire)")
+      )
+    }
+    return .success(
+      ticket.isRush == rush
+        ? .unchanged(ticket.status) : .enqueue(from: ticket.status, to: ticket.status))
   }
 
   /// May `kind` happen to the ticket, and what does it become.
@@ -84,6 +201,14 @@ public struct KitchenBoardState: Sendable {
         ActionError(kind: .unknownTicket, message: "no ticket \(ticketId) on this screen"))
     }
     if disabledActions.contains(kind) { return .failure(Self.unavailable(kind)) }
+    if isExpo && (kind == .bump || kind == .start) {
+      return .failure(
+        ActionError(
+          kind: .notAllowed,
+          message:
+            "the expo does not \(kind.rawValue) tickets: it serves orders (the stations bump)"
+        ))
+    }
     switch TicketStateMachine.transition(from: status, action: kind) {
     case .invalid:
       return .failure(

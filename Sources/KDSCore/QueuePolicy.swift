@@ -56,6 +56,14 @@ public struct QueuedOperation: Hashable, Sendable, Codable, Identifiable {
   /// `allergen_check = on`: when the cook acknowledged the allergy band
   /// (server clock), sent as the extension field `allergenCheckedAt` with a bump.
   public var allergenCheckedAt: Timestamp?
+  /// Item marks (issue 14): the line's id (`items[].id`). A mark-done's
+  /// `readyAt` is the line's `doneAt`.
+  public var itemId: String?
+  /// Order-level operations (serve, fire course, rush): the order's id;
+  /// `ticketId` is then the ticket the cook acted on (one of the order's).
+  public var orderId: String?
+  /// Fire course: the course to fire.
+  public var course: Int?
 
   public init(
     id: String, seq: Int64 = 0, kind: TicketAction, ticketId: String, readyAt: Timestamp? = nil,
@@ -83,21 +91,71 @@ public struct QueuedOperation: Hashable, Sendable, Codable, Identifiable {
   /// Waiting for, or on, the wire.
   public var isOutstanding: Bool { state == .pending || state == .inFlight }
 
-  /// The request path, e.g. `/kds/tickets/01JD.../mark-ready`.
+  /// The request path, e.g. `/kds/tickets/01JD.../mark-ready`,
+  /// `/kds/tickets/01JD.../items/01JE.../mark-done`, `/kds/orders/01JC.../serve`.
   public var path: String {
-    "/kds/tickets/\(percentEncodePathSegment(ticketId))/\(kind.pathSuffix)"
+    if kind.isOrderRoute {
+      return "/kds/orders/\(percentEncodePathSegment(orderId ?? ""))/\(kind.pathSuffix)"
+    }
+    if kind.isItemMark {
+      return "/kds/tickets/\(percentEncodePathSegment(ticketId))/items/"
+        + "\(percentEncodePathSegment(itemId ?? ""))/\(kind.pathSuffix)"
+    }
+    return "/kds/tickets/\(percentEncodePathSegment(ticketId))/\(kind.pathSuffix)"
   }
 
-  /// The request body: `{"readyAt": ...}` for a bump, `{}` otherwise. Always the
-  /// same bytes for one operation, so its fingerprint never changes.
+  /// The request body: `{"readyAt": ...}` for a bump, `{"doneAt": ...}` for a
+  /// mark-done, `{"rush":true|false}`, `{"course":N}` for a fire course, `{}`
+  /// otherwise. Always the same bytes for one operation, so its fingerprint
+  /// never changes.
   public var body: String {
-    guard kind == .bump else { return "{}" }
+    switch kind {
+    case .bump: break
+    case .markDone: return readyAt.map { "{\"doneAt\":\"\($0.iso8601)\"}" } ?? "{}"
+    case .rush: return "{\"rush\":true}"
+    case .unrush: return "{\"rush\":false}"
+    case .fireCourse: return course.map { "{\"course\":\($0)}" } ?? "{}"
+    default: return "{}"
+    }
     var fields: [String] = []
     if let allergenCheckedAt {
       fields.append("\"allergenCheckedAt\":\"\(allergenCheckedAt.iso8601)\"")
     }
     if let readyAt { fields.append("\"readyAt\":\"\(readyAt.iso8601)\"") }
     return "{" + fields.joined(separator: ",") + "}"
+  }
+}
+
+extension QueuedOperation {
+  /// Whether this operation changes `ticket` when applied: its own ticket,
+  /// or for an order-level operation every ticket of the order (a fire
+  /// course: those of the course).
+  public func affects(_ ticket: Ticket) -> Bool {
+    switch kind {
+    case .serve, .rush, .unrush: return orderId == ticket.orderId
+    case .fireCourse: return orderId == ticket.orderId && course == ticket.course
+    default: return ticketId == ticket.id
+    }
+  }
+
+  /// `ticket` as the screen shows it after this operation: its status after
+  /// the transition (unchanged where not allowed), a rush's priority, an
+  /// item mark's `doneAt`.
+  public func applied(to ticket: Ticket) -> Ticket {
+    guard affects(ticket) else { return ticket }
+    var t = ticket
+    t.status = TicketStateMachine.apply(kind, to: t.status) ?? t.status
+    switch kind {
+    case .rush: t.priority = "RUSH"
+    case .unrush: if t.priority == "RUSH" { t.priority = nil }
+    case .markDone, .markUndone:
+      guard TicketStateMachine.apply(kind, to: ticket.status) != nil, let itemId else { break }
+      for i in t.items.indices where t.items[i].id == itemId {
+        t.items[i].doneAt = kind == .markDone ? (readyAt ?? createdAt) : nil
+      }
+    default: break
+    }
+    return t
   }
 }
 
@@ -196,7 +254,7 @@ public struct QueuePolicy: Hashable, Sendable {
         // Only the contract's answer (a JSON object: the ticket) counts: a
         // captive portal's or a proxy's page, or a body cut short, means the
         // server may never have seen the operation.
-        guard Self.isJSONObject(body) else {
+        guard Self.isJSONObject(body) || (kind.isOrderRoute && Self.isJSONArray(body)) else {
           return .serverTrouble(status: status, retryAfter: retryAfter)
         }
         return .succeeded(try? JSONDecoder().decode(Ticket.self, from: body))
@@ -239,6 +297,12 @@ public struct QueuePolicy: Hashable, Sendable {
   /// answers to operations).
   static func isJSONObject(_ body: Data) -> Bool {
     (try? JSONDecoder().decode(AnyJSONObject.self, from: body)) != nil
+  }
+
+  /// Whether `body` is one complete JSON array of objects (an order's tickets,
+  /// the answer to serve or fire course).
+  static func isJSONArray(_ body: Data) -> Bool {
+    (try? JSONDecoder().decode([AnyJSONObject].self, from: body)) != nil
   }
 
   /// The operation after an attempt with `outcome`, finished at `now`.

@@ -11,6 +11,10 @@ public enum TicketStatus: Hashable, Sendable, Codable, CustomStringConvertible {
   case inProgress
   case ready
   case cancelled
+  /// A later course waiting to be fired (extension, issue 14): drawn grey, no timer.
+  case held
+  /// Handed to the guest by the expo (extension, issue 14): leaves every screen.
+  case served
   case unknown(String)
 
   public init(wire: String) {
@@ -19,6 +23,8 @@ public enum TicketStatus: Hashable, Sendable, Codable, CustomStringConvertible {
     case "IN_PROGRESS": self = .inProgress
     case "READY": self = .ready
     case "CANCELLED": self = .cancelled
+    case "HELD": self = .held
+    case "SERVED": self = .served
     default: self = .unknown(wire)
     }
   }
@@ -29,6 +35,8 @@ public enum TicketStatus: Hashable, Sendable, Codable, CustomStringConvertible {
     case .inProgress: "IN_PROGRESS"
     case .ready: "READY"
     case .cancelled: "CANCELLED"
+    case .held: "HELD"
+    case .served: "SERVED"
     case .unknown(let s): s
     }
   }
@@ -91,10 +99,13 @@ public struct TicketItem: Hashable, Sendable, Codable {
   public var modifiers: [String]
   public var notes: String?
   public var course: Int?
+  /// When a cook marked this line done (item-level bump, extension, issue 14);
+  /// nil while it is still to cook.
+  public var doneAt: Timestamp?
 
   public init(
     id: String? = nil, name: String, quantity: Int, modifiers: [String] = [],
-    notes: String? = nil, course: Int? = nil
+    notes: String? = nil, course: Int? = nil, doneAt: Timestamp? = nil
   ) {
     self.id = id
     self.name = name
@@ -102,9 +113,13 @@ public struct TicketItem: Hashable, Sendable, Codable {
     self.modifiers = modifiers
     self.notes = notes
     self.course = course
+    self.doneAt = doneAt
   }
 
-  enum CodingKeys: String, CodingKey { case id, name, quantity, modifiers, notes, course }
+  /// Marked done (struck through and dimmed on the card).
+  public var isDone: Bool { doneAt != nil }
+
+  enum CodingKeys: String, CodingKey { case id, name, quantity, modifiers, notes, course, doneAt }
 
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -117,6 +132,7 @@ public struct TicketItem: Hashable, Sendable, Codable {
       .map { DrawnText.clamp($0, to: DrawnText.maxNotes) }
     notes = (rawNotes?.isEmpty ?? true) ? nil : rawNotes
     course = try c.decodeIfPresent(Int.self, forKey: .course)
+    doneAt = try? c.decodeIfPresent(Timestamp.self, forKey: .doneAt)
   }
 
   public func encode(to encoder: any Encoder) throws {
@@ -127,6 +143,7 @@ public struct TicketItem: Hashable, Sendable, Codable {
     if !modifiers.isEmpty { try c.encode(modifiers, forKey: .modifiers) }
     try c.encodeIfPresent(notes, forKey: .notes)
     try c.encodeIfPresent(course, forKey: .course)
+    try c.encodeIfPresent(doneAt, forKey: .doneAt)
   }
 
   /// Whether the notes mention an allergen of the standard list (`AllergenList.standard`).
@@ -256,13 +273,20 @@ public struct Ticket: Hashable, Sendable, Codable, Identifiable {
   public var orderType: OrderType?
   public var slaState: SLAState?
   public var items: [TicketItem]
+  /// `"RUSH"` for a rush order (extension, issue 14); other values are kept.
+  public var priority: String?
+  /// The course this ticket carries (extension, issue 14): a HELD ticket of
+  /// course 2 waits for `fire-course`.
+  public var course: Int?
 
   public init(
     id: String, orderId: String, orderNumber: String? = nil, station: String,
     status: TicketStatus, sentAt: Timestamp, updatedAt: Timestamp, waiterName: String? = nil,
     tableName: String? = nil, orderType: OrderType? = nil, slaState: SLAState? = nil,
-    items: [TicketItem]
+    items: [TicketItem], priority: String? = nil, course: Int? = nil
   ) {
+    self.priority = priority
+    self.course = course
     self.id = id
     self.orderId = orderId
     self.orderNumber = orderNumber
@@ -279,7 +303,7 @@ public struct Ticket: Hashable, Sendable, Codable, Identifiable {
 
   enum CodingKeys: String, CodingKey {
     case id, orderId, orderNumber, station, status, sentAt, updatedAt, waiterName, tableName,
-      orderType, slaState, items
+      orderType, slaState, items, priority, course
   }
 
   public init(from decoder: any Decoder) throws {
@@ -298,6 +322,9 @@ public struct Ticket: Hashable, Sendable, Codable, Identifiable {
     orderType = try c.decodeIfPresent(OrderType.self, forKey: .orderType)
     slaState = try? c.decodeIfPresent(SLAState.self, forKey: .slaState)
     items = try c.decode([TicketItem].self, forKey: .items)
+    priority = (try? c.decodeIfPresent(String.self, forKey: .priority))
+      .flatMap { $0 }.map { DrawnText.clamp($0, to: 20) }
+    course = try? c.decodeIfPresent(Int.self, forKey: .course)
     guard !id.isEmpty else {
       throw DecodingError.dataCorruptedError(
         forKey: .id, in: c, debugDescription: "empty ticket id")
@@ -318,7 +345,15 @@ public struct Ticket: Hashable, Sendable, Codable, Identifiable {
     try c.encodeIfPresent(orderType, forKey: .orderType)
     try c.encodeIfPresent(slaState, forKey: .slaState)
     try c.encode(items, forKey: .items)
+    try c.encodeIfPresent(priority, forKey: .priority)
+    try c.encodeIfPresent(course, forKey: .course)
   }
+
+  /// A rush order: sorted first, with a red RUSH band.
+  public var isRush: Bool { priority == "RUSH" }
+
+  /// Every line is marked done ("all done"); a bump is still the cook's call.
+  public var allItemsDone: Bool { !items.isEmpty && items.allSatisfy(\.isDone) }
 
   /// The number a chef calls out: the order number, or the order id's tail.
   public var displayNumber: String {

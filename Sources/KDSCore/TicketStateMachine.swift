@@ -5,8 +5,23 @@ public enum TicketAction: String, Hashable, Sendable, Codable, CaseIterable {
   case bump
   /// Start cooking (`POST /kds/tickets/:id/start`, extension of kds-server).
   case start
-  /// Un-bump (`POST /kds/tickets/:id/recall`, extension of kds-server).
+  /// Un-bump (`POST /kds/tickets/:id/recall`, extension of kds-server); on
+  /// the expo screen, "send back" of any station's ticket.
   case recall
+  /// Item-level bump: one line done
+  /// (`POST /kds/tickets/:id/items/:itemId/mark-done`, issue 14).
+  case markDone = "mark-done"
+  /// One line back to cook (`POST /kds/tickets/:id/items/:itemId/mark-undone`).
+  case markUndone = "mark-undone"
+  /// Expo: rush the ticket's order (`POST /kds/tickets/:id/rush {"rush":true}`).
+  case rush
+  /// Expo: clear the rush (`POST /kds/tickets/:id/rush {"rush":false}`).
+  case unrush
+  /// Expo: hand the order over (`POST /kds/orders/:orderId/serve`): every
+  /// ticket of the order becomes SERVED.
+  case serve
+  /// Expo: fire a held course (`POST /kds/orders/:orderId/fire-course`).
+  case fireCourse = "fire-course"
 
   /// The last path component of the request for this action.
   public var pathSuffix: String {
@@ -14,11 +29,30 @@ public enum TicketAction: String, Hashable, Sendable, Codable, CaseIterable {
     case .bump: "mark-ready"
     case .start: "start"
     case .recall: "recall"
+    case .markDone: "mark-done"
+    case .markUndone: "mark-undone"
+    case .rush, .unrush: "rush"
+    case .serve: "serve"
+    case .fireCourse: "fire-course"
     }
   }
 
   /// Whether the action is an extension that a seed-only server may lack.
   public var isExtension: Bool { self != .bump }
+
+  /// An item mark: it carries the line's id (`QueuedOperation.itemId`).
+  public var isItemMark: Bool { self == .markDone || self == .markUndone }
+
+  /// Acts on every ticket of an order (`QueuedOperation.orderId`), not one ticket.
+  public var isOrderLevel: Bool {
+    switch self {
+    case .serve, .fireCourse, .rush, .unrush: true
+    default: false
+    }
+  }
+
+  /// The request goes to `/kds/orders/:orderId/...` rather than `/kds/tickets/:id/...`.
+  public var isOrderRoute: Bool { self == .serve || self == .fireCourse }
 }
 
 /// The outcome of an action on a ticket in a given status.
@@ -35,6 +69,9 @@ public enum TicketTransition: Hashable, Sendable {
 /// `QUEUED` → `IN_PROGRESS` → `READY`, `QUEUED` → `READY` (bump without start),
 /// `READY` → `IN_PROGRESS` (recall), `CANCELLED` final. Unknown statuses accept
 /// nothing: the kiosk keeps such tickets but does not show or touch them.
+/// Issue 14: `HELD` → `QUEUED` (fire course), `READY` → `SERVED` (serve); item
+/// marks need a ticket being cooked and leave its status alone; rush leaves
+/// the status alone on any ticket still in the kitchen.
 public enum TicketStateMachine {
   public static func transition(from status: TicketStatus, action: TicketAction)
     -> TicketTransition
@@ -45,6 +82,17 @@ public enum TicketStateMachine {
     case (.queued, .start): .change(to: .inProgress)
     case (.inProgress, .start): .noChange
     case (.ready, .recall): .change(to: .inProgress)
+    case (.queued, .markDone), (.inProgress, .markDone), (.queued, .markUndone),
+      (.inProgress, .markUndone):
+      .noChange
+    case (.queued, .rush), (.inProgress, .rush), (.ready, .rush), (.held, .rush),
+      (.queued, .unrush), (.inProgress, .unrush), (.ready, .unrush), (.held, .unrush):
+      .noChange
+    case (.ready, .serve): .change(to: .served)
+    case (.served, .serve): .noChange
+    case (.held, .fireCourse): .change(to: .queued)
+    case (.queued, .fireCourse), (.inProgress, .fireCourse), (.ready, .fireCourse):
+      .noChange
     default: .invalid
     }
   }

@@ -47,6 +47,12 @@ final class EvdevHandle {
     guard rc == 0 else { throw SystemError("grab", negativeReturn: rc) }
     grabbed = true
   }
+
+  /// Releases the grab (`kdsctl learn-keys` took a device the map does not).
+  func ungrab() {
+    if grabbed { _ = libevdev_grab(dev, LIBEVDEV_UNGRAB) }
+    grabbed = false
+  }
 }
 
 @available(*, unavailable) extension EvdevHandle: Sendable {}

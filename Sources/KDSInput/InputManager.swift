@@ -23,6 +23,9 @@ public final class InputManager {
   }
   /// Also report every key press as `.keyPress` (the learn mode).
   public var reportRawKeys = false
+  /// The node being learnt (`kdsctl learn-keys` on a running kiosk): its key
+  /// presses are reported as `.keyPress` only, never as actions.
+  public private(set) var learningPath: String?
 
   private let folder: String
   private let logger: Logger
@@ -97,15 +100,15 @@ public final class InputManager {
 
   /// Reads everything readable (never blocks) and runs the retry timer.
   public func handleEvents() -> [InputEvent] {
-    guard started else { return [] }
     var out: [InputEvent] = []
-    readInotify(&out)
-    for path in devices.keys.sorted() {
-      guard let d = devices[path] else { continue }
-      if !d.read(into: &out, reportRawKeys: reportRawKeys, logger: logger) {
-        remove(path, &out)
-      }
+    guard started else {
+      // Not reading /dev/input (a kiosk without a screen), but learning the
+      // keys of the one device `beginLearning` opened.
+      if learningPath != nil { readDevices(&out) }
+      return out
     }
+    readInotify(&out)
+    readDevices(&out)
     let now = SystemClock.monotonicNanoseconds()
     if now &- lastRetry >= 250_000_000 {
       lastRetry = now
@@ -120,6 +123,18 @@ public final class InputManager {
       }
     }
     return out
+  }
+
+  private func readDevices(_ out: inout [InputEvent]) {
+    for path in devices.keys.sorted() {
+      guard let d = devices[path] else { continue }
+      if !d.read(
+        into: &out, reportRawKeys: reportRawKeys, learning: d.info.path == learningPath,
+        logger: logger)
+      {
+        remove(path, &out)
+      }
+    }
   }
 
   private func readInotify(_ out: inout [InputEvent]) {
@@ -195,6 +210,56 @@ public final class InputManager {
     out.append(.deviceRemoved(path: path, name: d.info.name))
   }
 
+  /// Starts learning keys from `path`: opens it when it is not open yet
+  /// (even with no key the map uses: a new bump bar), grabs it, and from now
+  /// on reports its presses as `.keyPress` only, so they act on nothing.
+  public func beginLearning(path: String) throws -> InputDeviceInfo {
+    if devices[path] == nil {
+      ignored.remove(path)
+      let handle: EvdevHandle?
+      do {
+        handle = try EvdevHandle(path: path)
+      } catch {
+        throw InputError("\(path): \(error.reason)\(permissionHint(path))")
+      }
+      guard let handle,
+        let device = Device(
+          path: path, handle: handle, config: config, screen: screen, logger: logger, force: true)
+      else { throw InputError("\(path): not an input device with keys") }
+      devices[path] = device
+      logger.info("input: added \(device.info) (to learn its keys)")
+    }
+    guard let device = devices[path] else { throw InputError("\(path): not open") }
+    guard device.info.kind != .touch else {
+      throw InputError("\(path) is a touch screen: it has no keys to learn")
+    }
+    if !device.info.grabbed {
+      do {
+        try device.handle.grab()
+        device.info.grabbed = true
+      } catch {
+        logger.warning("input: \(path): cannot grab: \(error.reason)")
+      }
+    }
+    learningPath = path
+    return device.info
+  }
+
+  /// Ends the learning; the device keeps its grab when the map wants it.
+  public func endLearning() {
+    guard let path = learningPath else { return }
+    learningPath = nil
+    if let device = devices[path], device.info.grabbed, !config.shouldGrab(device.info.id) {
+      device.handle.ungrab()
+      device.info.grabbed = false
+    }
+  }
+
+  /// The open node of a device with this vendor:product, if any.
+  public func openNode(of id: InputDeviceID) -> String? {
+    devices.values.filter { $0.info.id == id && $0.info.kind != .touch }.map(\.info.path).min()
+  }
+
   /// Closes every device (releasing grabs) and the inotify descriptor.
   public func close() {
     devices = [:]
@@ -212,9 +277,11 @@ public final class InputManager {
     var recognizer: TouchRecognizer?
     private var dev: OpaquePointer { handle.dev }
 
-    /// nil when the device has no touch and none of the keys we use.
+    /// nil when the device has no touch and none of the keys we use (unless
+    /// `force`: a device whose keys are about to be learnt).
     init?(
-      path: String, handle: EvdevHandle, config: InputConfig, screen: TouchScreen, logger: Logger
+      path: String, handle: EvdevHandle, config: InputConfig, screen: TouchScreen, logger: Logger,
+      force: Bool = false
     ) {
       self.handle = handle
       let name = handle.name
@@ -226,7 +293,7 @@ public final class InputManager {
         kind = .touch
       } else {
         let (map, bumpBar) = config.keyMap(for: id)
-        guard map.keys.contains(where: { handle.has(EV_KEY, Int32($0)) }) else {
+        guard force || map.keys.contains(where: { handle.has(EV_KEY, Int32($0)) }) else {
           logger.debug("input: \(path) \"\(name)\": no keys or touch we use, ignored")
           return nil
         }
@@ -263,11 +330,17 @@ public final class InputManager {
         }
       } else {
         keyMap = config.keyMap(for: info.id).map
+        // A map given later (a reload after `kdsctl learn-keys`) grabs too.
+        if !info.grabbed && config.shouldGrab(info.id) && (try? handle.grab()) != nil {
+          info.grabbed = true
+        }
       }
     }
 
     /// Reads until EAGAIN. False when the device is gone.
-    func read(into out: inout [InputEvent], reportRawKeys: Bool, logger: Logger) -> Bool {
+    func read(
+      into out: inout [InputEvent], reportRawKeys: Bool, learning: Bool = false, logger: Logger
+    ) -> Bool {
       var ev = input_event()
       var flags = LIBEVDEV_READ_FLAG_NORMAL.rawValue
       while true {
@@ -302,12 +375,13 @@ public final class InputManager {
           // is restored whole: its recognizer waits for every contact to lift.
           if ev.type == UInt16(EV_KEY) && ev.value != 1 && recognizer == nil { continue }
         }
-        handle(ev, time: time, into: &out, reportRawKeys: reportRawKeys)
+        handle(ev, time: time, into: &out, reportRawKeys: reportRawKeys, learning: learning)
       }
     }
 
     private func handle(
-      _ ev: input_event, time: UInt64, into out: inout [InputEvent], reportRawKeys: Bool
+      _ ev: input_event, time: UInt64, into out: inout [InputEvent], reportRawKeys: Bool,
+      learning: Bool
     ) {
       if var r = recognizer {
         if let touch = r.feed(type: ev.type, code: ev.code, value: ev.value, time: time) {
@@ -317,8 +391,11 @@ public final class InputManager {
         return
       }
       guard ev.type == UInt16(EV_KEY), ev.value == 1 else { return }
-      if reportRawKeys { out.append(.keyPress(code: ev.code, time: time, device: info.path)) }
-      if let action = keyMap[ev.code] {
+      if reportRawKeys || learning {
+        out.append(.keyPress(code: ev.code, time: time, device: info.path))
+      }
+      // A device being learnt acts on nothing: its keys are being chosen.
+      if !learning, let action = keyMap[ev.code] {
         out.append(.action(action, time: time, device: info.path))
       }
     }

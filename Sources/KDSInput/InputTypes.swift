@@ -9,6 +9,31 @@ public enum KioskInputAction: String, CaseIterable, Sendable, Hashable {
   case nextPage
   case previousPage
   case retryFailed
+  /// Issue 14: the selected card's next line (the expo: the order's next part).
+  case nextItem
+  /// Toggles the highlighted line done (item-level bump).
+  case itemDone
+  /// Shows or hides the all-day counts.
+  case allDay
+  /// Opens (or closes) the recall list: arrows move, bump recalls.
+  case recallList
+  /// Closes the recall list or the all-day counts; drops the line highlight.
+  case back
+  /// Expo: sends the highlighted part of the order back to its station.
+  case sendBack
+  /// Expo: fires the order's next held course.
+  case fireCourse
+  /// Expo: rushes the selected order (again: clears the rush).
+  case rush
+}
+
+extension KioskInputAction {
+  /// The actions a bump bar has keys for: what `learn-keys` asks for unless
+  /// told otherwise, and what the 10-key preset maps.
+  public static let bumpBarActions: [KioskInputAction] = [
+    .nextTicket, .previousTicket, .bump, .start, .recallLast, .nextPage, .previousPage,
+    .retryFailed,
+  ]
 }
 
 /// A USB vendor:product pair (`05f3:0007` in key-map files).

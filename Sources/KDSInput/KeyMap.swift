@@ -22,7 +22,9 @@ public typealias KeyMap = [UInt16: KioskInputAction]
 public enum DefaultKeyMaps {
   /// A plain keyboard: arrows move (left/up previous, right/down next),
   /// Enter and keypad Enter bump, Backspace recalls, Page Up/Down page,
-  /// S starts, R retries the failed operations.
+  /// S starts, R retries the failed operations. Kitchen tools (issue 14):
+  /// N next line, D line done, T all-day counts, L recall list, Esc back;
+  /// on the expo B sends back, F fires the next course, U rushes.
   public static let keyboard: KeyMap = build([
     ("KEY_LEFT", .previousTicket), ("KEY_UP", .previousTicket),
     ("KEY_RIGHT", .nextTicket), ("KEY_DOWN", .nextTicket),
@@ -30,6 +32,8 @@ public enum DefaultKeyMaps {
     ("KEY_BACKSPACE", .recallLast),
     ("KEY_PAGEUP", .previousPage), ("KEY_PAGEDOWN", .nextPage),
     ("KEY_S", .start), ("KEY_R", .retryFailed),
+    ("KEY_N", .nextItem), ("KEY_D", .itemDone), ("KEY_T", .allDay), ("KEY_L", .recallList),
+    ("KEY_ESC", .back), ("KEY_B", .sendBack), ("KEY_F", .fireCourse), ("KEY_U", .rush),
   ])
 
   /// A typical 10-key bump bar that sends the digits (top row or keypad):

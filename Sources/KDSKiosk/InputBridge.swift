@@ -27,10 +27,10 @@ public final class InputBridge {
   public var devicesEnabled = true
   /// How long a press-and-hold lasts before it acts (`hold_to_bump_ms`).
   public var holdMillis: Int64 = Int64(KioskConfiguration.defaultHoldToBumpMillis)
-  private weak var daemon: KioskDaemon?
+  weak var daemon: KioskDaemon?
   private weak var screen: ScreenPresenter?
   private var watched: Set<Int32> = []
-  private let logger: Logger
+  let logger: Logger
 
   /// The finger down now (touch screen or `kdsctl input`).
   struct Touch {
@@ -46,6 +46,8 @@ public final class InputBridge {
     var source: String
   }
   private(set) var touch: Touch?
+  /// `kdsctl learn-keys` on this running kiosk (see KeyLearnSession.swift).
+  var learning: KeyLearnSession?
 
   public init(manager: InputManager, daemon: KioskDaemon, screen: ScreenPresenter?, logger: Logger)
   {
@@ -60,6 +62,9 @@ public final class InputBridge {
   public func start() throws {
     daemon?.extraCommands["input"] = { [weak self] request in
       self?.control(request) ?? .failure("no input")
+    }
+    daemon?.extraCommands["learn-keys"] = { [weak self] request in
+      self?.learnKeys(request) ?? .failure("no input")
     }
     guard devicesEnabled else { return }
     handle(try manager.start())
@@ -82,7 +87,7 @@ public final class InputBridge {
     endTouch()
   }
 
-  private func rewatch() {
+  func rewatch() {
     guard let daemon else { return }
     let now = Set(manager.pollDescriptors)
     for fd in watched.subtracting(now) { daemon.removeSource(fd: fd) }
@@ -117,11 +122,12 @@ public final class InputBridge {
         logger.notice("input device added: \(info)")
       case .deviceRemoved(let path, let name):
         logger.notice("input device removed: \(name) (\(path))")
+        learningDeviceGone(path)
         if manager.openDevices.allSatisfy({ $0.kind != .touch }), touch?.source == "touch" {
           endTouch()  // the touch screen went away with a finger on it
         }
-      case .keyPress:
-        break
+      case .keyPress(let code, _, let device):
+        learnt(code: code, device: device)
       }
     }
   }
@@ -139,6 +145,14 @@ public final class InputBridge {
     case .start: return actions.startSelected()
     case .recallLast: return actions.recallLast()
     case .retryFailed: return actions.retryFailed()
+    case .nextItem: actions.selectNextItem()
+    case .itemDone: return actions.toggleSelectedItem()
+    case .allDay: actions.toggleAllDay()
+    case .recallList: actions.toggleRecallList()
+    case .back: actions.back()
+    case .sendBack: return actions.sendBackSelected()
+    case .fireCourse: return actions.fireNextCourse()
+    case .rush: return actions.toggleRush()
     }
     return nil
   }
@@ -189,6 +203,11 @@ public final class InputBridge {
       }
       // Lifted early: a tap, which selects and never acts on the ticket.
     }
+    if let tool = screen?.renderer.layout.toolHitTest(x: x, y: y),
+      tapTool(tool, daemon: daemon)
+    {
+      return
+    }
     if !Self.samePart(t.target, screen?.renderer.hitTest(x: x, y: y)) { return }
     switch t.target {
     case .ticket(let id, .retry)?:
@@ -196,6 +215,12 @@ public final class InputBridge {
       actions.select(ticketId: id)
       let outcome = actions.retryFailed(ticketId: id)
       if !outcome.isDone { logger.notice("tap retry \(id): \(outcome)") }
+    case .ticket(let id, .body)? where daemon.core.selectedTicketId == id && !daemon.core.isExpo:
+      // A tap on a line of the selected card toggles it done (item-level bump).
+      if let index = itemLine(ticketId: id, x: x, y: y) {
+        let outcome = actions.toggleItem(ticketId: id, index: index)
+        if !outcome.isDone { logger.notice("tap line \(index + 1) of \(id): \(outcome)") }
+      }
     case .ticket(let id, _)?:
       actions.select(ticketId: id)
     case .recall?:
@@ -214,10 +239,47 @@ public final class InputBridge {
     }
   }
 
+  /// A tap on the kitchen tools' areas (issue 14): the banner's All day
+  /// button, the recall list's rows and Close, an expo order card. False
+  /// for an item line, which the card's own tap handles (it needs the card
+  /// selected first).
+  func tapTool(_ tool: ToolHit, daemon: KioskDaemon) -> Bool {
+    let actions = daemon.actions
+    switch tool {
+    case .allDayToggle:
+      actions.toggleAllDay()
+    case .recallRow(let index):
+      let outcome = daemon.core.tapRecallRow(index)
+      if !outcome.isDone { logger.debug("tap recall row \(index + 1): \(outcome)") }
+    case .recallClose:
+      actions.back()
+    case .expoOrder(let orderId):
+      actions.select(ticketId: orderId)
+    case .itemLine:
+      return false
+    }
+    return true
+  }
+
+  /// The line of ticket `id` drawn at (x, y) on the page shown, from the
+  /// layout's item placements (each line's rectangle: name, modifiers, notes).
+  func itemLine(ticketId id: String, x: Int, y: Int) -> Int? {
+    guard let layout = screen?.renderer.layout else { return nil }
+    for p in layout.items where p.ticketId == id && p.rect.contains(x: x, y: y) {
+      if layout.fragments.indices.contains(p.fragment),
+        layout.fragments[p.fragment].page == layout.page
+      {
+        return p.itemIndex
+      }
+    }
+    return nil
+  }
+
   /// Runs the hold timer (the daemon's loop calls it every turn; it turns at
   /// animation rate while a hold is on screen): the ring's progress, the
   /// hold's completion, and the lift of a `kdsctl input hold`.
   public func tick(atMonotonicMillis now: Int64) {
+    learningTick(atMonotonicMillis: now)
     guard let t = touch else { return }
     if !t.finished, let part = t.holdPart, let id = t.ticketId {
       let elapsed = now - t.startMillis

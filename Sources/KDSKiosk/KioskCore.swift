@@ -62,6 +62,25 @@ public protocol KioskActions: AnyObject {
   /// Dismisses one ticket's failed operations (a hold on its failure line):
   /// the cook has seen them and they are not to be retried.
   @discardableResult func dismissFailure(ticketId: String) -> KioskActionOutcome
+  /// Issue 14: the highlight moves to the selected card's next line (the
+  /// expo: the selected order's next part).
+  func selectNextItem()
+  /// Toggles the highlighted line of the selected card done.
+  @discardableResult func toggleSelectedItem() -> KioskActionOutcome
+  /// Toggles line `index` of a ticket done (a tap on the line of a selected card).
+  @discardableResult func toggleItem(ticketId: String, index: Int) -> KioskActionOutcome
+  /// Shows or hides the all-day counts.
+  func toggleAllDay()
+  /// Opens or closes the recall list.
+  func toggleRecallList()
+  /// Closes the recall list or the all-day counts; drops the line highlight.
+  func back()
+  /// Expo: sends the highlighted part of the selected order back to its station.
+  @discardableResult func sendBackSelected() -> KioskActionOutcome
+  /// Expo: fires the selected order's next held course.
+  @discardableResult func fireNextCourse() -> KioskActionOutcome
+  /// Expo: rushes the selected order, or clears its rush.
+  @discardableResult func toggleRush() -> KioskActionOutcome
 }
 
 /// The kiosk's state for the screen: tickets and queue from the sync engine,
@@ -85,8 +104,21 @@ public final class KioskCore: KioskActions {
   /// A press-and-hold in progress (touch, `kdsctl input hold`): on the snapshot
   /// for the renderer; set by the input bridge, which runs its timer.
   public var hold: HoldIndicator?
+  /// The selected card: a ticket id (on the expo: an order id).
   public private(set) var selectedTicketId: String?
   public private(set) var page = 0
+  /// What the screen shows: tickets, the all-day counts, or the recall list (issue 14).
+  public private(set) var boardView: BoardView = .tickets
+  /// The highlighted row of the recall list.
+  public private(set) var selectedRecallIndex: Int?
+  /// The highlighted line of the selected card (the expo: part of the order).
+  public private(set) var selectedItemIndex: Int?
+  /// The recall list as last read from the store (while it is open).
+  var recallEntries: [RecallEntry] = []
+  /// The sync generation `recallEntries` was read at.
+  var recallGeneration: UInt64?
+  /// The expo's orders in screen order, as of the last snapshot.
+  public private(set) var expoOrders: [ExpoOrder] = []
   let logger: Logger
   /// Lines the banner shows for as long as the daemon runs (a corrupt
   /// database set aside at start-up, say); `kdsctl status` lists them too.
@@ -119,6 +151,9 @@ public final class KioskCore: KioskActions {
 
   public var station: String { engine.config.station }
 
+  /// An expo screen (`station = expo`): one card per order (issue 14).
+  public var isExpo: Bool { station == BoardComposition.expoStation }
+
   /// The thresholds the screen uses: the configuration's when set
   /// explicitly, else the server's when it sent them, else the stored ones.
   public func effectiveThresholds(_ status: SyncStatus) -> SLAThresholds {
@@ -137,7 +172,8 @@ public final class KioskCore: KioskActions {
       composed = cached.result
     } else {
       composed = BoardComposition.compose(
-        cache: view.tickets.values, operations: view.operations, station: station)
+        cache: view.tickets.values, operations: view.operations, station: station,
+        itemMarks: view.localItemMarks, expo: isExpo)
       composition = (view.generation, composed)
     }
     let now = monotonicNow
@@ -154,8 +190,16 @@ public final class KioskCore: KioskActions {
       marker.expire(now: now)
     }
     let (tickets, cardMarks) = markedBoard(view, composed, now: now)
-    // VOID and failure cards can be selected too (a bump bar acknowledges a VOID).
-    selectedTicketId = KitchenSelection.kept(selectedTicketId, shown: tickets)
+    if isExpo {
+      expoOrders = ExpoBoard.orders(from: tickets)
+      if let s = selectedTicketId, !expoOrders.contains(where: { $0.orderId == s }) {
+        selectedTicketId = nil
+      }
+    } else {
+      // VOID and failure cards can be selected too (a bump bar acknowledges a VOID).
+      selectedTicketId = KitchenSelection.kept(selectedTicketId, shown: tickets)
+    }
+    selectedItemIndex = keptItemIndex(tickets)
     var snap = BoardSnapshot(
       station: station, tickets: tickets, now: serverNow,
       connection: view.status.connection, lastSyncAt: view.status.lastSyncAt,
@@ -169,8 +213,31 @@ public final class KioskCore: KioskActions {
     snap.allergens = allergens
     if view.status.connection != .connected {
       snap.offlineSince = view.status.failingSinceServerTime
+      // With several servers, the banner names them only when none answers.
+      let client = engine.client
+      if view.status.connection == .offline, client.config.servers.count > 1,
+        client.allServersDown
+      {
+        snap.offlineServers = client.config.servers.map(Self.hostPort)
+      }
     }
     snap.reconnectSummary = reconnectSummary(view, now: now)
+    snap.view = boardView
+    snap.isExpo = isExpo
+    snap.itemMarksLocal = view.itemMarksLocal
+    snap.selectedItemIndex = selectedItemIndex
+    if boardView == .recall {
+      // Every bump and recall (here, kdsctl, a replay) may change the list.
+      if recallGeneration != view.generation {
+        refreshRecallList()
+        recallGeneration = view.generation
+      }
+      snap.recallList = recallEntries
+      if let i = selectedRecallIndex, !recallEntries.indices.contains(i) {
+        selectedRecallIndex = recallEntries.isEmpty ? nil : recallEntries.count - 1
+      }
+      snap.selectedRecallIndex = selectedRecallIndex
+    }
     // Only while something moves: idle frames stay identical.
     if isAnimating(atMonotonicMillis: now) { snap.frameMillis = now }
     return snap
@@ -196,7 +263,7 @@ public final class KioskCore: KioskActions {
       var m = marks[op.ticketId] ?? CardMarks()
       if m.failure == nil { m.failure = Self.failureLine(op) }
       if !drawn.contains(op.ticketId), let cached = view.tickets[op.ticketId],
-        cached.station == station
+        cached.station == station || isExpo
       {
         drawn.insert(op.ticketId)
         tickets.append(cached)
@@ -206,7 +273,7 @@ public final class KioskCore: KioskActions {
     }
     for (id, _) in allergenChecked { marks[id, default: CardMarks()].allergenChecked = true }
     if tickets.count != composed.tickets.count {
-      tickets.sort { ($0.sentAt, $0.id) < ($1.sentAt, $1.id) }
+      tickets.sort(by: BoardComposition.screenOrder)
     }
     return (tickets, marks.filter { !$0.value.isEmpty })
   }
@@ -218,6 +285,12 @@ public final class KioskCore: KioskActions {
       case .bump: "Bump"
       case .start: "Start"
       case .recall: "Recall"
+      case .markDone: "Line done"
+      case .markUndone: "Line undone"
+      case .rush: "Rush"
+      case .unrush: "Rush cleared"
+      case .serve: "Serve"
+      case .fireCourse: "Fire course"
       }
     return "\(action) refused: \(op.reason ?? op.lastError ?? "sync failed")"
   }
@@ -239,13 +312,21 @@ public final class KioskCore: KioskActions {
     _ summary: ReconnectSummary, number: (String) -> String
   ) -> String {
     var parts: [String] = []
-    for kind in TicketAction.allCases {
-      guard let n = summary.sent[kind], n > 0 else { continue }
+    for kind in TicketAction.allCases where kind != .markUndone && kind != .unrush {
+      // A line's marks and undos count together, a rush and its clearing too.
+      let paired: TicketAction? =
+        kind == .markDone ? .markUndone : (kind == .rush ? .unrush : nil)
+      let n = (summary.sent[kind] ?? 0) + (paired.flatMap { summary.sent[$0] } ?? 0)
+      guard n > 0 else { continue }
       let noun: String =
         switch kind {
         case .bump: n == 1 ? "bump" : "bumps"
         case .start: n == 1 ? "start" : "starts"
         case .recall: n == 1 ? "recall" : "recalls"
+        case .markDone, .markUndone: n == 1 ? "line mark" : "line marks"
+        case .rush, .unrush: n == 1 ? "rush" : "rushes"
+        case .serve: n == 1 ? "order served" : "orders served"
+        case .fireCourse: n == 1 ? "course fired" : "courses fired"
         }
       parts.append("\(n) \(noun) sent")
     }
@@ -266,7 +347,10 @@ public final class KioskCore: KioskActions {
     if let auth = view.status.authProblem { alerts.append(.notAuthorised(auth)) }
     if view.isQueueFull { alerts.append(.queueFull) }
     if view.failedCount > 0 { alerts.append(.failedOperations(view.failedCount)) }
-    for action in TicketAction.allCases where view.status.disabledActions.contains(action) {
+    // Item marks the server lacks stay on this screen: the banner says so
+    // (`itemMarksLocal`), they are not "unavailable".
+    for action in TicketAction.allCases
+    where view.status.disabledActions.contains(action) && !action.isItemMark {
       alerts.append(.actionUnavailable(action.rawValue))
     }
     if let bad = view.status.badAnswer { alerts.append(.message(bad)) }
@@ -318,6 +402,7 @@ public final class KioskCore: KioskActions {
 
   @discardableResult
   public func bump(ticketId: String) -> KioskActionOutcome {
+    if isExpo { return serve(orderId: orderId(of: ticketId)) }
     let before = visibleTickets
     if acknowledgeVoid(ticketId) {
       selectedTicketId = KitchenSelection.afterRemoving(
@@ -390,7 +475,10 @@ public final class KioskCore: KioskActions {
   }
 
   @discardableResult
-  public func bumpSelected() -> KioskActionOutcome { actOnSelected(.bump) }
+  public func bumpSelected() -> KioskActionOutcome {
+    if boardView == .recall { return recallHighlighted() }
+    return actOnSelected(.bump)
+  }
 
   @discardableResult
   public func startSelected() -> KioskActionOutcome { actOnSelected(.start) }
@@ -429,6 +517,11 @@ public final class KioskCore: KioskActions {
   public func selectPreviousTicket() { moveSelection(by: -1) }
 
   func moveSelection(by delta: Int) {
+    if boardView == .recall {
+      moveRecallHighlight(by: delta)
+      return
+    }
+    selectedItemIndex = nil
     (selectedTicketId, page) = KitchenSelection.moved(
       by: delta, selected: selectedTicketId, page: page, pages: pages)
     if let id = selectedTicketId { marker.touch(id) }
@@ -446,13 +539,24 @@ public final class KioskCore: KioskActions {
   /// The pages the keys act on: the screen's, or without one the board's
   /// order cut into pages of `headlessPageSize`.
   public var pages: BoardPages {
-    screenPages ?? .chunked(visibleTickets.map(\.id), pageSize: headlessPageSize)
+    screenPages ?? .chunked(shownIds, pageSize: headlessPageSize)
   }
 
   /// The screen laid the board out (after each frame): the keys follow its
   /// pages from now on. The page stays within them; a selection that is no
   /// longer on the page shown is dropped (keys act on what is shown).
   public func layoutChanged(pages: BoardPages) {
+    var pages = pages
+    if isExpo {
+      // The expo's cards are orders: a page listing ticket ids lists their orders.
+      let order = Dictionary(
+        engine.view().tickets.values.map { ($0.id, $0.orderId) }, uniquingKeysWith: { a, _ in a })
+      pages = BoardPages(
+        pages: pages.pages.map { ids in
+          var seen = Set<String>()
+          return ids.map { order[$0] ?? $0 }.filter { seen.insert($0).inserted }
+        })
+    }
     screenPages = pages
     pageCount = pages.count
     page = pages.clamped(page)
@@ -461,6 +565,11 @@ public final class KioskCore: KioskActions {
 
   /// A tap on a VOID card acknowledges it; on another card, the card's marks are seen.
   public func select(ticketId: String?) {
+    if ticketId != selectedTicketId { selectedItemIndex = nil }
+    if isExpo {
+      selectedTicketId = ticketId.map(orderId(of:))
+      return
+    }
     if let id = ticketId {
       if acknowledgeVoid(id) {
         if selectedTicketId == id { selectedTicketId = nil }
@@ -478,6 +587,13 @@ public final class KioskCore: KioskActions {
   /// a NEW header pulse. The daemon then draws at animation rate, not once a second.
   public func isAnimating(atMonotonicMillis millis: Int64) -> Bool {
     hold != nil || marker.isPulsing(at: millis)
+  }
+
+  /// `http://kds-a:8080` as `kds-a:8080` (the banner's short form).
+  static func hostPort(_ url: String) -> String {
+    var s = Substring(url)
+    if let r = s.range(of: "://") { s = s[r.upperBound...] }
+    return String(s)
   }
 
   public func status() -> KioskStatus {
@@ -504,6 +620,13 @@ public final class KioskCore: KioskActions {
     }
     status.push = view.status.push.rawValue
     status.pollIntervalSeconds = Double(engine.pollIntervalMillis()) / 1000
+    status.server = engine.client.serverInUse
+    status.servers = engine.client.serverReport()
+    status.view = boardView.rawValue
+    status.itemMarksLocal = snap.itemMarksLocal
+    status.selectedItem = selectedItemIndex
+    if isExpo { status.orders = expoOrders.map(OrderStatus.init) }
+    if boardView == .recall { status.recallList = snap.recallList }
     return status
   }
 
@@ -526,6 +649,11 @@ public final class KioskCore: KioskActions {
       guard let ticket = request.ticket, !ticket.isEmpty else {
         return .failure("\(request.cmd) needs a ticket id")
       }
+      if isExpo && request.cmd == "bump" {
+        // The expo's bump serves the ticket's order.
+        let order = orderId(of: ticket)
+        return respond(Result { () throws(ActionError) in try engine.serve(orderId: order) })
+      }
       let kind: TicketAction = request.cmd == "bump" ? .bump : .start
       // Like a cook's action: a VOID card is acknowledged, an allergy band
       // checked first (allergen_check = on).
@@ -545,7 +673,49 @@ public final class KioskCore: KioskActions {
           try engine.perform(kind, ticketId: ticket, allergenCheckedAt: checkedAt)
         })
     case "recall":
+      // `kdsctl recall TICKET`: any ticket of the recall list; without one, the last bumped.
+      if let ticket = request.ticket, !ticket.isEmpty {
+        return respond(Result { () throws(ActionError) in try engine.recall(ticketId: ticket) })
+      }
       return respond(Result { () throws(ActionError) in try engine.recallLast() })
+    case "serve":
+      guard let order = request.order ?? request.ticket.map(orderId(of:)), !order.isEmpty else {
+        return .failure("serve needs an order id (or a ticket of the order)")
+      }
+      return respond(Result { () throws(ActionError) in try engine.serve(orderId: order) })
+    case "fire":
+      guard let order = request.order ?? request.ticket.map(orderId(of:)), !order.isEmpty,
+        let course = request.course
+      else { return .failure("fire needs an order id and a course") }
+      return respond(
+        Result { () throws(ActionError) in try engine.fireCourse(orderId: order, course: course) })
+    case "rush":
+      guard let ticket = request.ticket, !ticket.isEmpty else {
+        return .failure("rush needs a ticket id")
+      }
+      return respond(
+        Result { () throws(ActionError) in
+          try engine.rush(ticketId: ticket, rush: request.rush ?? true)
+        })
+    case "send-back":
+      guard let ticket = request.ticket, !ticket.isEmpty else {
+        return .failure("send-back needs a ticket id")
+      }
+      return respond(Result { () throws(ActionError) in try engine.sendBack(ticketId: ticket) })
+    case "item":
+      guard let ticket = request.ticket, !ticket.isEmpty, let item = request.item else {
+        return .failure("item needs a ticket id and a line number")
+      }
+      return respond(
+        Result { () throws(ActionError) in
+          try engine.markItem(ticketId: ticket, itemIndex: item, done: request.done)
+        })
+    case "view":
+      guard let name = request.view, let v = BoardView(rawValue: name) else {
+        return .failure("view: tickets, all-day or recall")
+      }
+      show(v)
+      return ControlResponse(ok: true, message: "showing \(v.rawValue)")
     case "queue":
       do {
         let ops = try engine.store.operations(includeDone: true)
@@ -584,5 +754,211 @@ public final class KioskCore: KioskActions {
     default:
       return .failure("unknown command \(request.cmd)")
     }
+  }
+}
+
+// MARK: kitchen tools (issue 14)
+
+extension KioskCore {
+  /// The ids the keys move through, in screen order: tickets (the expo: orders).
+  var shownIds: [String] {
+    let snap = snapshot()
+    return isExpo ? expoOrders.map(\.orderId) : snap.tickets.map(\.id)
+  }
+
+  /// The order of a ticket (an order id stays itself).
+  func orderId(of id: String) -> String {
+    engine.view().tickets[id]?.orderId ?? id
+  }
+
+  /// The selected card's ticket (station screens).
+  var selectedTicket: Ticket? {
+    guard !isExpo, let id = selectedTicketId else { return nil }
+    return snapshot().tickets.first { $0.id == id }
+  }
+
+  /// The selected order (the expo).
+  var selectedOrder: ExpoOrder? {
+    guard isExpo else { return nil }
+    _ = snapshot()
+    return expoOrders.first { $0.orderId == selectedTicketId }
+  }
+
+  /// The line highlight, kept while its card has that line.
+  func keptItemIndex(_ tickets: [Ticket]) -> Int? {
+    guard let i = selectedItemIndex, let id = selectedTicketId else { return nil }
+    if isExpo {
+      return expoOrders.first { $0.orderId == id }.flatMap {
+        $0.parts.indices.contains(i) ? i : nil
+      }
+    }
+    return tickets.first { $0.id == id }.flatMap { $0.items.indices.contains(i) ? i : nil }
+  }
+
+  public func selectNextItem() {
+    if selectedTicketId == nil || !shownIds.contains(selectedTicketId!) {
+      selectedTicketId = KitchenSelection.target(
+        selected: selectedTicketId, page: page, pages: pages)
+      selectedItemIndex = nil
+    }
+    let count: Int
+    if isExpo {
+      count = selectedOrder?.parts.count ?? 0
+    } else {
+      count = selectedTicket?.items.count ?? 0
+    }
+    guard count > 0 else {
+      selectedItemIndex = nil
+      return
+    }
+    selectedItemIndex = selectedItemIndex.map { ($0 + 1) % count } ?? 0
+  }
+
+  @discardableResult
+  public func toggleSelectedItem() -> KioskActionOutcome {
+    if isExpo { return sendBackSelected() }
+    guard let ticket = selectedTicket else { return .refused("no card selected: select one first") }
+    // No line highlighted: the first line not yet done.
+    let index = selectedItemIndex ?? ticket.items.firstIndex { !$0.isDone }
+    guard let index else { return .refused("every line of ticket \(ticket.displayNumber) is done") }
+    selectedItemIndex = index
+    return toggleItem(ticketId: ticket.id, index: index)
+  }
+
+  @discardableResult
+  public func toggleItem(ticketId: String, index: Int) -> KioskActionOutcome {
+    marker.touch(ticketId)
+    return outcome { () throws(ActionError) in
+      try engine.markItem(ticketId: ticketId, itemIndex: index)
+    }
+  }
+
+  public func toggleAllDay() { show(boardView == .allDay ? .tickets : .allDay) }
+
+  public func toggleRecallList() { show(boardView == .recall ? .tickets : .recall) }
+
+  public func back() {
+    if boardView != .tickets {
+      show(.tickets)
+    } else {
+      selectedItemIndex = nil
+    }
+  }
+
+  /// Shows a view; the recall list opens on its newest row.
+  public func show(_ view: BoardView) {
+    boardView = view
+    if view == .recall {
+      refreshRecallList()
+      selectedRecallIndex = recallEntries.isEmpty ? nil : 0
+    } else {
+      selectedRecallIndex = nil
+      recallEntries = []
+    }
+  }
+
+  /// Reads the recall list again (it changes with every bump and recall).
+  func refreshRecallList() {
+    do {
+      recallEntries = try engine.recallList()
+    } catch {
+      logger.error("\(error.message)")
+      recallEntries = []
+    }
+  }
+
+  /// A tap on a row of the recall list: the first tap highlights it, a tap
+  /// on the highlighted row recalls it (a tap alone never acts on a ticket
+  /// it did not first select).
+  @discardableResult public func tapRecallRow(_ index: Int) -> KioskActionOutcome {
+    guard recallEntries.indices.contains(index) else { return .refused("no such row") }
+    if selectedRecallIndex == index { return recallHighlighted() }
+    selectedRecallIndex = index
+    return .refused("highlighted; tap again to recall")
+  }
+
+  func moveRecallHighlight(by delta: Int) {
+    guard !recallEntries.isEmpty else {
+      selectedRecallIndex = nil
+      return
+    }
+    let i = (selectedRecallIndex ?? -1) + delta
+    selectedRecallIndex = min(max(0, i), recallEntries.count - 1)
+  }
+
+  /// The recall list's bump: recalls the highlighted ticket.
+  func recallHighlighted() -> KioskActionOutcome {
+    guard let i = selectedRecallIndex, recallEntries.indices.contains(i) else {
+      return .refused("nothing to recall")
+    }
+    let entry = recallEntries[i]
+    let result = outcome { () throws(ActionError) in try engine.recall(ticketId: entry.ticketId) }
+    if result.isDone {
+      refreshRecallList()
+      if recallEntries.isEmpty {
+        selectedRecallIndex = nil
+      } else {
+        selectedRecallIndex = min(i, recallEntries.count - 1)
+      }
+    }
+    return result
+  }
+
+  /// Expo: serves an order; the selection moves to the order that takes its place.
+  func serve(orderId: String) -> KioskActionOutcome {
+    let before = expoOrders.map(\.orderId)
+    let result = outcome { () throws(ActionError) in try engine.serve(orderId: orderId) }
+    if result.isDone, selectedTicketId == orderId || selectedTicketId == nil,
+      let i = before.firstIndex(of: orderId)
+    {
+      let rest = before.filter { $0 != orderId }
+      selectedTicketId = rest.isEmpty ? nil : rest[min(i, rest.count - 1)]
+      selectedItemIndex = nil
+    }
+    return result
+  }
+
+  @discardableResult
+  public func sendBackSelected() -> KioskActionOutcome {
+    guard isExpo else { return .refused("send back is for the expo screen") }
+    guard let order = selectedOrder ?? targetOrder() else { return .refused("no order selected") }
+    // The highlighted part, or the only READY one.
+    let ready = order.parts.filter(\.isReady)
+    let part: ExpoPart? =
+      selectedItemIndex.flatMap { order.parts.indices.contains($0) ? order.parts[$0] : nil }
+      ?? (ready.count == 1 ? ready[0] : nil)
+    guard let part else {
+      return .refused("choose the station to send back (next item) on order \(order.orderNumber)")
+    }
+    return outcome { () throws(ActionError) in try engine.sendBack(ticketId: part.ticketId) }
+  }
+
+  @discardableResult
+  public func fireNextCourse() -> KioskActionOutcome {
+    guard isExpo else { return .refused("fire course is for the expo screen") }
+    guard let order = selectedOrder ?? targetOrder() else { return .refused("no order selected") }
+    guard let course = order.parts.filter(\.isHeld).compactMap(\.course).min() else {
+      return .refused("order \(order.orderNumber) has no held course")
+    }
+    return outcome { () throws(ActionError) in
+      try engine.fireCourse(orderId: order.orderId, course: course)
+    }
+  }
+
+  @discardableResult
+  public func toggleRush() -> KioskActionOutcome {
+    guard isExpo else { return .refused("rush is set on the expo screen") }
+    guard let order = selectedOrder ?? targetOrder(), let part = order.parts.first else {
+      return .refused("no order selected")
+    }
+    return outcome { () throws(ActionError) in
+      try engine.rush(ticketId: part.ticketId, rush: !order.isRush)
+    }
+  }
+
+  /// The order a key acts on without a selection: the page's first.
+  func targetOrder() -> ExpoOrder? {
+    let id = KitchenSelection.target(selected: selectedTicketId, page: page, pages: pages)
+    return expoOrders.first { $0.orderId == id }
   }
 }

@@ -25,6 +25,8 @@ public struct KioskDaemonOptions: Sendable {
   /// The control socket (mode 0600), or nil for none.
   public var controlSocketPath: String?
   public var requestTimeoutMillis: Int = 10_000
+  /// `failback_probe`: with several servers, how often the first is probed.
+  public var failbackProbeMillis: Int64 = 60_000
   public var syncIntervalMillis: Int64 = 5_000
   public var caFile: String?
   /// Station thresholds to store (nil: keep the stored ones, default 5 and 10 min).
@@ -81,6 +83,11 @@ public final class KioskDaemon {
   public var onReload: (() -> String)?
   /// Extra control-socket commands (`screenshot`), tried before the core's.
   public var extraCommands: [String: (ControlRequest) -> ControlResponse] = [:]
+  /// The process's signal pipe, when the caller made it (the setup screen
+  /// ran before the daemon: one pipe for the process's life).
+  public var signals: SignalPipe?
+  /// Runs once per loop iteration (issue 13: a paired token refused with 401).
+  public var onTick: (() -> Void)?
 
   public init(
     configuration: KioskDaemonOptions, presenter: any BoardPresenter = NullPresenter(),
@@ -98,10 +105,11 @@ public final class KioskDaemon {
     if let t = configuration.thresholds {
       try store.setThresholds(t, station: configuration.station)
     }
-    let client = CurlHTTPClient(
-      config: HTTPClientConfig(
-        baseURL: configuration.serverURL, token: configuration.token,
-        requestTimeoutMillis: configuration.requestTimeoutMillis, caFile: configuration.caFile))
+    var clientConfig = HTTPClientConfig(
+      baseURL: configuration.serverURL, token: configuration.token,
+      requestTimeoutMillis: configuration.requestTimeoutMillis, caFile: configuration.caFile)
+    clientConfig.failbackProbeMillis = configuration.failbackProbeMillis
+    let client = CurlHTTPClient(config: clientConfig)
     var syncConfig = SyncConfig(station: configuration.station)
     syncConfig.syncIntervalMillis = configuration.syncIntervalMillis
     syncConfig.version = configuration.version
@@ -145,13 +153,26 @@ public final class KioskDaemon {
   /// Answers one control-socket request.
   func handleControl(_ request: ControlRequest) -> ControlResponse {
     if let extra = extraCommands[request.cmd] { return extra(request) }
+    if request.cmd == "reload" {
+      // `kdsctl set`: the same as SIGHUP, with the outcome as the answer.
+      systemd?.reloading()
+      let result = onReload?() ?? "nothing to reload"
+      logger.notice("reload (control socket): \(result)")
+      systemd?.ready()
+      return ControlResponse(ok: true, message: result)
+    }
     // The status describes the screen as it is now: draw what changed first.
     if request.cmd == "status", screen != nil { presentNow() }
     var response = core.handle(request)
     if request.cmd == "status", var status = response.status {
+      status.mode = "run"
       status.version = configuration.version
       status.display = screen?.description ?? "none"
       status.inputDevices = input?.deviceNames ?? []
+      status.zoom = core.zoom
+      status.holdToBumpMs = input.map { Int($0.holdMillis) }
+      status.slaOrangeAfter = core.thresholds.orangeAfter
+      status.slaRedAfter = core.thresholds.redAfter
       if let screen {
         // The cards on the page shown, in screen pixels (what a finger touches).
         let snap = core.snapshot()
@@ -177,7 +198,7 @@ public final class KioskDaemon {
 
   /// Runs until SIGTERM or SIGINT; returns the exit status (0 on a clean stop).
   public func run() throws -> Int32 {
-    let signals = try SignalPipe([SIGTERM, SIGINT, SIGHUP])
+    let signals = try self.signals ?? SignalPipe([SIGTERM, SIGINT, SIGHUP])
     if let path = configuration.controlSocketPath {
       control = try ControlServer(path: path, logger: logger)
     }
@@ -269,6 +290,7 @@ public final class KioskDaemon {
         if input?.manager.timerInterval != nil { input?.service() }
       }
       input?.tick(atMonotonicMillis: monotonic)  // the press-and-hold timer
+      onTick?()
       let second = SystemClock.wallMillis() / 1000
       if second != lastSecond || changed || core.isAnimating(atMonotonicMillis: monotonic) {
         lastSecond = second

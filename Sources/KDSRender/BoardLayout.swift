@@ -10,6 +10,13 @@ public enum TextRole: UInt8, Hashable, Sendable {
   // Issue 11: the marks a cook must see.
   case badgeNew, badgeAdded, badgeChanged, badgeVoid, failureReason, failureHint
   case allergyChecked, reconnectSummary
+  // Issue 14: the kitchen tools.
+  case quantityDone, itemDone, modifierDone, rush, allDone, heldLabel, chipHeld
+  case bannerToggle, bannerToggleActive, bannerNote
+  case panelTitle, panelCount, panelName, panelVariant, panelEmpty
+  case listTitle, listNumber, listTable, listTime, listHint, listClose, listEmpty
+  case expoNumber, expoPlace, expoBar, expoMark, expoStation, expoQueued, expoInProgress,
+    expoReady, expoHeld, expoVoid
 }
 
 /// What a filled box on the board is.
@@ -19,6 +26,9 @@ public enum BoxRole: UInt8, Hashable, Sendable {
   // Issue 11.
   case badgeNew, badgeAdded, badgeChanged, badgeVoid, changedLine, failureStrip
   case allergyCheckedChip, chipVoid
+  // Issue 14.
+  case rushBand, allDoneBand, chipHeld, panel, panelRule, listRow, listRowSelected, listClose,
+    expoReadyBar
 }
 
 /// A line of text placed on the board: its origin is (`x`, `baseline`).
@@ -108,6 +118,10 @@ public struct BannerLayout: Hashable, Sendable {
   public var alertUrgent: Bool
   /// The reconnect strip under the alerts, for 20 s after a reconnect's replay.
   public var summaryRect: Rect?
+  /// The "All day" toggle (issue 14), left of Recall; nil on the expo screen.
+  public var allDayRect: Rect? = nil
+  /// The pill "Item marks: this screen only", when item marks stay local.
+  public var noteRect: Rect? = nil
 }
 
 /// What a tap at a point means.
@@ -153,6 +167,14 @@ public struct BoardLayout: Sendable {
   public let banner: BannerLayout
   /// Placement of each item's first line, over all fragments.
   public let items: [ItemPlacement]
+  /// What the screen shows (issue 14): the snapshot's view; `.tickets` on the expo.
+  public internal(set) var view: BoardView = .tickets
+  /// The expo screen: `expoCards` instead of card fragments.
+  public internal(set) var isExpo = false
+  /// The all-day panel beside the cards, or the recall list (full screen).
+  public internal(set) var panel: ToolPanel? = nil
+  /// The expo's order cards, every page, in reading order.
+  public internal(set) var expoCards: [ExpoCard] = []
 
   /// The fragments on the page shown.
   public var visibleFragments: ArraySlice<CardFragment> { fragments(onPage: page) }
@@ -215,6 +237,12 @@ struct LayoutKey: Equatable {
   var allergens: AllergenList
   var reconnectSummary: String?
   var clockUTCOffsetSeconds: Int
+  // Issue 14.
+  var view: BoardView
+  var recallList: [RecallEntry]
+  var selectedRecallIndex: Int?
+  var isExpo: Bool
+  var itemMarksLocal: Bool
 }
 
 /// The text of an alert in the banner.
@@ -287,7 +315,7 @@ final class CardBlockCache {
   }
 }
 
-private struct LayoutBuilder {
+struct LayoutBuilder {
   let snapshot: BoardSnapshot
   let width: Int
   let height: Int
@@ -313,20 +341,36 @@ private struct LayoutBuilder {
       descent: lm.descent, role: role)
   }
 
-  func build() -> BoardLayout {
-    // Active tickets, and the cards a mark keeps: VOID, a failure.
-    let tickets = snapshot.tickets.filter {
-      $0.status.isActive || snapshot.cardMarks[$0.id]?.voidedAt != nil
-        || snapshot.cardMarks[$0.id]?.failure != nil
-    }.sorted {
-      $0.sentAt != $1.sentAt ? $0.sentAt < $1.sentAt : $0.id < $1.id
-    }
+  /// The top of the content, under the banner, the alerts and the reconnect strip.
+  var contentTop: Int {
     let alertsShown = !snapshot.alerts.isEmpty
     let summaryShown = snapshot.reconnectSummary != nil
-    let top =
-      m.bannerHeight + (alertsShown ? m.alertHeight : 0) + (summaryShown ? m.alertHeight : 0)
+    return m.bannerHeight + (alertsShown ? m.alertHeight : 0) + (summaryShown ? m.alertHeight : 0)
+  }
+
+  /// The all-day panel's width, beside the cards.
+  var allDayPanelWidth: Int { min(width / 2, max(m.minColumnWidth, width * 3 / 10)) }
+
+  func build() -> BoardLayout {
+    if snapshot.isExpo { return buildExpo() }
+    if snapshot.view == .recall { return buildRecall() }
+    // Active and held tickets, and the cards a mark keeps: VOID, a failure.
+    // Rush orders first, then by age; held courses last.
+    func rank(_ t: Ticket) -> Int { t.status == .held ? 2 : t.isRush ? 0 : 1 }
+    let tickets = snapshot.tickets.filter {
+      $0.status.isActive || $0.status == .held || snapshot.cardMarks[$0.id]?.voidedAt != nil
+        || snapshot.cardMarks[$0.id]?.failure != nil
+    }.sorted {
+      let (r0, r1) = (rank($0), rank($1))
+      if r0 != r1 { return r0 < r1 }
+      return $0.sentAt != $1.sentAt ? $0.sentAt < $1.sentAt : $0.id < $1.id
+    }
+    let top = contentTop
+    let allDay = snapshot.view == .allDay
+    let panelW = allDay ? allDayPanelWidth : 0
     let content = Rect(
-      x: m.gap, y: top + m.gap, width: width - 2 * m.gap, height: height - top - 2 * m.gap)
+      x: m.gap, y: top + m.gap, width: width - 2 * m.gap - (allDay ? panelW + m.gap : 0),
+      height: height - top - 2 * m.gap)
     let columns = max(1, (content.width + m.gap) / (m.minColumnWidth + m.gap))
     let colW = max(40, (content.width - (columns - 1) * m.gap) / columns)
 
@@ -364,8 +408,8 @@ private struct LayoutBuilder {
         !failureLines.isEmpty
         ? m.pad + reasonLH * failureLines.count + smallLH + m.pad / 2
         : (mark == nil ? 0 : m.stripHeight)
-      let bar = markBar(cardMarks, number: "#" + cardNumber(ticket))
-      let headFirst = m.headerHeight + (bar == nil ? 0 : markBarHeight) + m.metaHeight + padTop
+      let barCount = bars(ticket, cardMarks).count
+      let headFirst = m.headerHeight + barCount * markBarHeight + m.metaHeight + padTop
       let headCont = m.headerHeight + padTop
       let total = blocks.reduce(0) { $0 + $1.height }
       var remainingBlocks = blocks[...]
@@ -530,10 +574,16 @@ private struct LayoutBuilder {
     let shownPage = min(max(0, snapshot.page), pageCount - 1)
     let banner = makeBanner(
       tickets: tickets, fragments: fragments, page: shownPage, pageCount: pageCount)
-    return BoardLayout(
+    var layout = BoardLayout(
       width: width, height: height, metrics: m, tickets: tickets, fragments: fragments,
       pageCount: pageCount, page: shownPage, columns: columns, columnWidth: colW,
       contentRect: content, banner: banner, items: items)
+    layout.view = snapshot.view
+    if allDay {
+      layout.panel = makeAllDayPanel(
+        Rect(x: content.maxX + m.gap, y: content.y, width: panelW, height: content.height))
+    }
+    return layout
   }
 
   /// How many of `blocks` fit, whole, in `space`.
@@ -554,7 +604,19 @@ private struct LayoutBuilder {
     let y = f.rect.y
     // Room for a minutes timer; past an hour the renderer clips the number
     // short of the wider timer.
-    let timerReserve = text.width("88:88", m.timer) + m.pad
+    var timerReserve = text.width("88:88", m.timer) + m.pad
+    if t.status == .held && f.cardMarks.voidedAt == nil {
+      // A held course has no timer: "course 2 · held" where the timer goes.
+      // As much room as the number leaves; smaller type before an ellipsis.
+      let avail = max(cw / 3, cw - text.width("#" + cardNumber(t), m.number) - m.pad)
+      let full = heldLabel(t)
+      let style = text.width(full, m.quantity) <= avail ? m.quantity : m.metaBold
+      let label = text.ellipsize(full, style, width: avail)
+      let w = text.width(label, style)
+      f.texts.append(
+        place(label, style, x: x + cw - w, top: y, lineHeight: m.headerHeight, role: .heldLabel))
+      timerReserve = max(timerReserve, w + m.pad)
+    }
     let number = text.ellipsize("#" + cardNumber(t), m.number, width: cw - timerReserve)
     let num = place(number, m.number, x: x, top: y, lineHeight: m.headerHeight, role: .number)
     f.texts.append(num)
@@ -586,8 +648,8 @@ private struct LayoutBuilder {
     }
     // Meta line: order type, table, waiter on the left; status chip on the right.
     var top = y + m.headerHeight
-    if let bar = markBar(f.cardMarks, number: "#" + cardNumber(t)) {
-      // VOID 12:31 / #1042 · ADDED / CHANGED: a full-width bar under the header.
+    for bar in bars(t, f.cardMarks) {
+      // RUSH, VOID 12:31 / #1042 · ADDED / CHANGED, ALL DONE: full-width bars under the header.
       let r = Rect(x: f.rect.x, y: top, width: f.rect.width, height: markBarHeight)
       f.boxes.append(BoxPlacement(rect: r, role: bar.box))
       let label = text.ellipsize(bar.label, m.quantity, width: cw)
@@ -596,9 +658,13 @@ private struct LayoutBuilder {
       top = r.maxY
     }
     let voided = f.cardMarks.voidedAt != nil || t.status == .cancelled
+    let held = t.status == .held && !voided
     let chipText =
       voided
-      ? "VOID" : t.status == .inProgress ? "IN PROGRESS" : t.status == .ready ? "READY" : "QUEUED"
+      ? "VOID"
+      : held
+        ? "HELD"
+        : t.status == .inProgress ? "IN PROGRESS" : t.status == .ready ? "READY" : "QUEUED"
     let chipW = text.width(chipText, m.chip) + m.pad
     let chipH = min(m.metaHeight - 4, text.metrics(m.chip).lineHeight + 4)
     let hasMeta =
@@ -611,10 +677,12 @@ private struct LayoutBuilder {
     f.boxes.append(
       BoxPlacement(
         rect: chipRect,
-        role: voided ? .chipVoid : t.status == .inProgress ? .chipInProgress : .chipQueued))
+        role: voided
+          ? .chipVoid : held ? .chipHeld : t.status == .inProgress ? .chipInProgress : .chipQueued))
     var chip = place(
       chipText, m.chip, x: chipRect.x + m.pad / 2, top: chipRect.y, lineHeight: chipH,
-      role: voided ? .badgeVoid : t.status == .inProgress ? .chipInProgress : .chipQueued)
+      role: voided
+        ? .badgeVoid : held ? .chipHeld : t.status == .inProgress ? .chipInProgress : .chipQueued)
     chip.width = min(chip.width, chipW - m.pad / 2)
     f.texts.append(chip)
 
@@ -654,6 +722,23 @@ private struct LayoutBuilder {
   }
 
   var markBarHeight: Int { text.metrics(m.quantity).lineHeight + max(4, m.unit / 3) }
+
+  /// "course 2 · held" (a HELD ticket's header, in place of the timer).
+  func heldLabel(_ t: Ticket) -> String {
+    t.course.map { "course \($0) \u{00B7} held" } ?? "held"
+  }
+
+  /// The bars under a card's header, top to bottom: RUSH; the marks' bar
+  /// (VOID, ADDED, CHANGED); ALL DONE when every line is marked done.
+  func bars(_ t: Ticket, _ marks: CardMarks) -> [(label: String, box: BoxRole, role: TextRole)] {
+    var out: [(label: String, box: BoxRole, role: TextRole)] = []
+    if t.isRush { out.append(("RUSH", .rushBand, .rush)) }
+    if let bar = markBar(marks, number: "#" + cardNumber(t)) { out.append(bar) }
+    if t.allItemsDone, marks.voidedAt == nil, t.status.isActive {
+      out.append(("\u{2713} ALL DONE", .allDoneBand, .allDone))
+    }
+    return out
+  }
 
   /// The bar under a card's header, for the marks that change what to cook:
   /// "VOID 12:31", "#1042 · ADDED" (naming the order's first ticket), "CHANGED".
@@ -770,7 +855,9 @@ private struct LayoutBuilder {
         lines.append(line)
       }
       lastCourse = .some(item.course)
-      // Name, wrapped, with the quantity before its first line.
+      // Name, wrapped, with the quantity before its first line. A line
+      // marked done is drawn dimmed and struck through.
+      let done = item.isDone
       let nameLines = text.wrap(item.name, m.item, width: nameW)
       let qty = "\(item.quantity)\u{00D7}"
       for (i, s) in (nameLines.isEmpty ? [""] : nameLines).enumerated() {
@@ -782,11 +869,14 @@ private struct LayoutBuilder {
         }
         if i == 0 {
           line.texts.append(
-            place(qty, m.quantity, x: 0, top: 0, lineHeight: itemLH, role: .quantity))
+            place(
+              qty, m.quantity, x: 0, top: 0, lineHeight: itemLH,
+              role: done ? .quantityDone : .quantity))
         }
         if !s.isEmpty {
           line.texts.append(
-            place(s, m.item, x: indent, top: 0, lineHeight: itemLH, role: .itemName))
+            place(
+              s, m.item, x: indent, top: 0, lineHeight: itemLH, role: done ? .itemDone : .itemName))
         }
         lines.append(line)
       }
@@ -801,7 +891,9 @@ private struct LayoutBuilder {
         for s in text.wrap(trimmed, m.modifier, width: nameW) {
           var line = CardLine(height: modLH)
           line.texts.append(
-            place(s, m.modifier, x: indent, top: 0, lineHeight: modLH, role: .modifier))
+            place(
+              s, m.modifier, x: indent, top: 0, lineHeight: modLH,
+              role: done ? .modifierDone : .modifier))
           lines.append(line)
         }
       }
@@ -818,9 +910,10 @@ private struct LayoutBuilder {
     return blocks
   }
 
-  func makeBanner(tickets: [Ticket], fragments: [CardFragment], page: Int, pageCount: Int)
-    -> BannerLayout
-  {
+  func makeBanner(
+    tickets: [Ticket], fragments: [CardFragment], page: Int, pageCount: Int,
+    countLabel: String? = nil, emptyText: String? = "No open tickets"
+  ) -> BannerLayout {
     let h = m.bannerHeight
     let rect = Rect(x: 0, y: 0, width: width, height: h)
     var texts: [TextPlacement] = []
@@ -839,6 +932,19 @@ private struct LayoutBuilder {
         recallLabel, m.bannerBold, x: recall.x + m.unit, top: recall.y, lineHeight: rh,
         role: recallDisabled ? .bannerRecallDisabled : .bannerRecall))
     right = recall.x - m.unit
+    // "All day" toggle (issue 14): filled while the panel is shown.
+    var allDayRect: Rect?
+    if !snapshot.isExpo {
+      let label = "All day"
+      let aw = text.width(label, m.bannerBold) + 2 * m.unit
+      let r = Rect(x: right - aw, y: (h - rh) / 2, width: aw, height: rh)
+      texts.append(
+        place(
+          label, m.bannerBold, x: r.x + m.unit, top: r.y, lineHeight: rh,
+          role: snapshot.view == .allDay ? .bannerToggleActive : .bannerToggle))
+      allDayRect = r
+      right = r.x - m.unit
+    }
     // Clock (drawn by the renderer).
     let clockW = text.width("88:88", m.bannerBold)
     let clock = Rect(x: right - clockW, y: 0, width: clockW, height: h)
@@ -848,7 +954,9 @@ private struct LayoutBuilder {
     do {
       let later = Set(fragments.filter { $0.page > page && $0.part == 0 }.map(\.ticketId)).count
       let label: String
-      if pageCount > 1 {
+      if let countLabel, pageCount <= 1 {
+        label = countLabel
+      } else if pageCount > 1 {
         label =
           "Page \(page + 1)/\(pageCount)" + (later > 0 ? " \u{00B7} \(later) more \u{25B8}" : "")
       } else {
@@ -870,6 +978,19 @@ private struct LayoutBuilder {
         let tp = place(s, m.bannerBold, x: right - w, top: 0, lineHeight: h, role: .bannerStation)
         texts.append(tp)
         right = tp.x - m.unit
+      }
+    }
+    // Item marks the server does not keep: say they stay on this screen.
+    var noteRect: Rect?
+    if snapshot.itemMarksLocal {
+      let s = text.ellipsize("Item marks: this screen only", m.banner, width: max(0, width / 4))
+      if !s.isEmpty {
+        let w = text.width(s, m.banner)
+        let r = Rect(x: right - w - m.unit, y: (h - rh) / 2, width: w + m.unit, height: rh)
+        texts.append(
+          place(s, m.banner, x: r.x + m.unit / 2, top: r.y, lineHeight: rh, role: .bannerNote))
+        noteRect = r
+        right = r.x - m.unit
       }
     }
     let status = Rect(x: m.pad, y: 0, width: max(0, right - m.pad), height: h)
@@ -897,8 +1018,7 @@ private struct LayoutBuilder {
       texts.append(
         place(s, m.bannerBold, x: m.pad, top: sr.y, lineHeight: sr.height, role: .reconnectSummary))
     }
-    if tickets.isEmpty {
-      let s = "No open tickets"
+    if tickets.isEmpty, let s = emptyText {
       let w = text.width(s, m.number)
       let top = (summaryRect?.maxY ?? alertRect?.maxY ?? h)
       texts.append(
@@ -907,7 +1027,8 @@ private struct LayoutBuilder {
     }
     return BannerLayout(
       rect: rect, statusRect: status, clockRect: clock, recallRect: recall, pageRect: pageRect,
-      texts: texts, alertRect: alertRect, alertUrgent: urgent, summaryRect: summaryRect)
+      texts: texts, alertRect: alertRect, alertUrgent: urgent, summaryRect: summaryRect,
+      allDayRect: allDayRect, noteRect: noteRect)
   }
 }
 

@@ -81,6 +81,8 @@ public final class BoardRenderer {
   private var previousOps: [DrawOp] = []
   private var fragmentRuns: [[TextRun]] = []
   private var bannerRuns: [TextRun] = []
+  private var panelRuns: [TextRun] = []
+  private var expoRuns: [[TextRun]] = []
   private var needsFull = true
   /// Operations of the last frame (for statistics).
   public private(set) var lastOperationCount = 0
@@ -126,7 +128,9 @@ public final class BoardRenderer {
       tickets: snapshot.tickets, marks: snapshot.marks, alerts: snapshot.alerts,
       page: snapshot.page, cardMarks: snapshot.cardMarks, allergens: snapshot.allergens,
       reconnectSummary: snapshot.reconnectSummary,
-      clockUTCOffsetSeconds: snapshot.clockUTCOffsetSeconds)
+      clockUTCOffsetSeconds: snapshot.clockUTCOffsetSeconds, view: snapshot.view,
+      recallList: snapshot.recallList, selectedRecallIndex: snapshot.selectedRecallIndex,
+      isExpo: snapshot.isExpo, itemMarksLocal: snapshot.itemMarksLocal)
     let layout: BoardLayout
     if let currentLayout, layoutKey == key {
       layout = currentLayout
@@ -137,6 +141,8 @@ public final class BoardRenderer {
       fragmentRuns = layout.visibleFragments.map { f in f.texts.map { text.run($0.text, $0.style) }
       }
       bannerRuns = layout.banner.texts.map { text.run($0.text, $0.style) }
+      panelRuns = (layout.panel?.texts ?? []).map { text.run($0.text, $0.style) }
+      expoRuns = layout.visibleExpoCards.map { c in c.texts.map { text.run($0.text, $0.style) } }
       layoutKey = key
     }
     let ops = buildOps(layout, snapshot)
@@ -278,9 +284,13 @@ public final class BoardRenderer {
       let ticket = layout.tickets[f.ticketIndex]
       let state = snap.thresholds.state(sentAt: ticket.sentAt, now: snap.now)
       let voided = f.cardMarks.voidedAt != nil
-      var headerColor = voided ? t.voidHeader : t.header(state)
-      let headerText = voided ? t.voidHeaderText : t.headerText(state)
-      let body = voided ? t.voidBody : f.status == .inProgress ? t.cardInProgress : t.cardQueued
+      // A held course: grey, no SLA colour, no timer.
+      let held = ticket.status == .held && !voided
+      var headerColor = voided ? t.voidHeader : held ? t.heldHeader : t.header(state)
+      let headerText = voided ? t.voidHeaderText : held ? t.heldHeaderText : t.headerText(state)
+      let body =
+        voided
+        ? t.voidBody : held ? t.heldBody : f.status == .inProgress ? t.cardInProgress : t.cardQueued
       if let start = f.cardMarks.pulseStartMillis, !voided {
         headerColor = BoardRenderer.pulsed(
           headerColor, toward: t.pulse, start: start, at: snap.frameMillis)
@@ -290,6 +300,19 @@ public final class BoardRenderer {
         x: f.rect.x, y: f.headerRect.maxY, width: f.rect.width,
         height: f.rect.maxY - f.headerRect.maxY)
       ops.append(.rounded(bodyRect, radius: m.radius, body, corners: .bottom, outside: bg))
+      if snap.selectedTicketId == ticket.id, let sel = snap.selectedItemIndex,
+        let k = f.items.firstIndex(of: sel)
+      {
+        // The bump bar's line cursor: the selected line highlighted, a bar at its left.
+        let r = f.itemRects[k]
+        let barW = max(3, m.pad / 2)
+        ops.append(
+          .fill(
+            Rect(x: f.rect.x + barW, y: r.y, width: f.rect.width - 2 * barW, height: r.height),
+            t.selectedLine))
+        ops.append(
+          .fill(Rect(x: f.rect.x + barW, y: r.y, width: barW, height: r.height), t.selectedLineBar))
+      }
       for b in f.boxes {
         switch b.role {
         case .noteBand: ops.append(.fill(b.rect, t.noteBand))
@@ -330,15 +353,18 @@ public final class BoardRenderer {
                 height: b.rect.height),
               t.changedBar))
         case .allergyCheckedChip: ops.append(.fill(b.rect, t.allergyChecked))
+        case .rushBand: ops.append(.fill(b.rect, t.rush))
+        case .allDoneBand: ops.append(.fill(b.rect, t.allDone))
+        case .chipHeld:
+          ops.append(
+            .rounded(b.rect, radius: b.rect.height / 2, t.heldHeader, corners: .all, outside: body))
+        case .panel, .panelRule, .listRow, .listRowSelected, .listClose, .expoReadyBar:
+          break
         }
       }
       // The timer, right-aligned in the header; the number never runs under it.
-      let elapsed = max(0, snap.now.millis(since: ticket.sentAt)) / 1000
-      let timerRun = text.run(formatElapsed(seconds: elapsed), m.timer)
-      let timerX = f.timerRect.maxX - timerRun.width
-      let headerClip = Rect(
-        x: f.headerRect.x, y: f.headerRect.y, width: timerX - m.pad / 2 - f.headerRect.x,
-        height: f.headerRect.height)
+      let (timerRun, timerX, headerClip) = headerTimer(
+        since: ticket.sentAt, snap, timerRect: f.timerRect, headerRect: f.headerRect, m)
       for (ti, tp) in f.texts.enumerated() {
         let color: Color
         switch tp.role {
@@ -363,7 +389,12 @@ public final class BoardRenderer {
         case .failureReason: color = t.failureText
         case .failureHint: color = t.failureHint
         case .allergyChecked: color = t.allergyCheckedText
-        default: color = t.itemText
+        case .quantityDone, .itemDone, .modifierDone: color = t.doneText
+        case .rush: color = t.rushText
+        case .allDone: color = t.allDoneText
+        case .heldLabel: color = t.heldHeaderText
+        case .chipHeld: color = t.heldHeaderText
+        default: color = held ? t.heldText : t.itemText
         }
         let inHeader = tp.role == .number || tp.role == .continuedLabel
         ops.append(
@@ -377,12 +408,22 @@ public final class BoardRenderer {
             .fill(
               Rect(x: tp.x - 2, y: mid - thick / 2, width: tp.width + 4, height: thick),
               tp.role == .number ? t.voidHeaderText : t.voidStrike))
+        } else if [.quantityDone, .itemDone, .modifierDone].contains(tp.role) {
+          // A line marked done: struck through, dimmed.
+          let thick = max(2, m.unit / 9)
+          let mid = tp.baseline - tp.ascent * 2 / 5
+          ops.append(
+            .fill(
+              Rect(x: tp.x - 2, y: mid - thick / 2, width: tp.width + 4, height: thick),
+              t.doneStrike))
         }
       }
       let lm = text.metrics(m.timer)
       let baseline = f.timerRect.y + (f.timerRect.height - lm.lineHeight + 1) / 2 + lm.ascent
-      ops.append(
-        .text(timerRun, x: timerX, baseline: baseline, headerText, clip: f.headerRect))
+      if !held {
+        ops.append(
+          .text(timerRun, x: timerX, baseline: baseline, headerText, clip: f.headerRect))
+      }
       if let start = f.cardMarks.pulseStartMillis, !voided,
         let strength = BoardRenderer.pulseStrength(start: start, at: snap.frameMillis)
       {
@@ -396,18 +437,45 @@ public final class BoardRenderer {
         ops.append(.stroke(f.rect, radius: m.radius, width: m.selectionWidth, t.selection))
       }
     }
+    toolOps(&ops, layout, snap)
     holdIndicatorOps(&ops, layout, snap)
     bannerOps(&ops, layout, snap)
     return ops
+  }
+
+  /// A card's age, right-aligned in its timer area, and the clip that keeps
+  /// the header's other texts (the number) from running under it.
+  private func headerTimer(
+    since sentAt: Timestamp, _ snap: BoardSnapshot, timerRect: Rect, headerRect: Rect,
+    _ m: BoardMetrics
+  ) -> (run: TextRun, x: Int, clip: Rect) {
+    let elapsed = max(0, snap.now.millis(since: sentAt)) / 1000
+    let run = text.run(formatElapsed(seconds: elapsed), m.timer)
+    let x = timerRect.maxX - run.width
+    let clip = Rect(
+      x: headerRect.x, y: headerRect.y, width: x - m.pad / 2 - headerRect.x,
+      height: headerRect.height)
+    return (run, x, clip)
   }
 
   private func bannerOps(_ ops: inout [DrawOp], _ layout: BoardLayout, _ snap: BoardSnapshot) {
     let t = theme
     let m = layout.metrics
     let b = layout.banner
+    if let r = b.noteRect {
+      ops.append(
+        .rounded(r, radius: r.height / 2, t.localNote, corners: .all, outside: t.bannerBackground))
+    }
+    if let r = b.allDayRect, snap.view == .allDay, !snap.isExpo {
+      ops.append(
+        .rounded(r, radius: m.radius, t.toggleActive, corners: .all, outside: t.bannerBackground))
+    }
     for (ti, tp) in b.texts.enumerated() {
       let color: Color
       switch tp.role {
+      case .bannerToggle: color = t.recallText
+      case .bannerToggleActive: color = t.toggleActiveText
+      case .bannerNote: color = t.localNoteText
       case .bannerStation: color = t.station
       case .bannerPage: color = layout.pageCount > 1 ? t.pageMore : t.pageOne
       case .bannerRecall: color = t.recallText
@@ -424,6 +492,9 @@ public final class BoardRenderer {
           ? (b.summaryRect ?? b.rect) : (tp.role == .empty ? canvasBounds : b.rect)
       ops.append(
         .text(bannerRuns[ti], x: tp.x, baseline: tp.baseline, color, clip: clip))
+    }
+    if let r = b.allDayRect, snap.view != .allDay {
+      ops.append(.stroke(r, radius: m.radius, width: max(2, m.unit / 10), t.recallBorder))
     }
     let recallDisabled = b.texts.contains { $0.role == .bannerRecallDisabled }
     ops.append(
@@ -484,6 +555,14 @@ public final class BoardRenderer {
       return snap.pendingOperations > 0
         ? "Reconnecting... (\(queued(snap.pendingOperations)))" : "Reconnecting..."
     case .offline:
+      if let servers = snap.offlineServers, !servers.isEmpty {
+        // Every server of the list is down: the banner names them.
+        let at = snap.offlineSince.map {
+          " since " + kitchenClock($0, utcOffsetSeconds: snap.clockUTCOffsetSeconds)
+        }
+        let queue = snap.pendingOperations > 0 ? " - \(queued(snap.pendingOperations))" : ""
+        return "Offline\(at ?? "") - no answer from \(servers.joined(separator: ", "))\(queue)"
+      }
       if let since = snap.offlineSince {
         // "Offline since 12:31 - 3 updates queued" (the kitchen's local time).
         let at = kitchenClock(since, utcOffsetSeconds: snap.clockUTCOffsetSeconds)
@@ -519,3 +598,103 @@ public final class BoardRenderer {
 
 @available(*, unavailable)
 extension BoardRenderer: Sendable {}
+
+// MARK: the kitchen tools (issue 14)
+
+extension BoardRenderer {
+  /// The all-day panel, the recall list, the expo's order cards.
+  fileprivate func toolOps(_ ops: inout [DrawOp], _ layout: BoardLayout, _ snap: BoardSnapshot) {
+    let t = theme
+    let m = layout.metrics
+    if let p = layout.panel {
+      let bg = t.background
+      if p.kind == .allDay {
+        ops.append(
+          .rounded(p.rect, radius: m.radius, t.panelBackground, corners: .all, outside: bg))
+      }
+      for b in p.boxes {
+        switch b.role {
+        case .panelRule: ops.append(.fill(b.rect, t.panelRule))
+        case .listRow:
+          ops.append(.rounded(b.rect, radius: m.radius, t.listRow, corners: .all, outside: bg))
+        case .listRowSelected:
+          ops.append(
+            .rounded(b.rect, radius: m.radius, t.listRowSelected, corners: .all, outside: bg))
+          ops.append(.stroke(b.rect, radius: m.radius, width: m.selectionWidth, t.selection))
+        case .listClose:
+          ops.append(.stroke(b.rect, radius: m.radius, width: max(2, m.unit / 10), t.recallBorder))
+        default: ops.append(.fill(b.rect, t.panelRule))
+        }
+      }
+      let selected = p.rows.first { $0.index == snap.selectedRecallIndex }?.rect
+      for (i, tp) in p.texts.enumerated() {
+        let onSelected = selected.map { $0.contains(x: tp.x, y: tp.baseline) } ?? false
+        let color: Color
+        switch tp.role {
+        case .panelTitle: color = t.panelTitle
+        case .panelCount: color = t.panelCount
+        case .panelName: color = t.panelName
+        case .panelVariant: color = t.panelVariant
+        case .panelEmpty, .listEmpty: color = t.empty
+        case .listTitle: color = t.panelTitle
+        case .listNumber: color = t.listText
+        case .listTable: color = onSelected ? t.listText : t.listTextDim
+        case .listTime: color = onSelected ? t.listText : t.listTextDim
+        case .listHint: color = t.listHint
+        case .listClose: color = t.recallText
+        default: color = t.listText
+        }
+        ops.append(.text(panelRuns[i], x: tp.x, baseline: tp.baseline, color, clip: p.rect))
+      }
+    }
+    guard layout.isExpo else { return }
+    let bg = t.background
+    for (ci, c) in layout.visibleExpoCards.enumerated() {
+      let ready = c.order.allReady
+      let state = snap.thresholds.state(sentAt: c.order.sentAt, now: snap.now)
+      let headerColor = ready ? t.expoReadyHeader : t.header(state)
+      let headerText = ready ? t.headerTextGreen : t.headerText(state)
+      ops.append(.rounded(c.headerRect, radius: m.radius, headerColor, corners: .top, outside: bg))
+      let body = Rect(
+        x: c.rect.x, y: c.headerRect.maxY, width: c.rect.width,
+        height: c.rect.maxY - c.headerRect.maxY)
+      ops.append(
+        .rounded(
+          body, radius: m.radius, ready ? t.expoReadyBody : t.cardQueued, corners: .bottom,
+          outside: bg))
+      for b in c.boxes {
+        switch b.role {
+        case .rushBand: ops.append(.fill(b.rect, t.rush))
+        case .expoReadyBar: ops.append(.fill(b.rect, t.allDone))
+        default: ops.append(.fill(b.rect, t.panelRule))
+        }
+      }
+      let runs = expoRuns[ci]
+      let (timerRun, timerX, headerClip) = headerTimer(
+        since: c.order.sentAt, snap, timerRect: c.timerRect, headerRect: c.headerRect, m)
+      for (i, tp) in c.texts.enumerated() {
+        let color: Color
+        var clip = c.rect
+        switch tp.role {
+        case .expoNumber, .expoPlace:
+          color = headerText
+          clip = headerClip
+        case .rush: color = t.rushText
+        case .expoBar: color = t.allDoneText
+        case .expoReady: color = t.partReady
+        case .expoInProgress: color = t.partInProgress
+        case .expoQueued, .expoMark: color = t.partQueued
+        case .expoHeld, .expoVoid: color = t.partHeld
+        default: color = t.itemText
+        }
+        ops.append(.text(runs[i], x: tp.x, baseline: tp.baseline, color, clip: clip))
+      }
+      let lm = text.metrics(m.timer)
+      let baseline = c.timerRect.y + (c.timerRect.height - lm.lineHeight + 1) / 2 + lm.ascent
+      ops.append(.text(timerRun, x: timerX, baseline: baseline, headerText, clip: c.headerRect))
+      if ready {
+        ops.append(.stroke(c.rect, radius: m.radius, width: m.selectionWidth, t.partReady))
+      }
+    }
+  }
+}

@@ -75,3 +75,52 @@ public final class InProcessChangeFeed: TicketChangeFeed {
     }
   }
 }
+
+/// Two kds-server processes may share one SQLite file (docs/deploy.md): the
+/// in-process feed only hears this process's writes, so every
+/// `OtherWriterWatch.interval` the store reads `meta.clock`, and when it moved
+/// past everything this process stamped or already noticed, reads which
+/// stations changed since and announces them like its own commits (raising
+/// the `since` high-water marks and waking the push streams).
+final class OtherWriterWatch: Sendable {
+  static let interval: Duration = .milliseconds(500)
+  /// The largest clock already announced (by a commit here or a check).
+  let seen: Mutex<Int64>
+
+  init(seen: Int64) { self.seen = Mutex(seen) }
+}
+
+extension ServerStore {
+  func startWatchingOtherWriters() {
+    Task.detached { [weak self] in
+      while !Task.isCancelled {
+        do { try await Task.sleep(for: OtherWriterWatch.interval) } catch { return }
+        guard let store = self else { return }
+        await store.checkOtherWriters()
+      }
+    }
+  }
+
+  /// One check: announces the tickets another process committed since the
+  /// last check. A failed read (a busy or closing file) waits for the next.
+  func checkOtherWriters() async {
+    let own = clock.lastStamp
+    let seen = otherWriters.seen.withLock { s -> Int64 in
+      s = max(s, own)
+      return s
+    }
+    guard
+      let (dbClock, touched) = try? await read({ db -> (Int64, [TicketTouch])? in
+        let dbClock =
+          try db.fetchOne(Int64.self, sql: "SELECT value FROM meta WHERE key = 'clock'") ?? 0
+        guard dbClock > seen else { return nil }
+        let rows = try db.fetchAll(
+          sql: "SELECT station, MAX(updated_at) FROM tickets WHERE updated_at > ? GROUP BY station",
+          arguments: [seen])
+        return (dbClock, rows.map { TicketTouch(station: $0[0], updatedAt: $0[1]) })
+      })
+    else { return }
+    otherWriters.seen.withLock { $0 = max($0, dbClock) }
+    noteCommitted(touched)
+  }
+}

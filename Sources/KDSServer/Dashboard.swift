@@ -1,4 +1,3 @@
-import GRDB
 import KDSContract
 import KDSSystem
 import KDSTime
@@ -120,12 +119,11 @@ extension KDSService {
     let sla = kitchen.sla
     let dayStart = LocalTime.startOfDay(now)
     let hourAgo = now - 3_600_000
-    let (open, ready) = try await store.pool.read { db in
-      let open = try Row.fetchAll(
-        db, sql: "SELECT station, sent_at FROM tickets WHERE status IN ('QUEUED', 'IN_PROGRESS')"
+    let (open, ready) = try await store.read { db in
+      let open = try db.fetchAll(
+        sql: "SELECT station, sent_at FROM tickets WHERE status IN ('QUEUED', 'IN_PROGRESS')"
       ).map { row -> (String, Int64) in (row[0], row[1]) }
-      let ready = try Row.fetchAll(
-        db,
+      let ready = try db.fetchAll(
         sql: """
           SELECT station, sent_at, ready_at FROM tickets
           WHERE ready_at >= ? AND ready_at <= ? AND status != 'CANCELLED'

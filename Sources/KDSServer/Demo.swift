@@ -1,4 +1,3 @@
-import GRDB
 import KDSSystem
 
 /// The demo menu (the model of Tests/Fixtures/menu.json, compiled in).
@@ -49,7 +48,7 @@ public enum DemoMenu {
   /// (`--demo`; `GET /pos/menu` serves it).
   public static func seed(_ store: ServerStore) async throws {
     try await store.write { db in
-      guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM menu_items") == 0 else { return }
+      guard try db.fetchOne(Int.self, sql: "SELECT COUNT(*) FROM menu_items") == 0 else { return }
       for (n, dish) in dishes.enumerated() {
         try Menu.insert(
           db, position: n,
@@ -136,9 +135,9 @@ struct DemoTraffic: Sendable {
     // The expo clears a ticket nobody bumped for 12 minutes, and the cashier
     // closes an order whose food is all out.
     let stale = SystemClock.wallMillis() - 12 * 60_000
-    let oldTicket = try await service.store.pool.read { db in
-      try String.fetchOne(
-        db,
+    let oldTicket = try await service.store.read { db in
+      try db.fetchOne(
+        String.self,
         sql:
           "SELECT id FROM tickets WHERE status IN ('QUEUED','IN_PROGRESS') AND sent_at < ? ORDER BY sent_at LIMIT 1",
         arguments: [stale])
@@ -150,16 +149,39 @@ struct DemoTraffic: Sendable {
           db, id: oldTicket, action: .markReady, body: .object([]), token: expo)
       }
     }
-    let done = try await service.store.pool.read { db in
-      try String.fetchOne(
-        db,
+    // The expo fires an order's next course once the courses before it are
+    // out of the kitchen (issue 14: later courses wait HELD).
+    let next = try await service.store.read { db -> (String, Int64)? in
+      try db.fetchOne(
+        sql: """
+          SELECT t.order_id, MIN(t.course) FROM tickets t WHERE t.status = 'HELD' AND NOT EXISTS (
+            SELECT 1 FROM tickets u WHERE u.order_id = t.order_id AND u.status IN ('QUEUED','IN_PROGRESS'))
+          GROUP BY t.order_id ORDER BY MIN(t.updated_at) LIMIT 1
+          """
+      ).map { ($0[0], $0[1]) }
+    }
+    if let (orderID, course) = next {
+      let expo = DeviceToken(id: 0, device: "demo-expo", stations: [])
+      _ = try await service.idempotency.perform(nil) { db in
+        try kitchen.fireCourse(
+          db, orderID: orderID, body: .object([("course", .int(course))]), token: expo)
+      }
+    }
+    let done = try await service.store.read { db in
+      try db.fetchOne(
+        String.self,
         sql: """
           SELECT o.id FROM orders o WHERE o.status = 'SENT' AND NOT EXISTS (
-            SELECT 1 FROM tickets t WHERE t.order_id = o.id AND t.status IN ('QUEUED','IN_PROGRESS'))
+            SELECT 1 FROM tickets t WHERE t.order_id = o.id AND t.status IN ('QUEUED','IN_PROGRESS','HELD'))
           ORDER BY o.updated_at LIMIT 1
           """)
     }
     if let done {
+      // The expo hands the food over (SERVED), then the cashier closes.
+      let expo = DeviceToken(id: 0, device: "demo-expo", stations: [])
+      _ = try await service.idempotency.perform(nil) { db in
+        try kitchen.serve(db, orderID: done, body: .object([]), token: expo)
+      }
       let pay = JSONValue.object([
         (
           "payment",
@@ -202,6 +224,7 @@ struct DemoTraffic: Sendable {
           course: DemoMenu.course(of: dish)))
     }
     return Kitchen.NewOrder(
-      tableID: table, waiterName: waiters.randomElement(using: &rng), orderType: type, items: items)
+      tableID: table, waiterName: waiters.randomElement(using: &rng), orderType: type, items: items,
+      priority: Int.random(in: 0..<10, using: &rng) == 0 ? "RUSH" : nil)
   }
 }

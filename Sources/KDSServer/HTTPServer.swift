@@ -3,6 +3,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import KDSSystem
 import Logging
+import ServiceLifecycle
 
 #if canImport(FoundationEssentials)
   import FoundationEssentials
@@ -64,7 +65,9 @@ struct KDSMiddleware: RouterMiddleware {
     var response: Response
     var device = "-"
     do {
-      if !(request.method == .get && request.uri.path == "/health") {
+      if !(request.method == .get && request.uri.path == "/health")
+        && !PairingHTTP.isOpen(request)
+      {
         let token = try await authenticate(request, peer: context.peer)
         device = token.device
         service.tokens.noteSeen(token)
@@ -197,8 +200,12 @@ public enum KDSHTTPServer {
       let method = HTTPRequest.Method(route.method)!
       router.on(RouterPath(route.routerPath), method: method) {
         request, context -> Response in
+        if PairingHTTP.handles(route) {
+          return try await PairingHTTP.answer(
+            service, route: route, request: request, context: context)
+        }
         let token = context.token ?? DeviceToken(id: 0, device: "-", stations: [])
-        try KDSService.requireWriter(token, method: route.method)
+        try KDSService.requireWriter(token, method: route.method, path: route.path)
         var query: [String: String] = [:]
         for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
         var bodyBytes: [UInt8]? = nil
@@ -220,6 +227,7 @@ public enum KDSHTTPServer {
           route: route, path: request.uri.path, id: context.parameters.get("id") ?? "",
           query: query, token: token, method: route.method, bodyBytes: bodyBytes,
           headerKey: headerKey)
+        call.itemID = context.parameters.get("itemId") ?? ""
         if route.path.hasPrefix("/reports") { call.accept = request.headers[.accept] }
         if route.path == "/kds/queue" || route.path == "/kds/stream" {
           for name in KioskReport.headerNames {
@@ -246,28 +254,54 @@ public enum KDSHTTPServer {
     service: KDSService,
     onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void
   ) async throws {
+    try await serve(
+      service: service,
+      onListening: { (listener: ServerListener, port: Int) in
+        onListening(listener.host, port)
+      })
+  }
+
+  /// Runs the server on every listener of `service.options.listeners` (one
+  /// router, one database); `onListening` is called once per listener.
+  public static func serve(
+    service: KDSService,
+    onListening: @escaping @Sendable (_ listener: ServerListener, _ port: Int) -> Void
+  ) async throws {
     let options = service.options
     let router = buildRouter(service: service)
     var hbLogger = Logger(label: "kds-server.http")
     hbLogger.logLevel = options.frameworkLogLevel
-    let server: HTTPServerBuilder
+    var tls: TLSConfiguration? = nil
     if let certificate = options.tlsCertificatePath, let key = options.tlsKeyPath {
-      server = try .tls(
-        .http1(),
-        tlsConfiguration: ServerTLS.configuration(certificatePath: certificate, keyPath: key))
-    } else {
-      server = .http1()
+      tls = try ServerTLS.configuration(certificatePath: certificate, keyPath: key)
     }
-    let app = Application(
-      router: router, server: server,
-      configuration: .init(address: .hostname(options.host, port: options.port)),
-      onServerRunning: { channel in
-        onListening(options.host, channel.localAddress?.port ?? options.port)
-      },
-      logger: hbLogger)
+    var apps: [any Service] = []
+    for listener in options.effectiveListeners {
+      let server: HTTPServerBuilder
+      if listener.tls {
+        guard let tls else {
+          throw TLSSetupError("\(listener) needs --tls-cert and --tls-key")
+        }
+        server = try .tls(.http1(), tlsConfiguration: tls)
+      } else {
+        server = .http1()
+      }
+      apps.append(
+        Application(
+          router: router, server: server,
+          configuration: .init(address: .hostname(listener.host, port: listener.port)),
+          onServerRunning: { channel in
+            onListening(listener, channel.localAddress?.port ?? listener.port)
+          },
+          logger: hbLogger))
+    }
+    let listeners = ServiceGroup(
+      configuration: .init(
+        services: apps, gracefulShutdownSignals: [.sigterm, .sigint], logger: hbLogger))
     try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await app.runService() }
+      group.addTask { try await listeners.run() }
       group.addTask { await cleanupLoop(service) }
+      group.addTask { await pairingCleanupLoop(service) }
       group.addTask { await ScreenAlerts(service: service).run() }
       if let webhook = service.webhook { group.addTask { await webhook.run() } }
       if options.demo {
@@ -277,6 +311,15 @@ public enum KDSHTTPServer {
       group.cancelAll()
     }
     service.logger.info("stopped")
+  }
+
+  /// At start, then once a minute: approved pairing tokens nobody claimed
+  /// are revoked.
+  static func pairingCleanupLoop(_ service: KDSService) async {
+    while !Task.isCancelled {
+      await service.pairingCleanup()
+      do { try await Task.sleep(for: .seconds(60)) } catch { return }
+    }
   }
 
   static func cleanupLoop(_ service: KDSService) async {

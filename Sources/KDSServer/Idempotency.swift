@@ -1,5 +1,4 @@
 import Crypto
-import GRDB
 import KDSSystem
 import Synchronization
 
@@ -86,10 +85,10 @@ final class Idempotency: Sendable {
 
   /// The stored answer for `claim`, as a replay (same fingerprint) or a 409
   /// mismatch; nil when the key is new or expired.
-  func lookup(_ db: Database, _ claim: IdempotencyClaim, now: Int64) throws -> APIResponse? {
+  func lookup(_ db: any SQLConnection, _ claim: IdempotencyClaim, now: Int64) throws -> APIResponse?
+  {
     guard
-      let row = try Row.fetchOne(
-        db,
+      let row = try db.fetchOne(
         sql: """
           SELECT fingerprint, status, body FROM idempotency_keys
           WHERE token_id = ? AND method = ? AND path = ? AND key = ? AND expires_at > ?
@@ -115,12 +114,17 @@ final class Idempotency: Sendable {
     return replay
   }
 
-  func save(_ db: Database, _ claim: IdempotencyClaim, _ response: APIResponse, now: Int64) throws {
+  func save(_ db: any SQLConnection, _ claim: IdempotencyClaim, _ response: APIResponse, now: Int64)
+    throws
+  {
     try db.execute(
       sql: """
-        INSERT OR REPLACE INTO idempotency_keys
+        INSERT INTO idempotency_keys
           (token_id, method, path, key, fingerprint, status, body, created_at, expires_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (token_id, method, path, key) DO UPDATE SET
+          fingerprint = excluded.fingerprint, status = excluded.status, body = excluded.body,
+          created_at = excluded.created_at, expires_at = excluded.expires_at
         """,
       arguments: [
         claim.tokenID, claim.method, claim.path, claim.key, claim.fingerprint, response.status,
@@ -132,10 +136,20 @@ final class Idempotency: Sendable {
   /// replays a stored answer instead if there is one, and stores the effect's
   /// answer when it is an outcome (2xx, 409, 422).
   func perform(
-    _ claim: IdempotencyClaim?, _ effect: @escaping @Sendable (Database) throws -> WriteOutcome
+    _ claim: IdempotencyClaim?,
+    _ effect: @escaping @Sendable (any SQLConnection) throws -> WriteOutcome
   ) async throws -> APIResponse {
     let outcome = try await store.write { db -> WriteOutcome in
       let now = SystemClock.wallMillis()
+      if let claim, db.dialect == .postgres {
+        // Another process may hold the same key right now: the in-process
+        // lock does not reach it, and READ COMMITTED would let both look up
+        // nothing and both run the effect. A transaction-long advisory lock
+        // on the scope makes the second wait for the first's commit, then
+        // find its stored answer. (SQLite: the write lock does this.)
+        try db.execute(
+          sql: "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", arguments: [claim.scope])
+      }
       if let claim, let stored = try self.lookup(db, claim, now: now) {
         return WriteOutcome(response: stored)
       }
@@ -143,7 +157,6 @@ final class Idempotency: Sendable {
       do {
         try db.inSavepoint {
           outcome = try effect(db)
-          return .commit
         }
       } catch let error as APIError {
         outcome = WriteOutcome(response: error.response)
@@ -152,6 +165,9 @@ final class Idempotency: Sendable {
         try self.save(db, claim, outcome.response, now: now)
         outcome.response.stored = true
       }
+      // The other replicas' push streams hear of it at COMMIT (PostgreSQL).
+      try PostgresChangeFeed.notify(
+        db, outcome.touched.map { TicketChange(station: $0.station, updatedAt: $0.updatedAt) })
       return outcome
     }
     store.noteCommitted(outcome.touched)

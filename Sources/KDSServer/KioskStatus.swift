@@ -1,4 +1,3 @@
-import GRDB
 import KDSTime
 import Synchronization
 
@@ -158,7 +157,7 @@ public final class KioskRegistry: Sendable {
 
 /// The `screens` table: each kiosk's last report, and its offline alert.
 enum ScreenTable {
-  static func save(_ db: Database, _ r: KioskReport, alertedAt: Int64?) throws {
+  static func save(_ db: any SQLConnection, _ r: KioskReport, alertedAt: Int64?) throws {
     try db.execute(
       sql: """
         INSERT INTO screens (device, station, version, connection, pending_ops, failed_ops, display,
@@ -166,7 +165,8 @@ enum ScreenTable {
         ON CONFLICT (device) DO UPDATE SET station = excluded.station, version = excluded.version,
           connection = excluded.connection, pending_ops = excluded.pending_ops,
           failed_ops = excluded.failed_ops, display = excluded.display,
-          seen_at = MAX(seen_at, excluded.seen_at), alerted_at = excluded.alerted_at
+          seen_at = CASE WHEN screens.seen_at > excluded.seen_at THEN screens.seen_at
+            ELSE excluded.seen_at END, alerted_at = excluded.alerted_at
         """,
       arguments: [
         r.device, r.station, r.version, r.connection, r.pendingOps, r.failedOps, r.display,
@@ -174,14 +174,13 @@ enum ScreenTable {
       ])
   }
 
-  static func setAlerted(_ db: Database, device: String, at: Int64?) throws {
+  static func setAlerted(_ db: any SQLConnection, device: String, at: Int64?) throws {
     try db.execute(
       sql: "UPDATE screens SET alerted_at = ? WHERE device = ?", arguments: [at, device])
   }
 
-  static func loadAll(_ db: Database) throws -> [(KioskReport, alertedAt: Int64?)] {
-    try Row.fetchAll(
-      db,
+  static func loadAll(_ db: any SQLConnection) throws -> [(KioskReport, alertedAt: Int64?)] {
+    try db.fetchAll(
       sql: """
         SELECT device, station, version, connection, pending_ops, failed_ops, display, seen_at,
           alerted_at FROM screens
@@ -216,9 +215,8 @@ struct KioskStatusRow {
 extension KDSService {
   /// Every station device (a token limited to stations), with its last report.
   func kioskStatus(now: Int64) async throws -> [KioskStatusRow] {
-    let tokens = try await store.pool.read { db in
-      try Row.fetchAll(
-        db,
+    let tokens = try await store.read { db in
+      try db.fetchAll(
         sql:
           "SELECT device, stations FROM tokens WHERE stations != '' AND revoked_at IS NULL ORDER BY device"
       ).map { row -> (String, [String]) in
@@ -299,16 +297,21 @@ extension KDSService {
         ("alerts", .array(alerts)),
         ("stations", stationsJSON(figures)),
         ("kiosks", .array(kiosks)),
+        ("pairings", try await pairingJSON(now: now)),
       ]))
   }
 
-  func statusHTML(now: Int64) async throws -> APIResponse {
+  func statusHTML(now: Int64, token: DeviceToken) async throws -> APIResponse {
     let rows = try await kioskStatus(now: now)
     let figures = try await stationFigures(now: now, screens: rows)
+    let pairing = try await pairingSection(
+      now: now, token: token, stations: figures.map(\.station))
+    // Not while a screen waits to be paired: the manager is typing its code.
+    let refresh = pairing.pending == 0 ? "<meta http-equiv=\"refresh\" content=\"5\">" : ""
     let sla = kitchen.sla
     var html = """
       <!doctype html><html lang="en"><head><meta charset="utf-8">
-      <meta http-equiv="refresh" content="5"><meta name="viewport" content="width=device-width">
+      \(refresh)<meta name="viewport" content="width=device-width">
       <title>Kitchen dashboard</title><style>
       body{font:16px system-ui,sans-serif;margin:2em;background:#111820;color:#e8edf2}
       table{border-collapse:collapse;width:100%;margin-bottom:2em}th,td{padding:.5em .8em;text-align:left;
@@ -385,7 +388,7 @@ extension KDSService {
       html += "<tr><td colspan=\"9\">No kitchen screens yet: create one with "
       html += "<code>kds-server token create --device NAME --station S</code>.</td></tr>"
     }
-    html += "</table></body></html>\n"
+    html += "</table>\n" + pairing.html + "</body></html>\n"
     return .page(html)
   }
 }

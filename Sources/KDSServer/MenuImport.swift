@@ -1,4 +1,3 @@
-import GRDB
 import KDSContract
 
 /// The POS menu: what `GET /pos/menu` lists and `kds-server menu import`
@@ -112,7 +111,7 @@ public enum Menu {
     }
   }
 
-  static func insert(_ db: Database, position: Int, _ item: MenuItem) throws {
+  static func insert(_ db: any SQLConnection, position: Int, _ item: MenuItem) throws {
     try db.execute(
       sql: """
         INSERT INTO menu_items (position, name, station, modifiers_json, category, price)
@@ -126,9 +125,8 @@ public enum Menu {
 
   /// The menu in its order.
   public static func items(in store: ServerStore) async throws -> [MenuItem] {
-    try await store.pool.read { db in
-      try Row.fetchAll(
-        db,
+    try await store.read { db in
+      try db.fetchAll(
         sql:
           "SELECT name, station, modifiers_json, category, price FROM menu_items ORDER BY position"
       ).map { row in

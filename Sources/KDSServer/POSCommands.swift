@@ -1,4 +1,3 @@
-import GRDB
 import KDSSystem
 import KDSTime
 
@@ -9,6 +8,8 @@ extension Kitchen {
     var waiterName: String?
     var orderType: String
     var items: [NewItem]
+    /// `"RUSH"` or nil (issue 14).
+    var priority: String? = nil
   }
 
   static func parseNewOrder(_ body: JSONValue) throws(APIError) -> NewOrder {
@@ -23,23 +24,26 @@ extension Kitchen {
       type = t
     }
     let items = try Validation.items(body["items"], allowEmpty: false)
-    return NewOrder(tableID: table, waiterName: waiter, orderType: type, items: items)
+    let priority = try KitchenTools.priority(body["priority"])
+    return NewOrder(
+      tableID: table, waiterName: waiter, orderType: type, items: items, priority: priority)
   }
 
-  func createOrder(_ db: Database, _ input: NewOrder) throws -> WriteOutcome {
+  func createOrder(_ db: any SQLConnection, _ input: NewOrder) throws -> WriteOutcome {
     let now = try clock.next(db)
     try db.execute(sql: "UPDATE meta SET value = value + 1 WHERE key = 'order_number'")
-    let number = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'order_number'")!
+    let number = try db.fetchOne(
+      Int64.self, sql: "SELECT value FROM meta WHERE key = 'order_number'")!
     var order = OrderRow(
       id: ULID.make(millis: now), number: number, tableID: input.tableID,
       waiterName: input.waiterName, orderType: input.orderType, status: "NEW", items: [],
-      nextItem: 1, payment: nil, createdAt: now, updatedAt: now)
+      nextItem: 1, payment: nil, createdAt: now, updatedAt: now, priority: input.priority)
     order.append(input.items)
     try order.save(db, insert: true)
     return WriteOutcome(response: APIResponse(status: 201, json: order.json))
   }
 
-  func loadOrder(_ db: Database, _ id: String) throws -> OrderRow {
+  func loadOrder(_ db: any SQLConnection, _ id: String) throws -> OrderRow {
     guard let order = try OrderRow.fetch(db, id: id) else {
       throw APIError.notFound("Order \(id) not found")
     }
@@ -58,11 +62,10 @@ extension Kitchen {
   /// `assignments` (SQL `column = ?, …` with `values`) on each, so that kiosks
   /// following `since` learn the change.
   func restampTickets(
-    _ db: Database, of order: OrderRow, in statuses: String, setting assignments: String,
-    _ values: StatementArguments = []
+    _ db: any SQLConnection, of order: OrderRow, in statuses: String, setting assignments: String,
+    _ values: SQLArguments = []
   ) throws -> [TicketTouch] {
-    let open = try Row.fetchAll(
-      db,
+    let open = try db.fetchAll(
       sql:
         "SELECT id, station FROM tickets WHERE order_id = ? AND status IN (\(statuses)) ORDER BY updated_at",
       arguments: [order.id])
@@ -79,13 +82,13 @@ extension Kitchen {
   }
 
   /// Stamps the order (with a new status, if given) and saves it.
-  func restamp(_ db: Database, _ order: inout OrderRow, status: String? = nil) throws {
+  func restamp(_ db: any SQLConnection, _ order: inout OrderRow, status: String? = nil) throws {
     if let status { order.status = status }
     order.updatedAt = try clock.next(db)
     try order.save(db, insert: false)
   }
 
-  func patchOrder(_ db: Database, id: String, body: JSONValue) throws -> WriteOutcome {
+  func patchOrder(_ db: any SQLConnection, id: String, body: JSONValue) throws -> WriteOutcome {
     _ = try Validation.object(body)
     let clientUpdatedAt = try Validation.timestamp(body["updatedAt"], "updatedAt", required: true)!
     let newItems: [NewItem]? =
@@ -114,32 +117,55 @@ extension Kitchen {
     guard tableChanged || waiterChanged else { return WriteOutcome(order: order) }
     // Open tickets show the new table or waiter.
     let touched = try restampTickets(
-      db, of: order, in: "'QUEUED', 'IN_PROGRESS', 'READY'",
+      db, of: order, in: "'QUEUED', 'IN_PROGRESS', 'READY', 'HELD'",
       setting: "table_name = ?, waiter_name = ?", [order.tableName, order.waiterName])
     return WriteOutcome(order: order, touched: touched)
   }
 
-  func sendToKitchen(_ db: Database, id: String) throws -> WriteOutcome {
+  /// One ticket per station and course among the unsent items (issue 14):
+  /// the fired courses' tickets (and those of items without a course) are
+  /// QUEUED, the later courses' HELD until `fire-course`.
+  func sendToKitchen(_ db: any SQLConnection, id: String) throws -> WriteOutcome {
     var order = try loadOrder(db, id)
     try requireOpen(order, "send")
-    var stations: [String] = []
-    var byStation: [String: [Int]] = [:]
-    for (n, item) in order.items.enumerated() where item["sent"] != .bool(true) {
-      let station = item["station"]?.stringValue ?? "kitchen"
-      if byStation[station] == nil { stations.append(station) }
-      byStation[station, default: []].append(n)
+    struct Group {
+      var station: String
+      var course: Int64?
+      var items: [Int] = []
     }
+    let unsent = order.items.indices.filter { order.items[$0]["sent"] != .bool(true) }
+    order.firedCourses = KitchenTools.firedCourses(
+      order.firedCourses, sending: unsent.compactMap { KitchenTools.course(of: order.items[$0]) })
+    // Items without a course go with the first course: an order with one
+    // course (or none) keeps one ticket per station, as in the seed.
+    let firstCourse = order.firedCourses.min()
+    var groups: [Group] = []
+    for n in unsent {
+      let item = order.items[n]
+      let station = item["station"]?.stringValue ?? "kitchen"
+      let course = KitchenTools.course(of: item) ?? firstCourse
+      if let g = groups.firstIndex(where: { $0.station == station && $0.course == course }) {
+        groups[g].items.append(n)
+      } else {
+        groups.append(Group(station: station, course: course, items: [n]))
+      }
+    }
+    // By course; stations in order of appearance.
+    groups = groups.enumerated().sorted { a, b in
+      (a.element.course ?? 0, a.offset) < (b.element.course ?? 0, b.offset)
+    }.map(\.element)
     var tickets: [TicketRow] = []
     var touched: [TicketTouch] = []
-    if !stations.isEmpty {
+    if !groups.isEmpty {
       // sentAt is when the ticket was sent, by the wall clock: the stamp
       // clock only orders updates and runs ahead after a wall-clock step back
-      // (its value then is not a time to show on a timer).
+      // (its value then is not a time to show on a timer). A HELD ticket's
+      // sentAt moves to the fire time when its course is fired.
       let sentAt = SystemClock.wallMillis()
-      for station in stations {
+      for group in groups {
         let stamp = try clock.next(db)
         var ticketItems: [JSONValue] = []
-        for n in byStation[station]! {
+        for n in group.items {
           let item = order.items[n]
           ticketItems.append(
             .object([
@@ -150,18 +176,23 @@ extension Kitchen {
             ]))
           order.items[n] = item.setting("sent", .bool(true))
         }
+        let status =
+          group.course.map { order.firedCourses.contains($0) } ?? true ? "QUEUED" : "HELD"
         let ticketID = ULID.make(millis: stamp)
         let itemsText = JSONValue.array(ticketItems).text
         try db.execute(
           sql: """
-            INSERT INTO tickets (\(TicketRow.columns)) VALUES (?, ?, ?, ?, 'QUEUED', ?, ?, NULL, ?, ?, ?, ?, NULL)
+            INSERT INTO tickets (id, order_id, order_number, station, status, sent_at, updated_at,
+              waiter_name, table_name, order_type, items_json, priority, course)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
           arguments: [
-            ticketID, order.id, String(order.number), station, sentAt, stamp, order.waiterName,
-            order.tableName, order.orderType, itemsText,
+            ticketID, order.id, String(order.number), group.station, status, sentAt, stamp,
+            order.waiterName, order.tableName, order.orderType, itemsText, order.priority,
+            group.course,
           ])
         tickets.append(try TicketRow.fetch(db, id: ticketID)!)
-        touched.append(TicketTouch(station: station, updatedAt: stamp))
+        touched.append(TicketTouch(station: group.station, updatedAt: stamp))
       }
       try restamp(db, &order, status: "SENT")
     }
@@ -171,7 +202,7 @@ extension Kitchen {
 
   static let onlinePaymentMethods = ["CARD", "MOBILE_MONEY", "MOMO", "MPESA", "MOBILE"]
 
-  func closeOrder(_ db: Database, id: String, body: JSONValue) throws -> WriteOutcome {
+  func closeOrder(_ db: any SQLConnection, id: String, body: JSONValue) throws -> WriteOutcome {
     _ = try Validation.object(body)
     guard let payment = body["payment"], !payment.isNull else {
       throw APIError.invalid(
@@ -218,12 +249,12 @@ extension Kitchen {
   }
 
   /// Extension: void an order; its tickets that are not READY become CANCELLED.
-  func cancelOrder(_ db: Database, id: String) throws -> WriteOutcome {
+  func cancelOrder(_ db: any SQLConnection, id: String) throws -> WriteOutcome {
     var order = try loadOrder(db, id)
     if order.status == "CANCELLED" { return WriteOutcome(order: order) }
     try requireOpen(order, "cancel")
     let touched = try restampTickets(
-      db, of: order, in: "'QUEUED', 'IN_PROGRESS'", setting: "status = 'CANCELLED'")
+      db, of: order, in: "'QUEUED', 'IN_PROGRESS', 'HELD'", setting: "status = 'CANCELLED'")
     try restamp(db, &order, status: "CANCELLED")
     return WriteOutcome(order: order, touched: touched)
   }

@@ -1,4 +1,3 @@
-import GRDB
 import KDSContract
 import KDSSystem
 import KDSTime
@@ -78,6 +77,8 @@ extension KDSService {
     var status: String
     var sentAt: Int64
     var readyAt: Int64?
+    /// When the expo served it (issue 14).
+    var servedAt: Int64?
     var startedAt: Int64?
     var startedBy: String?
     var recalledAt: Int64?
@@ -92,26 +93,25 @@ extension KDSService {
   /// Tickets sent in the range, with their times from the audit log.
   func ticketTimesRows(_ range: ReportRange) async throws -> [TicketTimes] {
     let limit = Self.reportRowLimit
-    let rows = try await store.pool.read { db -> [TicketTimes]? in
+    let rows = try await store.read { db -> [TicketTimes]? in
       var sql =
-        "SELECT id, order_number, station, status, sent_at, ready_at FROM tickets WHERE sent_at >= ? AND sent_at < ?"
-      var arguments: StatementArguments = [range.from, range.to]
+        "SELECT id, order_number, station, status, sent_at, ready_at, served_at FROM tickets WHERE sent_at >= ? AND sent_at < ?"
+      var arguments: SQLArguments = [range.from, range.to]
       if let station = range.station {
         sql += " AND station = ?"
         arguments += [station]
       }
-      var tickets = try Row.fetchAll(
-        db, sql: sql + " ORDER BY sent_at, id LIMIT ?", arguments: arguments + [limit + 1]
+      var tickets = try db.fetchAll(
+        sql: sql + " ORDER BY sent_at, id LIMIT ?", arguments: arguments + [limit + 1]
       ).map { row in
         TicketTimes(
           id: row[0], orderNumber: row[1], station: row[2], status: row[3], sentAt: row[4],
-          readyAt: row[5])
+          readyAt: row[5], servedAt: row[6])
       }
       guard tickets.count <= limit else { return nil }
       var index: [String: Int] = [:]
       for (n, t) in tickets.enumerated() { index[t.id] = n }
-      let audit = try Row.fetchAll(
-        db,
+      let audit = try db.fetchAll(
         sql: """
           SELECT ticket_id, action, at, device FROM audit_log WHERE ticket_id IN (
             SELECT id FROM tickets WHERE \(sql.split(separator: "WHERE", maxSplits: 1)[1]))
@@ -172,6 +172,7 @@ extension KDSService {
         ("bumpedBy", opt(t.bumpedBy)), ("recalledAt", opt(time(t.recalledAt))),
         ("recalledBy", opt(t.recalledBy)), ("voidedBy", opt(t.voidedBy)),
         ("ticketSeconds", t.ticketSeconds.map(JSONValue.int) ?? .null),
+        ("servedAt", opt(time(t.servedAt))),
       ])
     }
     return APIResponse(
@@ -198,7 +199,8 @@ extension KDSService {
   func hourlyRows(_ range: ReportRange) async throws -> [HourRow] {
     let tickets = try await ticketTimesRows(range)
     var groups: [String: (hour: Int64, station: String, sent: Int, times: [Int64])] = [:]
-    for t in tickets where t.status != "CANCELLED" {
+    // A HELD course is not in the kitchen yet: it counts from its fire time.
+    for t in tickets where t.status != "CANCELLED" && t.status != "HELD" {
       let hour = LocalTime.startOfHour(t.sentAt)
       let key = "\(hour) \(t.station)"
       var g = groups[key] ?? (hour, t.station, 0, [])
@@ -241,7 +243,7 @@ extension KDSService {
 
   func audit(_ range: ReportRange, ticket: String?, csv: Bool) async throws -> APIResponse {
     let limit = Self.reportRowLimit
-    let entries = try await store.pool.read { db in
+    let entries = try await store.read { db in
       try AuditLog.entries(
         db, from: range.from, to: range.to, station: range.station, ticket: ticket,
         limit: limit + 1)
@@ -259,11 +261,12 @@ extension KDSService {
     }
     func opt(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
     let list: [JSONValue] = entries.map { e in
-      .object([
-        ("at", .string(RFC3339.format(millis: e.at))), ("device", .string(e.device)),
-        ("action", .string(e.action)), ("ticket", opt(e.ticket)), ("order", opt(e.order)),
-        ("station", opt(e.station)),
-      ])
+      .object(
+        [
+          ("at", .string(RFC3339.format(millis: e.at))), ("device", .string(e.device)),
+          ("action", .string(e.action)), ("ticket", opt(e.ticket)), ("order", opt(e.order)),
+          ("station", opt(e.station)),
+        ] + (e.detail.map { [("detail", JSONValue.string($0))] } ?? []))
     }
     return APIResponse(
       status: 200, json: .object(rangeMembers(range) + [("entries", .array(list))]))

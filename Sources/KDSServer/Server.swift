@@ -1,4 +1,3 @@
-import GRDB
 import Hummingbird
 import KDSContract
 import KDSSystem
@@ -52,7 +51,84 @@ public struct ServerOptions: Sendable {
   /// Seconds between two heartbeats of a push stream (`GET /kds/stream`).
   public var streamHeartbeatSeconds: Double = 15
 
-  public init(databasePath: String) { self.databasePath = databasePath }
+  /// Where to listen (`--listen`, repeatable): empty means `host` and
+  /// `port`, over TLS when a certificate is given.
+  public var listeners: [ServerListener] = []
+
+  /// On PostgreSQL, the restaurant this process serves (nil: `default`).
+  public var restaurant: String?
+  /// On PostgreSQL, the most connections this process opens to the database.
+  public var databaseConnections = 8
+
+  public init(databasePath: String, restaurant: String? = nil) {
+    self.databasePath = databasePath
+    self.restaurant = restaurant
+  }
+
+  var effectiveListeners: [ServerListener] {
+    listeners.isEmpty
+      ? [ServerListener(host: host, port: port, tls: tlsCertificatePath != nil)] : listeners
+  }
+}
+
+/// An address the server listens on, and whether it speaks TLS there:
+/// `http://127.0.0.1:8080` (the all-in-one kiosk on the same machine),
+/// `https://0.0.0.0:8443` (the restaurant's network).
+public struct ServerListener: Sendable, Hashable, CustomStringConvertible {
+  public var host: String
+  public var port: Int
+  public var tls: Bool
+
+  public init(host: String, port: Int, tls: Bool) {
+    self.host = host
+    self.port = port
+    self.tls = tls
+  }
+
+  public var description: String {
+    "\(tls ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+  }
+
+  /// Whether only this machine can reach it.
+  public var isLoopback: Bool {
+    host == "localhost" || host == "::1" || host.hasPrefix("127.")
+  }
+
+  /// `http://HOST:PORT` or `https://HOST:PORT` (an IPv6 host in brackets);
+  /// nil when it is not one of those.
+  public static func parse(_ text: String) -> ServerListener? {
+    let lower = text.lowercased()
+    let tls: Bool
+    let rest: Substring
+    if lower.hasPrefix("https://") {
+      tls = true
+      rest = text.dropFirst(8)
+    } else if lower.hasPrefix("http://") {
+      tls = false
+      rest = text.dropFirst(7)
+    } else {
+      return nil
+    }
+    let address = rest.hasSuffix("/") ? rest.dropLast() : rest
+    let host: Substring
+    let portText: Substring
+    if address.hasPrefix("[") {
+      guard let close = address.firstIndex(of: "]"),
+        address[address.index(after: close)...].hasPrefix(":")
+      else { return nil }
+      host = address[address.index(after: address.startIndex)..<close]
+      portText = address[address.index(close, offsetBy: 2)...]
+    } else {
+      guard let colon = address.lastIndex(of: ":") else { return nil }
+      host = address[..<colon]
+      portText = address[address.index(after: colon)...]
+      if host.contains(":") { return nil }
+    }
+    guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || ".:-_".contains($0) }),
+      let port = Int(portText), (0...65_535).contains(port)
+    else { return nil }
+    return ServerListener(host: String(host), port: port, tls: tls)
+  }
 }
 
 /// An endpoint of the API, with its path in OpenAPI form (`/pos/orders/{id}`).
@@ -97,14 +173,33 @@ public final class KDSService: Sendable {
   let logger: Logger
   /// The folder holding the POS web app's `pos/` (nil: not found, `/pos/` is 404).
   public let webFolder: String?
+  /// Pairing's signal and limits (`Pairing.swift`).
+  let pairing: PairingDesk
 
-  public init(options: ServerOptions, logger: Logger = Logger(label: "kds-server")) throws {
+  /// The service on the database `options.databasePath` names: a SQLite
+  /// file or a PostgreSQL URL (for `options.restaurant`).
+  public convenience init(options: ServerOptions, logger: Logger = Logger(label: "kds-server"))
+    async throws
+  {
+    try await self.init(
+      options: options,
+      store: ServerStore.open(
+        database: options.databasePath, restaurant: options.restaurant,
+        connections: options.databaseConnections),
+      logger: logger)
+  }
+
+  /// The service on `store` (any backend); `options.databasePath` is not used.
+  public init(
+    options: ServerOptions, store: ServerStore, logger: Logger = Logger(label: "kds-server")
+  ) async throws {
     self.options = options
     self.logger = logger
-    store = try ServerStore(path: options.databasePath)
+    self.store = store
     tokens = TokenCache(store: store)
     idempotency = Idempotency(store: store, ttlSeconds: options.idempotencyTTLSeconds)
-    settings = SettingsCache(pool: store.pool)
+    settings = await SettingsCache(store: store)
+    pairing = PairingDesk(formKey: try await ServerSecrets.formKey(in: store))
     kitchen = Kitchen(clock: store.clock, settings: settings)
     kiosks = KioskRegistry(silenceLimitMillis: Int64(options.kioskOfflineAfterSeconds * 1000))
     limiter = options.rateLimit.map { RateLimiter(rate: $0, burst: options.rateBurst) }
@@ -118,32 +213,40 @@ public final class KDSService: Sendable {
         firstPauseMillis: options.webhookFirstPauseMillis, logger: logger)
     }
     kiosks.restore(
-      try store.pool.read { db in try ScreenTable.loadAll(db) }, now: SystemClock.wallMillis())
+      try await store.read { db in try ScreenTable.loadAll(db) }, now: SystemClock.wallMillis())
   }
 
   /// Every endpoint, as routed and as `docs/openapi.yaml` must describe it.
-  public static let routes: [RouteSpec] = [
-    RouteSpec(method: "GET", path: "/health"),
-    RouteSpec(method: "GET", path: "/status"),
-    RouteSpec(method: "GET", path: "/status.json"),
-    RouteSpec(method: "GET", path: "/pos/menu"),
-    RouteSpec(method: "GET", path: "/pos/orders"),
-    RouteSpec(method: "POST", path: "/pos/orders"),
-    RouteSpec(method: "GET", path: "/pos/orders/{id}"),
-    RouteSpec(method: "PATCH", path: "/pos/orders/{id}"),
-    RouteSpec(method: "POST", path: "/pos/orders/{id}/send-to-kitchen"),
-    RouteSpec(method: "POST", path: "/pos/orders/{id}/close"),
-    RouteSpec(method: "POST", path: "/pos/orders/{id}/cancel"),
-    RouteSpec(method: "GET", path: "/kds/queue"),
-    RouteSpec(method: "GET", path: "/kds/stream"),
-    RouteSpec(method: "POST", path: "/kds/tickets/{id}/mark-ready"),
-    RouteSpec(method: "POST", path: "/kds/tickets/{id}/start"),
-    RouteSpec(method: "POST", path: "/kds/tickets/{id}/recall"),
-    RouteSpec(method: "GET", path: "/reports"),
-    RouteSpec(method: "GET", path: "/reports/ticket-times"),
-    RouteSpec(method: "GET", path: "/reports/hourly"),
-    RouteSpec(method: "GET", path: "/reports/audit"),
-  ]
+  public static let routes: [RouteSpec] =
+    [
+      RouteSpec(method: "GET", path: "/health"),
+      RouteSpec(method: "GET", path: "/status"),
+      RouteSpec(method: "GET", path: "/status.json"),
+      RouteSpec(method: "GET", path: "/pos/menu"),
+      RouteSpec(method: "GET", path: "/pos/orders"),
+      RouteSpec(method: "POST", path: "/pos/orders"),
+      RouteSpec(method: "GET", path: "/pos/orders/{id}"),
+      RouteSpec(method: "PATCH", path: "/pos/orders/{id}"),
+      RouteSpec(method: "POST", path: "/pos/orders/{id}/send-to-kitchen"),
+      RouteSpec(method: "POST", path: "/pos/orders/{id}/close"),
+      RouteSpec(method: "POST", path: "/pos/orders/{id}/cancel"),
+      RouteSpec(method: "GET", path: "/kds/queue"),
+      RouteSpec(method: "GET", path: "/kds/stream"),
+      RouteSpec(method: "POST", path: "/kds/tickets/{id}/mark-ready"),
+      RouteSpec(method: "POST", path: "/kds/tickets/{id}/start"),
+      RouteSpec(method: "POST", path: "/kds/tickets/{id}/recall"),
+      // Issue 14, the kitchen tools (KitchenTools.swift).
+      RouteSpec(method: "POST", path: "/kds/tickets/{id}/items/{itemId}/mark-done"),
+      RouteSpec(method: "POST", path: "/kds/tickets/{id}/items/{itemId}/mark-undone"),
+      RouteSpec(method: "POST", path: "/kds/tickets/{id}/rush"),
+      RouteSpec(method: "POST", path: "/pos/orders/{id}/fire-course"),
+      RouteSpec(method: "POST", path: "/kds/orders/{id}/fire-course"),
+      RouteSpec(method: "POST", path: "/kds/orders/{id}/serve"),
+      RouteSpec(method: "GET", path: "/reports"),
+      RouteSpec(method: "GET", path: "/reports/ticket-times"),
+      RouteSpec(method: "GET", path: "/reports/hourly"),
+      RouteSpec(method: "GET", path: "/reports/audit"),
+    ] + PairingHTTP.routes
 
   /// A request as the handlers see it.
   struct Call: Sendable {
@@ -152,6 +255,8 @@ public final class KDSService: Sendable {
     var id: String
     var query: [String: String]
     var token: DeviceToken
+    /// The `{itemId}` of an item mark's path.
+    var itemID = ""
     var body: JSONValue
     var claim: IdempotencyClaim?
     /// The kiosk's self-report headers on a poll (`KioskReport.headerNames`).
@@ -162,9 +267,18 @@ public final class KDSService: Sendable {
 
   // MARK: handlers
 
-  /// Manager tokens read; every write needs another role.
-  static func requireWriter(_ token: DeviceToken, method: String) throws(APIError) {
-    guard token.role != .manager || method == "GET" else {
+  /// The writes a manager token may make (issue 14: a manager stands in for the expo).
+  static let managerWrites: Set<String> = [
+    "/kds/tickets/{id}/items/{itemId}/mark-done", "/kds/tickets/{id}/items/{itemId}/mark-undone",
+    "/kds/tickets/{id}/rush", "/pos/orders/{id}/fire-course", "/kds/orders/{id}/fire-course",
+    "/kds/orders/{id}/serve",
+  ]
+
+  /// Manager tokens read; every write but `managerWrites` needs another role.
+  static func requireWriter(_ token: DeviceToken, method: String, path: String = "")
+    throws(APIError)
+  {
+    guard token.role != .manager || method == "GET" || managerWrites.contains(path) else {
       throw APIError(403, "A manager token only reads; \(method) needs a POS or station token")
     }
   }
@@ -197,7 +311,7 @@ public final class KDSService: Sendable {
       }
       let now = SystemClock.wallMillis()
       return call.route.path == "/status"
-        ? try await statusHTML(now: now) : try await statusJSON(now: now)
+        ? try await statusHTML(now: now, token: call.token) : try await statusJSON(now: now)
     case ("GET", "/pos/menu"):
       try requirePOS(call)
       return try await Menu.response(store)
@@ -206,9 +320,8 @@ public final class KDSService: Sendable {
       let since = try Validation.timestamp(
         call.query["since"].map(JSONValue.string), "since", required: false)
       let floor = since ?? (SystemClock.wallMillis() - Int64(options.retentionHours * 3_600_000))
-      let orders = try await store.pool.read { db in
-        try Row.fetchAll(
-          db,
+      let orders = try await store.read { db in
+        try db.fetchAll(
           sql:
             "SELECT \(OrderRow.columns) FROM orders WHERE updated_at \(since == nil ? ">=" : ">") ? ORDER BY updated_at",
           arguments: [floor]
@@ -218,7 +331,7 @@ public final class KDSService: Sendable {
     case ("GET", "/pos/orders/{id}"):
       try requirePOS(call)
       let id = call.id
-      guard let order = try await store.pool.read({ db in try OrderRow.fetch(db, id: id) }) else {
+      guard let order = try await store.read({ db in try OrderRow.fetch(db, id: id) }) else {
         throw APIError.notFound("Order \(id) not found")
       }
       return APIResponse(status: 200, json: order.json)
@@ -250,13 +363,35 @@ public final class KDSService: Sendable {
         try kitchen.ticketAction(
           db, id: call.id, action: action, body: call.body, token: call.token)
       }
+    case ("POST", "/kds/tickets/{id}/items/{itemId}/mark-done"),
+      ("POST", "/kds/tickets/{id}/items/{itemId}/mark-undone"):
+      let done = call.route.path.hasSuffix("/mark-done")
+      return try await idempotency.perform(call.claim) { db in
+        try kitchen.markItem(
+          db, ticketID: call.id, itemID: call.itemID, done: done, body: call.body,
+          token: call.token)
+      }
+    case ("POST", "/kds/tickets/{id}/rush"):
+      return try await idempotency.perform(call.claim) { db in
+        try kitchen.rush(db, ticketID: call.id, body: call.body, token: call.token)
+      }
+    case ("POST", "/pos/orders/{id}/fire-course"), ("POST", "/kds/orders/{id}/fire-course"):
+      return try await idempotency.perform(call.claim) { db in
+        try kitchen.fireCourse(db, orderID: call.id, body: call.body, token: call.token)
+      }
+    case ("POST", "/kds/orders/{id}/serve"):
+      return try await idempotency.perform(call.claim) { db in
+        try kitchen.serve(db, orderID: call.id, body: call.body, token: call.token)
+      }
     default:
       throw APIError(404, "No route for \(call.route)")
     }
   }
 
   /// A POS write: the caller must be a POS; one run per idempotency key.
-  func posWrite(_ call: Call, _ effect: @escaping @Sendable (Database) throws -> WriteOutcome)
+  func posWrite(
+    _ call: Call, _ effect: @escaping @Sendable (any SQLConnection) throws -> WriteOutcome
+  )
     async throws -> APIResponse
   {
     try requirePOS(call)
@@ -290,15 +425,22 @@ public final class KDSService: Sendable {
     let floor = since ?? (SystemClock.wallMillis() - Int64(options.retentionHours * 3_600_000))
     let op = since == nil ? ">=" : ">"
     let sla = kitchen.sla
-    let body = try await store.pool.read { db -> [UInt8] in
+    let body = try await store.read { db -> [UInt8] in
       var out: [UInt8] = []
-      let rows = try Row.fetchCursor(
-        db,
-        sql:
-          "SELECT \(TicketRow.columns) FROM tickets WHERE station = ? AND updated_at \(op) ? ORDER BY updated_at",
-        arguments: [station, floor])
-      try TicketRow.writeArray(to: &out, now: SystemClock.wallMillis(), sla: sla) {
-        try rows.next().map(TicketRow.init(row:))
+      // The expo's view (`?station=expo`) is every station's tickets (issue 14).
+      let rows =
+        KitchenTools.isAllStationsView(station)
+        ? try db.fetchAll(
+          sql:
+            "SELECT \(TicketRow.columns) FROM tickets WHERE updated_at \(op) ? ORDER BY updated_at",
+          arguments: [floor])
+        : try db.fetchAll(
+          sql:
+            "SELECT \(TicketRow.columns) FROM tickets WHERE station = ? AND updated_at \(op) ? ORDER BY updated_at",
+          arguments: [station, floor])
+      var next = rows.makeIterator()
+      TicketRow.writeArray(to: &out, now: SystemClock.wallMillis(), sla: sla) {
+        next.next().map(TicketRow.init(row:))
       }
       return out
     }
@@ -355,7 +497,7 @@ public final class KDSService: Sendable {
     defer { idempotency.release(scope) }
     let now = SystemClock.wallMillis()
     let idem = idempotency
-    if let stored = try await store.pool.read({ db in try idem.lookup(db, claim, now: now) }) {
+    if let stored = try await store.read({ db in try idem.lookup(db, claim, now: now) }) {
       return stored
     }
     var response: APIResponse

@@ -1,4 +1,3 @@
-import GRDB
 import KDSSystem
 import Synchronization
 
@@ -76,9 +75,9 @@ public enum ServerSettings {
   }
 
   /// The stored value of every key that is set, in seconds.
-  static func stored(_ db: Database) throws -> [ServerSettingKey: Int64] {
+  static func stored(_ db: any SQLConnection) throws -> [ServerSettingKey: Int64] {
     var out: [ServerSettingKey: Int64] = [:]
-    for row in try Row.fetchAll(db, sql: "SELECT key, value FROM settings") {
+    for row in try db.fetchAll(sql: "SELECT key, value FROM settings") {
       let key: String = row[0]
       let value: String = row[1]
       if let k = ServerSettingKey(rawValue: key), let v = Int64(value) { out[k] = v }
@@ -129,7 +128,7 @@ public enum ServerSettings {
   public static func list(in store: ServerStore) async throws -> [(
     key: ServerSettingKey, seconds: Int64, isSet: Bool
   )] {
-    let values = try await store.pool.read { db in try stored(db) }
+    let values = try await store.read { db in try stored(db) }
     return ServerSettingKey.allCases.map { k in
       (k, values[k] ?? k.defaultSeconds, values[k] != nil)
     }
@@ -157,20 +156,20 @@ public enum ServerSettings {
 /// The settings a running server uses: read from the database at most once a
 /// second (`kds-server settings set` writes from another process), so a
 /// change reaches the kiosks within a poll or two. `refreshIfDue` runs before
-/// each request is handled (never inside a write transaction: GRDB's pool is
-/// not re-entrant); `sla` is what was read last.
+/// each request is handled (never inside a write transaction: the backends
+/// are not re-entrant); `sla` is what was read last.
 final class SettingsCache: Sendable {
   private struct State {
     var sla = ServerSLA()
     var loadedAt: Int64?
   }
   private let state = Mutex(State())
-  private let pool: DatabasePool
+  private let store: ServerStore
   static let refreshMillis: Int64 = 1000
 
-  init(pool: DatabasePool) {
-    self.pool = pool
-    if let values = try? pool.read({ db in try ServerSettings.stored(db) }) {
+  init(store: ServerStore) async {
+    self.store = store
+    if let values = try? await store.read({ db in try ServerSettings.stored(db) }) {
       state.withLock { s in
         s.sla = ServerSettings.sla(values)
         s.loadedAt = SystemClock.monotonicMillis()
@@ -183,7 +182,7 @@ final class SettingsCache: Sendable {
     let now = SystemClock.monotonicMillis()
     let due = state.withLock { s in s.loadedAt.map { now - $0 >= Self.refreshMillis } ?? true }
     guard due else { return }
-    guard let values = try? await pool.read({ db in try ServerSettings.stored(db) }) else {
+    guard let values = try? await store.read({ db in try ServerSettings.stored(db) }) else {
       return
     }
     let fresh = ServerSettings.sla(values)

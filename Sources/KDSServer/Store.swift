@@ -1,20 +1,23 @@
-import GRDB
-import KDSDatabase
 import KDSSystem
+import Logging
 import Synchronization
 
-/// The server's SQLite database: a GRDB `DatabasePool` in WAL mode.
+/// A database `--db` names that cannot be opened as asked.
+public struct StoreOpenError: Error, CustomStringConvertible {
+  public var description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// The server's database, behind ``SQLBackend``: SQLite (``SQLiteBackend``,
+/// a GRDB pool in WAL mode with `synchronous = FULL`) or PostgreSQL.
 ///
-/// Durability: `synchronous = FULL`, so every commit is fsynced to the WAL
-/// before `write` returns and before the client gets its answer. That is more
-/// than a kill -9 needs (in WAL mode a committed write is in the OS page cache
-/// as soon as `write(2)` returns, so NORMAL would survive a killed process
-/// too), and it also survives a power cut. The cost of one fsync per commit is
-/// paid once per *batch*: writes go through ``WriteQueue``, which commits all
-/// the writes that arrived while the previous commit was syncing in one
-/// transaction (group commit), each in its own savepoint.
+/// Every write goes through ``WriteQueue``, which commits all the writes that
+/// arrived while the previous commit was syncing in one transaction (group
+/// commit), each in its own savepoint: the cost of one durable commit is paid
+/// once per *batch*, and no client gets its answer before its commit is
+/// durable.
 public final class ServerStore: Sendable {
-  public let pool: DatabasePool
+  public let backend: any SQLBackend
   let writes: WriteQueue
   let clock: StampClock
   /// The largest ticket `updatedAt` per station, for answering empty `since`
@@ -22,159 +25,160 @@ public final class ServerStore: Sendable {
   /// a stale value can only make a poll answer "nothing new yet" for a write
   /// whose commit has not been answered either; the client's cursor does not
   /// move on an empty answer, so the next poll sees it.
-  let stationHighWater = Mutex<[String: Int64]>([:])
-  /// Told of every committed ticket change (the push streams listen).
-  public let changeFeed: any TicketChangeFeed = InProcessChangeFeed()
+  let stationHighWater = SharedMarks()
+  /// Told of every committed ticket change (the push streams listen): this
+  /// process's commits, and on PostgreSQL every replica's (LISTEN/NOTIFY).
+  public let changeFeed: any TicketChangeFeed
+  /// Notices the writes of another kds-server process on the same database.
+  let otherWriters: OtherWriterWatch
 
-  public init(path: String) throws {
-    pool = try DatabaseFile.openPool(
-      path: path, options: .init(synchronous: .full, busyTimeoutSeconds: 10),
-      migrator: Self.migrator)
-    let hwm = try pool.read { db in
-      try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'clock'") ?? 0
-    }
-    clock = StampClock(highWater: hwm)
-    writes = WriteQueue(pool: pool)
-    let maxima = try pool.read { db in
-      try Row.fetchAll(db, sql: "SELECT station, MAX(updated_at) FROM tickets GROUP BY station")
-    }
-    stationHighWater.withLock { map in
-      for row in maxima {
-        let station: String = row[0]
-        let value: Int64 = row[1]
-        map[station] = value
-      }
-    }
+  /// The SQLite database at `path`, created and migrated if needed.
+  public convenience init(path: String) async throws {
+    try await self.init(backend: SQLiteBackend(path: path))
   }
 
-  static var migrator: DatabaseMigrator {
-    var m = DatabaseMigrator()
-    m.registerMigration("v1") { db in
-      try db.execute(
-        sql: """
-          CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
-          INSERT INTO meta (key, value) VALUES ('clock', 0), ('order_number', 1000);
-          CREATE TABLE tokens (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            hash TEXT NOT NULL UNIQUE,
-            device TEXT NOT NULL,
-            stations TEXT NOT NULL,
-            created_at INTEGER NOT NULL);
-          CREATE TABLE orders (
-            id TEXT PRIMARY KEY NOT NULL,
-            number INTEGER NOT NULL,
-            table_id TEXT NOT NULL,
-            waiter_name TEXT,
-            order_type TEXT NOT NULL,
-            status TEXT NOT NULL,
-            items_json TEXT NOT NULL,
-            next_item INTEGER NOT NULL,
-            payment_json TEXT,
-            created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL);
-          CREATE INDEX orders_updated ON orders (updated_at);
-          CREATE TABLE tickets (
-            id TEXT PRIMARY KEY NOT NULL,
-            order_id TEXT NOT NULL REFERENCES orders (id),
-            order_number TEXT NOT NULL,
-            station TEXT NOT NULL,
-            status TEXT NOT NULL,
-            sent_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL,
-            ready_at INTEGER,
-            waiter_name TEXT,
-            table_name TEXT,
-            order_type TEXT,
-            items_json TEXT NOT NULL);
-          CREATE INDEX tickets_station_updated ON tickets (station, updated_at);
-          CREATE INDEX tickets_order ON tickets (order_id);
-          CREATE TABLE idempotency_keys (
-            token_id INTEGER NOT NULL,
-            method TEXT NOT NULL,
-            path TEXT NOT NULL,
-            key TEXT NOT NULL,
-            fingerprint TEXT NOT NULL,
-            status INTEGER NOT NULL,
-            body TEXT NOT NULL,
-            created_at INTEGER NOT NULL,
-            expires_at INTEGER NOT NULL,
-            PRIMARY KEY (token_id, method, path, key));
-          CREATE INDEX idempotency_expiry ON idempotency_keys (expires_at);
-          """)
+  /// Whether `database` names a PostgreSQL database (`postgres://` or
+  /// `postgresql://`) rather than a SQLite file.
+  public static func isPostgresURL(_ database: String) -> Bool {
+    database.hasPrefix("postgres://") || database.hasPrefix("postgresql://")
+  }
+
+  /// `database` for a log line: a PostgreSQL URL without its password.
+  public static func describe(database: String) -> String {
+    guard isPostgresURL(database) else { return database }
+    return (try? PostgresLocation(url: database).description) ?? "postgres://(unreadable URL)"
+  }
+
+  /// The database `--db` names: a SQLite file (created if missing) or a
+  /// PostgreSQL URL. On PostgreSQL the store works for one restaurant,
+  /// `restaurant` (the database's first one, `default`, unless told); the
+  /// schema is brought up to date first, under a lock that makes two
+  /// processes starting at once safe.
+  public static func open(
+    database: String, restaurant: String? = nil, connections: Int = 8,
+    logger: Logger = Logger(label: "kds.postgres")
+  ) async throws -> ServerStore {
+    guard isPostgresURL(database) else {
+      if let restaurant, restaurant != PostgresSchema.defaultRestaurantName {
+        throw StoreOpenError(
+          "a SQLite database holds one restaurant: --restaurant \(restaurant) needs PostgreSQL")
+      }
+      return try await ServerStore(path: database)
     }
-    m.registerMigration("v2-menu") { db in
-      try db.execute(
-        sql: """
-          CREATE TABLE menu_items (
-            position INTEGER PRIMARY KEY,
-            name TEXT NOT NULL,
-            station TEXT NOT NULL,
-            modifiers_json TEXT NOT NULL);
-          """)
+    let backend = try await PostgresBackend.open(
+      url: database, connections: connections, logger: logger)
+    let id: Int64
+    if let restaurant {
+      guard let found = try await backend.restaurant(named: restaurant) else {
+        await backend.close()
+        throw StoreOpenError(
+          "no restaurant named \(restaurant) in this database (kds-server restaurant create \(restaurant))"
+        )
+      }
+      id = found
+    } else {
+      id = Tenant.defaultRestaurant
     }
-    m.registerMigration("v3-token-roles") { db in
-      // Roles (tokens without stations were POS tokens), last use and
-      // revocation; token_generation moves on every revocation.
-      try db.execute(
-        sql: """
-          ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'pos';
-          UPDATE tokens SET role = 'station' WHERE stations != '';
-          ALTER TABLE tokens ADD COLUMN last_seen_at INTEGER;
-          ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;
-          INSERT INTO meta (key, value) VALUES ('token_generation', 0);
-          """)
+    backend.pin(restaurant: id)
+    let feed = PostgresChangeFeed(backend: backend, restaurant: id, logger: logger)
+    return try await ServerStore(backend: backend, changeFeed: feed)
+  }
+
+  /// The database behind `backend` (already opened and migrated).
+  public init(
+    backend: any SQLBackend, changeFeed: any TicketChangeFeed = InProcessChangeFeed()
+  ) async throws {
+    self.changeFeed = changeFeed
+    let (hwm, maxima) = try await backend.read { db -> (Int64, [SQLRow]) in
+      let hwm = try db.fetchOne(Int64.self, sql: "SELECT value FROM meta WHERE key = 'clock'") ?? 0
+      let maxima = try db.fetchAll(
+        sql: "SELECT station, MAX(updated_at) FROM tickets GROUP BY station")
+      return (hwm, maxima)
     }
-    m.registerMigration("v4-menu-category-price") { db in
-      try db.execute(sql: "ALTER TABLE menu_items ADD COLUMN category TEXT")
-      try db.execute(sql: "ALTER TABLE menu_items ADD COLUMN price REAL")
+    self.backend = backend
+    clock = StampClock(highWater: hwm)
+    writes = WriteQueue(backend: backend)
+    otherWriters = OtherWriterWatch(seen: hwm)
+    for row in maxima { stationHighWater.raise(station: row[0], to: row[1]) }
+    // Every published change raises the marks: this process's commits
+    // (`noteCommitted`) and the other replicas' (PostgreSQL's NOTIFY).
+    let marks = stationHighWater
+    feedSubscription = changeFeed.subscribe { change in
+      marks.raise(station: change.station, to: change.updatedAt)
     }
-    m.registerMigration(DashboardSchema.migrationName, migrate: DashboardSchema.migrate)
-    m.registerMigration("v5-allergen-check") { db in
-      // A kiosk with `allergen_check = on` sends when the cook acknowledged
-      // the allergy band with its mark-ready (docs/sync-contract.md).
-      try db.execute(sql: "ALTER TABLE tickets ADD COLUMN allergen_checked_at INTEGER")
-    }
-    return m
+    // SQLite: the other process on the file. PostgreSQL: the safety net of
+    // LISTEN/NOTIFY (a notification lost with its connection), so the
+    // `since` high-water marks are never stale for more than a moment.
+    startWatchingOtherWriters()
+  }
+
+  /// The store's own subscription to `changeFeed` (kept for its lifetime).
+  private let feedSubscription: ChangeSubscription
+
+  /// Runs `body` on a consistent snapshot of the database, without writing.
+  public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T)
+    async throws -> T
+  {
+    try await backend.read(body)
   }
 
   /// Runs `body` in the next group-committed write transaction (in its own
   /// savepoint) and returns once that transaction is durably committed.
-  public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws
-    -> T
-  {
+  public func write<T: Sendable>(
+    _ body: @escaping @Sendable (any SQLConnection) throws -> T
+  ) async throws -> T {
     try await writes.write(body)
   }
 
   /// Raises the per-station high-water marks after a commit.
   func noteCommitted(_ tickets: [TicketTouch]) {
     guard !tickets.isEmpty else { return }
-    stationHighWater.withLock { map in
-      for t in tickets where (map[t.station] ?? Int64.min) < t.updatedAt {
-        map[t.station] = t.updatedAt
-      }
-    }
+    // The feed calls its subscribers before it returns: the store's own
+    // subscription has raised the marks by the time this returns.
     changeFeed.publish(tickets.map { TicketChange(station: $0.station, updatedAt: $0.updatedAt) })
   }
 
+  /// The key of the largest `updatedAt` of any station (the expo's view);
+  /// never a station name (those are never empty).
+  static let allStationsKey = ""
+
+  /// The largest ticket `updatedAt` of `station`, or of every station for
+  /// the expo's view (`KitchenTools.isAllStationsView`).
   func highWater(station: String) -> Int64? {
-    stationHighWater.withLock { $0[station] }
+    let key = KitchenTools.isAllStationsView(station) ? Self.allStationsKey : station
+    return stationHighWater.withLock { $0[key] }
   }
 }
 
-/// The clock that stamps `updatedAt`: strictly increasing milliseconds.
+/// The clock that stamps `updatedAt`: strictly increasing milliseconds per
+/// database, not per process.
 ///
-/// Each stamp is `max(wall clock, previous stamp + 1)`, taken inside the
-/// write transaction (writes are serialised, so commit order is stamp order),
-/// and the high-water mark is saved in `meta` in the same transaction, so the
-/// clock never goes back, across restarts or wall-clock steps.
+/// Each stamp is `max(wall clock, max(previous stamp of this process, the
+/// database's clock) + 1)`, taken inside the write transaction, and saved in
+/// `meta.clock` in the same transaction. On SQLite write transactions are
+/// IMMEDIATE (GRDB's default for a writer): they hold SQLite's write lock from
+/// their first statement; on PostgreSQL the clock is read `FOR UPDATE`. Either
+/// way two kds-server processes on one database never read the same clock,
+/// and commit order is stamp order. The clock never goes back,
+/// across restarts, wall-clock steps or the other process's writes.
 final class StampClock: Sendable {
   private let last: Mutex<Int64>
 
   init(highWater: Int64) { last = Mutex(highWater) }
 
-  func next(_ db: Database) throws -> Int64 {
+  /// The last stamp this process gave.
+  var lastStamp: Int64 { last.withLock { $0 } }
+
+  func next(_ db: any SQLConnection) throws -> Int64 {
+    // PostgreSQL's transactions do not lock on their first statement: the
+    // row lock on the clock serialises stampers (commit order is stamp order).
+    let sql =
+      db.dialect == .postgres
+      ? "SELECT value FROM meta WHERE key = 'clock' FOR UPDATE"
+      : "SELECT value FROM meta WHERE key = 'clock'"
+    let stored = try db.fetchOne(Int64.self, sql: sql) ?? 0
     let stamp = last.withLock { last in
-      last = max(SystemClock.wallMillis(), last + 1)
+      last = max(SystemClock.wallMillis(), max(last, stored) + 1)
       return last
     }
     try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'clock'", arguments: [stamp])
@@ -188,7 +192,7 @@ final class StampClock: Sendable {
 /// answered.
 final class WriteQueue: Sendable {
   struct Job: Sendable {
-    let run: @Sendable (Database) -> Void
+    let run: @Sendable (any SQLConnection) -> Void
     let finish: @Sendable ((any Error)?) -> Void
   }
 
@@ -197,13 +201,15 @@ final class WriteQueue: Sendable {
     var draining = false
   }
 
-  private let pool: DatabasePool
+  private let backend: any SQLBackend
   private let state = Mutex(State())
   static let maxBatch = 256
 
-  init(pool: DatabasePool) { self.pool = pool }
+  init(backend: any SQLBackend) { self.backend = backend }
 
-  func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+  func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T)
+    async throws -> T
+  {
     let box = ResultBox<T>()
     return try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in
       let job = Job(
@@ -212,7 +218,6 @@ final class WriteQueue: Sendable {
             var value: T?
             try db.inSavepoint {
               value = try body(db)
-              return .commit
             }
             box.set(.success(value!))
           } catch {
@@ -253,7 +258,7 @@ final class WriteQueue: Sendable {
       }
       if jobs.isEmpty { return }
       do {
-        try await pool.write { db in
+        try await backend.writeTransaction { db in
           for job in jobs { job.run(db) }
         }
         for job in jobs { job.finish(nil) }
@@ -275,4 +280,20 @@ final class ResultBox<T: Sendable>: Sendable {
 struct ServerInternalError: Error, CustomStringConvertible {
   var description: String
   init(_ d: String) { description = d }
+}
+
+/// The per-station high-water marks, shared with the feed's subscriber.
+final class SharedMarks: Sendable {
+  private let map = Mutex<[String: Int64]>([:])
+
+  func withLock<R>(_ body: (inout [String: Int64]) -> R) -> R { map.withLock { body(&$0) } }
+
+  /// Raises `station`'s mark, and the all-stations one, to `value`.
+  func raise(station: String, to value: Int64) {
+    map.withLock { map in
+      for key in [station, ServerStore.allStationsKey] where (map[key] ?? Int64.min) < value {
+        map[key] = value
+      }
+    }
+  }
 }

@@ -1,4 +1,3 @@
-import GRDB
 import Hummingbird
 import KDSContract
 import KDSSystem
@@ -98,7 +97,7 @@ final class StreamSession: Sendable {
     let station = self.station
     // Subscribed before the first read: no change falls between the two.
     let subscription = service.store.changeFeed.subscribe { [self] change in
-      guard change.station == station else { return }
+      guard change.station == station || KitchenTools.isAllStationsView(station) else { return }
       flags.withLock { $0.changed = true }
       wake.yield()
     }
@@ -177,12 +176,14 @@ final class StreamSession: Sendable {
     var count = 0
     while true {
       let after = cursor
-      let rows = try await service.store.pool.read { db -> [TicketRow] in
-        try Row.fetchAll(
-          db,
+      // The expo's stream (`?station=expo`) carries every station (issue 14).
+      let all = KitchenTools.isAllStationsView(station)
+      let rows = try await service.store.read { db -> [TicketRow] in
+        try db.fetchAll(
           sql:
-            "SELECT \(TicketRow.columns) FROM tickets WHERE station = ? AND updated_at > ? ORDER BY updated_at LIMIT ?",
-          arguments: [station, after, KDSService.streamBatch]
+            "SELECT \(TicketRow.columns) FROM tickets WHERE \(all ? "" : "station = ? AND ")updated_at > ? ORDER BY updated_at LIMIT ?",
+          arguments: all
+            ? [after, KDSService.streamBatch] : [station, after, KDSService.streamBatch]
         ).map(TicketRow.init(row:))
       }
       guard let last = rows.last else { return count }

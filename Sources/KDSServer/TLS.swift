@@ -60,9 +60,12 @@ public enum SelfSignedTLS {
 
   /// Writes the four files (keys mode 0600, certificates 0644) and returns
   /// their paths. `hosts` and `ips` are the server certificate's names.
+  /// `reuseCA`: when `ca.pem` and `ca-key.pem` are in `directory`, only a
+  /// new server certificate is made, signed by that CA (new names, same
+  /// trust: the kiosks' `ca_file` stays good).
   public static func make(
     directory: String, hosts: [String], ips: [String], validDays: Int = 3650,
-    now: Date = Date()
+    now: Date = Date(), reuseCA: Bool = false
   ) throws -> [String] {
     guard !hosts.isEmpty || !ips.isEmpty else {
       throw TLSSetupError("give at least one --host or --ip")
@@ -79,22 +82,38 @@ public enum SelfSignedTLS {
     let notBefore = now.addingTimeInterval(-3600)
     let notAfter = now.addingTimeInterval(Double(validDays) * 86_400)
 
-    let caKey = P256.Signing.PrivateKey()
+    let path = { (name: String) in directory + "/" + name }
+    var existing: (key: P256.Signing.PrivateKey, certificate: Certificate)? = nil
+    if reuseCA, let keyText = try? readText(path(files.caKey)),
+      let caText = try? readText(path(files.ca))
+    {
+      do {
+        existing = (
+          try P256.Signing.PrivateKey(pemRepresentation: keyText),
+          try Certificate(pemEncoded: caText)
+        )
+      } catch {
+        throw TLSSetupError("cannot read the CA in \(directory): \(error)")
+      }
+    }
+    let caKey = existing?.key ?? P256.Signing.PrivateKey()
     let caName = try DistinguishedName {
       OrganizationName("kds-server")
       CommonName("kds-server restaurant CA")
     }
-    let ca = try Certificate(
-      version: .v3, serialNumber: Certificate.SerialNumber(),
-      publicKey: Certificate.PublicKey(caKey.publicKey), notValidBefore: notBefore,
-      notValidAfter: notAfter, issuer: caName, subject: caName,
-      signatureAlgorithm: .ecdsaWithSHA256,
-      extensions: try Certificate.Extensions {
-        Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
-        Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-        SubjectKeyIdentifier(hash: Certificate.PublicKey(caKey.publicKey))
-      },
-      issuerPrivateKey: Certificate.PrivateKey(caKey))
+    let ca =
+      try existing?.certificate
+      ?? Certificate(
+        version: .v3, serialNumber: Certificate.SerialNumber(),
+        publicKey: Certificate.PublicKey(caKey.publicKey), notValidBefore: notBefore,
+        notValidAfter: notAfter, issuer: caName, subject: caName,
+        signatureAlgorithm: .ecdsaWithSHA256,
+        extensions: try Certificate.Extensions {
+          Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+          Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+          SubjectKeyIdentifier(hash: Certificate.PublicKey(caKey.publicKey))
+        },
+        issuerPrivateKey: Certificate.PrivateKey(caKey))
 
     let serverKey = P256.Signing.PrivateKey()
     let serverName = try DistinguishedName {
@@ -104,7 +123,7 @@ public enum SelfSignedTLS {
     let server = try Certificate(
       version: .v3, serialNumber: Certificate.SerialNumber(),
       publicKey: Certificate.PublicKey(serverKey.publicKey), notValidBefore: notBefore,
-      notValidAfter: notAfter, issuer: caName, subject: serverName,
+      notValidAfter: min(notAfter, ca.notValidAfter), issuer: ca.subject, subject: serverName,
       signatureAlgorithm: .ecdsaWithSHA256,
       extensions: try Certificate.Extensions {
         Critical(BasicConstraints.notCertificateAuthority)
@@ -117,12 +136,46 @@ public enum SelfSignedTLS {
       },
       issuerPrivateKey: Certificate.PrivateKey(caKey))
 
-    let path = { (name: String) in directory + "/" + name }
-    try writeFile(path(files.caKey), caKey.pemRepresentation, mode: 0o600)
+    if existing == nil {
+      try writeFile(path(files.caKey), caKey.pemRepresentation, mode: 0o600)
+      try writeFile(path(files.ca), try ca.serializeAsPEM().pemString, mode: 0o644)
+    }
     try writeFile(path(files.key), serverKey.pemRepresentation, mode: 0o600)
-    try writeFile(path(files.ca), try ca.serializeAsPEM().pemString, mode: 0o644)
     try writeFile(path(files.certificate), try server.serializeAsPEM().pemString, mode: 0o644)
     return [files.ca, files.caKey, files.certificate, files.key].map(path)
+  }
+
+  /// The SHA-256 fingerprint of the first certificate in PEM file `path`
+  /// (of its DER bytes, as browsers show it): `AB:CD:...`.
+  public static func fingerprint(path: String) throws -> String {
+    let text = try readText(path)
+    guard let begin = text.firstRange(of: "-----BEGIN CERTIFICATE-----"),
+      let end = text[begin.upperBound...].firstRange(of: "-----END CERTIFICATE-----")
+    else { throw TLSSetupError("no certificate in \(path)") }
+    let body = text[begin.upperBound..<end.lowerBound].filter { !$0.isWhitespace }
+    guard let der = Data(base64Encoded: String(body)) else {
+      throw TLSSetupError("the certificate in \(path) is not valid base64")
+    }
+    let digits = Array("0123456789ABCDEF")
+    return SHA256.hash(data: der).map { "\(digits[Int($0 >> 4)])\(digits[Int($0 & 15)])" }
+      .joined(separator: ":")
+  }
+
+  static func readText(_ path: String) throws -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw TLSSetupError("cannot read \(path): \(errnoText(errno))") }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 16_384)
+    while true {
+      let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      guard n >= 0 else { throw TLSSetupError("cannot read \(path): \(errnoText(errno))") }
+      if n == 0 { break }
+      bytes += buffer[0..<n]
+      guard bytes.count <= 1 << 20 else { throw TLSSetupError("\(path) is too large") }
+    }
+    return String(decoding: bytes, as: UTF8.self)
   }
 
   static func validHostName(_ s: String) -> Bool {

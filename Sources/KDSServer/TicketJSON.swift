@@ -47,14 +47,30 @@ extension TicketRow {
     key("slaState")
     let end: Int64
     switch status {
-    case "READY": end = readyAt ?? updatedAt
+    case "READY", "SERVED": end = readyAt ?? updatedAt
     case "CANCELLED": end = updatedAt
+    // A later course waiting to be fired: its timer has not started.
+    case "HELD": end = sentAt
     default: end = now
     }
     JSONValue.writeString(sla.state(sentAt: sentAt, at: end), to: &out)
     if let allergenCheckedAt {
       key("allergenCheckedAt")
       stamp(allergenCheckedAt)
+    }
+    // Issue 14's fields, absent when unset (docs/sync-contract.md, "Extension:
+    // kitchen tools").
+    if let priority {
+      key("priority")
+      JSONValue.writeString(priority, to: &out)
+    }
+    if let course {
+      key("course")
+      out.append(contentsOf: String(course).utf8)
+    }
+    if let servedAt {
+      key("servedAt")
+      stamp(servedAt)
     }
     key("items")
     out.append(contentsOf: itemsJSON.utf8)
@@ -95,6 +111,11 @@ extension OrderRow {
       ("items", .array(items)),
     ]
     if let payment { members.append(("payment", payment)) }
+    if let priority { members.append(("priority", .string(priority))) }
+    if !firedCourses.isEmpty {
+      members.append(("firedCourses", .array(firedCourses.map(JSONValue.int))))
+    }
+    if let servedAt { members.append(("servedAt", .string(RFC3339.format(millis: servedAt)))) }
     members.append(("createdAt", .string(RFC3339.format(millis: createdAt))))
     members.append(("updatedAt", .string(RFC3339.format(millis: updatedAt))))
     return .object(members)

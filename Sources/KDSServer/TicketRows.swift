@@ -1,9 +1,7 @@
-import GRDB
-
 /// A row of `tickets`.
 struct TicketRow: Sendable {
   static let columns =
-    "id, order_id, order_number, station, status, sent_at, updated_at, ready_at, waiter_name, table_name, order_type, items_json, allergen_checked_at"
+    "id, order_id, order_number, station, status, sent_at, updated_at, ready_at, waiter_name, table_name, order_type, items_json, allergen_checked_at, priority, course, served_at"
 
   var id: String
   var orderID: String
@@ -20,8 +18,14 @@ struct TicketRow: Sendable {
   /// When a cook acknowledged the ticket's allergy band before the bump
   /// (the mark-ready extension field `allergenCheckedAt`), nil if never.
   var allergenCheckedAt: Int64?
+  /// `"RUSH"` for a rush order (issue 14), else nil.
+  var priority: String?
+  /// The course the ticket carries (issue 14): one ticket per station and course.
+  var course: Int64?
+  /// When the expo served the order (status SERVED, issue 14).
+  var servedAt: Int64?
 
-  init(row: Row) {
+  init(row: SQLRow) {
     id = row[0]
     orderID = row[1]
     orderNumber = row[2]
@@ -35,10 +39,13 @@ struct TicketRow: Sendable {
     orderType = row[10]
     itemsJSON = row[11]
     allergenCheckedAt = row[12]
+    priority = row[13]
+    course = row[14]
+    servedAt = row[15]
   }
 
-  static func fetch(_ db: Database, id: String) throws -> TicketRow? {
-    try Row.fetchOne(db, sql: "SELECT \(columns) FROM tickets WHERE id = ?", arguments: [id]).map(
+  static func fetch(_ db: any SQLConnection, id: String) throws -> TicketRow? {
+    try db.fetchOne(sql: "SELECT \(columns) FROM tickets WHERE id = ?", arguments: [id]).map(
       TicketRow.init)
   }
 }
@@ -46,7 +53,7 @@ struct TicketRow: Sendable {
 /// A row of `orders`.
 struct OrderRow: Sendable {
   static let columns =
-    "id, number, table_id, waiter_name, order_type, status, items_json, next_item, payment_json, created_at, updated_at"
+    "id, number, table_id, waiter_name, order_type, status, items_json, next_item, payment_json, created_at, updated_at, priority, fired_courses, served_at"
 
   var id: String
   var number: Int64
@@ -59,33 +66,48 @@ struct OrderRow: Sendable {
   var payment: JSONValue?
   var createdAt: Int64
   var updatedAt: Int64
+  /// `"RUSH"` for a rush order (issue 14), copied onto every ticket.
+  var priority: String? = nil
+  /// The courses fired so far, ascending (issue 14): their tickets are
+  /// QUEUED when sent, the other courses' HELD.
+  var firedCourses: [Int64] = []
+  /// When the expo served the order (issue 14).
+  var servedAt: Int64? = nil
 
-  static func fetch(_ db: Database, id: String) throws -> OrderRow? {
-    try Row.fetchOne(db, sql: "SELECT \(columns) FROM orders WHERE id = ?", arguments: [id]).map {
+  static func fetch(_ db: any SQLConnection, id: String) throws -> OrderRow? {
+    try db.fetchOne(sql: "SELECT \(columns) FROM orders WHERE id = ?", arguments: [id]).map {
       try OrderRow(row: $0)
     }
   }
 
-  func save(_ db: Database, insert: Bool) throws {
+  func save(_ db: any SQLConnection, insert: Bool) throws {
     let itemsText = JSONValue.array(items).text
     let paymentText = payment?.text
     if insert {
       try db.execute(
-        sql: "INSERT INTO orders (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        sql:
+          "INSERT INTO orders (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         arguments: [
           id, number, tableID, waiterName, orderType, status, itemsText, nextItem, paymentText,
-          createdAt, updatedAt,
+          createdAt, updatedAt, priority, firedCoursesText, servedAt,
         ])
     } else {
       try db.execute(
         sql: """
           UPDATE orders SET table_id = ?, waiter_name = ?, order_type = ?, status = ?, items_json = ?,
-            next_item = ?, payment_json = ?, updated_at = ? WHERE id = ?
+            next_item = ?, payment_json = ?, updated_at = ?, priority = ?, fired_courses = ?,
+            served_at = ? WHERE id = ?
           """,
         arguments: [
-          tableID, waiterName, orderType, status, itemsText, nextItem, paymentText, updatedAt, id,
+          tableID, waiterName, orderType, status, itemsText, nextItem, paymentText, updatedAt,
+          priority, firedCoursesText, servedAt, id,
         ])
     }
+  }
+
+  /// `fired_courses`: a JSON array, NULL when none.
+  var firedCoursesText: String? {
+    firedCourses.isEmpty ? nil : JSONValue.array(firedCourses.map(JSONValue.int)).text
   }
 
   /// "table-8" reads "Table 8" on a ticket; other ids are shown as they are.
@@ -117,7 +139,7 @@ struct OrderRow: Sendable {
 
 // In an extension, so that OrderRow keeps its memberwise initialiser.
 extension OrderRow {
-  init(row: Row) throws {
+  init(row: SQLRow) throws {
     id = row[0]
     number = row[1]
     tableID = row[2]
@@ -131,6 +153,14 @@ extension OrderRow {
     payment = try paymentText.map { try JSONValue.parse($0) }
     createdAt = row[9]
     updatedAt = row[10]
+    priority = row[11]
+    let fired: String? = row[12]
+    if let fired, case .array(let list) = try JSONValue.parse(fired) {
+      firedCourses = list.compactMap { if case .int(let n) = $0 { n } else { nil } }
+    } else {
+      firedCourses = []
+    }
+    servedAt = row[13]
   }
 }
 

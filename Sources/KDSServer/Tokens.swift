@@ -1,5 +1,4 @@
 import Crypto
-import GRDB
 import KDSContract
 import KDSSystem
 import Synchronization
@@ -92,23 +91,35 @@ public enum DeviceTokens {
       throw TokenError.invalid("a \(role.rawValue) token covers all stations: give no --station")
     default: break
     }
-    let token = "kds_" + randomHex(bytes: 32)
-    let hash = sha256Hex(token)
-    let list = Array(Set(stations)).sorted().joined(separator: ",")
-    try await store.write { db in
-      try db.execute(
-        sql:
-          "INSERT INTO tokens (hash, device, stations, role, created_at) VALUES (?, ?, ?, ?, ?)",
-        arguments: [hash, device, list, role.rawValue, SystemClock.wallMillis()])
+    return try await store.write { db in
+      try insert(db, device: device, stations: stations, role: role).token
     }
-    return token
+  }
+
+  /// Inserts a new token in the caller's transaction (names already checked)
+  /// and returns its text and row id.
+  static func insert(_ db: any SQLConnection, device: String, stations: [String], role: TokenRole)
+    throws
+    -> (token: String, id: Int64)
+  {
+    let token = "kds_" + randomHex(bytes: 32)
+    let list = Array(Set(stations)).sorted().joined(separator: ",")
+    guard
+      let id = try db.fetchOne(
+        Int64.self,
+        sql: """
+          INSERT INTO tokens (hash, device, stations, role, created_at) VALUES (?, ?, ?, ?, ?)
+          RETURNING id
+          """,
+        arguments: [sha256Hex(token), device, list, role.rawValue, SystemClock.wallMillis()])
+    else { throw ServerInternalError("INSERT INTO tokens returned no id") }
+    return (token, id)
   }
 
   /// Every token, oldest first, revoked ones included.
   public static func list(in store: ServerStore) async throws -> [TokenListing] {
-    try await store.pool.read { db in
-      try Row.fetchAll(
-        db,
+    try await store.read { db in
+      try db.fetchAll(
         sql:
           "SELECT id, device, stations, role, created_at, last_seen_at, revoked_at FROM tokens ORDER BY id"
       ).map { row in
@@ -130,8 +141,8 @@ public enum DeviceTokens {
   public static func revoke(in store: ServerStore, id: Int64) async throws -> RevokeResult {
     try await store.write { db in
       guard
-        let revokedAt = try Row.fetchOne(
-          db, sql: "SELECT revoked_at FROM tokens WHERE id = ?", arguments: [id])
+        let revokedAt = try db.fetchOne(
+          sql: "SELECT revoked_at FROM tokens WHERE id = ?", arguments: [id])
       else { return .notFound }
       if (revokedAt[0] as Int64?) != nil { return .alreadyRevoked }
       try db.execute(
@@ -142,15 +153,14 @@ public enum DeviceTokens {
     }
   }
 
-  static func generation(_ db: Database) throws -> Int64 {
-    try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'token_generation'") ?? 0
+  static func generation(_ db: any SQLConnection) throws -> Int64 {
+    try db.fetchOne(Int64.self, sql: "SELECT value FROM meta WHERE key = 'token_generation'") ?? 0
   }
 
   /// The live (not revoked) token with this SHA-256.
-  static func lookup(_ db: Database, hash: String) throws -> DeviceToken? {
+  static func lookup(_ db: any SQLConnection, hash: String) throws -> DeviceToken? {
     guard
-      let row = try Row.fetchOne(
-        db,
+      let row = try db.fetchOne(
         sql: "SELECT id, device, stations, role FROM tokens WHERE hash = ? AND revoked_at IS NULL",
         arguments: [hash])
     else { return nil }
@@ -215,7 +225,7 @@ final class TokenCache: Sendable {
     guard secret.utf8.count <= 256 else { return admit() ? .unknown : .refused }
     let hash = DeviceTokens.sha256Hex(secret)
     if state.withLock({ $0.byHash[hash] }) != nil {
-      let generation = try await store.pool.read { db in try DeviceTokens.generation(db) }
+      let generation = try await store.read { db in try DeviceTokens.generation(db) }
       let hit = state.withLock { s -> DeviceToken? in
         if s.generation != generation {
           s.byHash = [:]
@@ -226,7 +236,7 @@ final class TokenCache: Sendable {
       if let hit { return .known(hit) }
     }
     guard admit() else { return .refused }
-    let (generation, found) = try await store.pool.read { db in
+    let (generation, found) = try await store.read { db in
       (try DeviceTokens.generation(db), try DeviceTokens.lookup(db, hash: hash))
     }
     state.withLock { s in

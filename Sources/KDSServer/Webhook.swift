@@ -1,6 +1,5 @@
 import CCurl
 import Dispatch
-import GRDB
 import KDSSystem
 import KDSTime
 import Logging

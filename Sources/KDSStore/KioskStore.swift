@@ -147,6 +147,26 @@ public final class KioskStore: Sendable {
           ALTER TABLE operations ADD COLUMN allergenCheckedAt INTEGER;
           """)
     }
+    m.registerMigration("v4-kitchen-tools") { db in
+      // Issue 14: item marks (the line's id), order-level operations (serve,
+      // fire course, rush: the order and the course), the recall list's rows,
+      // and the item marks kept here when the server lacks them.
+      try db.execute(
+        sql: """
+          ALTER TABLE operations ADD COLUMN itemId TEXT;
+          ALTER TABLE operations ADD COLUMN orderId TEXT;
+          ALTER TABLE operations ADD COLUMN course INTEGER;
+          ALTER TABLE bumped ADD COLUMN orderNumber TEXT;
+          ALTER TABLE bumped ADD COLUMN tableName TEXT;
+          ALTER TABLE bumped ADD COLUMN bumpedAt INTEGER;
+          CREATE TABLE item_marks (
+            ticketId TEXT NOT NULL,
+            itemKey TEXT NOT NULL,
+            doneAt INTEGER NOT NULL,
+            PRIMARY KEY (ticketId, itemKey)
+          );
+          """)
+    }
     return m
   }
 
@@ -224,8 +244,11 @@ public final class KioskStore: Sendable {
   /// `updatedAt` seen) is stored with it. With `fullResyncOf`, cached tickets
   /// of that station absent from the answer are removed (the server no longer
   /// holds them), except those with outstanding operations.
+  /// `fullResyncAll` (the expo screen, which sees every station): every
+  /// cached ticket absent from the answer is removed, whatever its station.
   public func apply(
-    tickets: [Ticket], cursor: Timestamp?, fullResyncOf station: String? = nil
+    tickets: [Ticket], cursor: Timestamp?, fullResyncOf station: String? = nil,
+    fullResyncAll: Bool = false
   ) throws -> AppliedChanges {
     try db.write { db in
       var changes = AppliedChanges()
@@ -245,14 +268,14 @@ public final class KioskStore: Sendable {
         ])
         if db.changesCount > 0 { changes.changed.append(t) }
       }
-      if let station {
+      if station != nil || fullResyncAll {
         let keep = Set(tickets.map(\.id))
         let cached = try String.fetchAll(
           db,
           sql: """
-            SELECT id FROM tickets WHERE station = ? AND id NOT IN
+            SELECT id FROM tickets WHERE (? OR station = ?) AND id NOT IN
               (SELECT ticketId FROM operations WHERE state IN ('pending', 'in-flight'))
-            """, arguments: [station])
+            """, arguments: [fullResyncAll, station ?? ""])
         for id in cached where !keep.contains(id) {
           try db.execute(sql: "DELETE FROM tickets WHERE id = ?", arguments: [id])
           changes.removed.append(id)
@@ -296,6 +319,59 @@ public final class KioskStore: Sendable {
     }
   }
 
+  /// Replaces a cached ticket's copy with `ticket` as the kiosk applied an
+  /// acknowledged operation to it (a status, a rush, a line's mark), keeping
+  /// the row's comparison stamp 1 ms before the ticket's `updatedAt`, so the
+  /// server's next copy replaces it even when unchanged (see `setLocalStatus`).
+  /// False when the ticket is not cached.
+  @discardableResult
+  public func setLocal(_ ticket: Ticket) throws -> Bool {
+    try db.write { db in
+      try db.execute(
+        sql: "UPDATE tickets SET status = ?, body = ?, updatedAt = ? WHERE id = ?",
+        arguments: [
+          ticket.status.wire, try JSONEncoder().encode(ticket),
+          ticket.updatedAt.adding(millis: -1).millis, ticket.id,
+        ])
+      return db.changesCount > 0
+    }
+  }
+
+  // MARK: item marks kept here
+
+  /// Item marks kept on this kiosk (the server lacks them, 404/405): ticket
+  /// id → line key → done at.
+  public func localItemMarks() throws -> [String: [String: Timestamp]] {
+    try db.read { db in
+      var out: [String: [String: Timestamp]] = [:]
+      for row in try Row.fetchAll(db, sql: "SELECT ticketId, itemKey, doneAt FROM item_marks") {
+        let ticket: String = row["ticketId"]
+        let key: String = row["itemKey"]
+        out[ticket, default: [:]][key] = Timestamp(millis: row["doneAt"])
+      }
+      return out
+    }
+  }
+
+  /// Marks a line done here (`doneAt`), or not done (nil), durably.
+  public func setLocalItemMark(ticketId: String, itemKey: String, doneAt: Timestamp?) throws {
+    try db.writeWithoutTransaction { db in
+      try db.execute(sql: "PRAGMA synchronous = FULL")
+      defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+      if let doneAt {
+        try db.execute(
+          sql: """
+            INSERT INTO item_marks (ticketId, itemKey, doneAt) VALUES (?, ?, ?)
+            ON CONFLICT(ticketId, itemKey) DO UPDATE SET doneAt = excluded.doneAt
+            """, arguments: [ticketId, itemKey, doneAt.millis])
+      } else {
+        try db.execute(
+          sql: "DELETE FROM item_marks WHERE ticketId = ? AND itemKey = ?",
+          arguments: [ticketId, itemKey])
+      }
+    }
+  }
+
   // MARK: operations
 
   /// Queues an operation, durably (`synchronous = FULL` for this commit): when
@@ -317,28 +393,38 @@ public final class KioskStore: Sendable {
           sql: """
             INSERT INTO operations (id, kind, ticketId, readyAt, createdAt, attempts,
               uncountedAttempts, nextAttemptAt, state, lastError, lastResult, serverStatus,
-              queuedAtServer, reason, allergenCheckedAt)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              queuedAtServer, reason, allergenCheckedAt, itemId, orderId, course)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
           arguments: [
             op.id, op.kind.rawValue, op.ticketId, op.readyAt?.millis, op.createdAt.millis,
             op.attempts, op.uncountedAttempts, op.nextAttemptAt.millis, op.state.rawValue,
             op.lastError, op.lastResult?.rawValue, op.serverStatus?.wire, op.queuedAtServer?.millis,
-            op.reason, op.allergenCheckedAt?.millis,
+            op.reason, op.allergenCheckedAt?.millis, op.itemId, op.orderId, op.course,
           ])
         stored.seq = db.lastInsertedRowID
         switch op.kind {
         case .bump:
+          // The recall list's row: the ticket's number and table as it was bumped.
+          let ticket = try Data.fetchOne(
+            db, sql: "SELECT body FROM tickets WHERE id = ?", arguments: [op.ticketId]
+          ).flatMap { try? JSONDecoder().decode(Ticket.self, from: $0) }
           try db.execute(
-            sql: "INSERT INTO bumped (ticketId, operationId, at) VALUES (?, ?, ?)",
-            arguments: [op.ticketId, op.id, op.createdAt.millis])
+            sql: """
+              INSERT INTO bumped (ticketId, operationId, at, orderNumber, tableName, bumpedAt)
+              VALUES (?, ?, ?, ?, ?, ?)
+              """,
+            arguments: [
+              op.ticketId, op.id, op.createdAt.millis, ticket?.displayNumber, ticket?.tableName,
+              (op.readyAt ?? op.createdAt).millis,
+            ])
         case .recall:
           try db.execute(
             sql: """
               DELETE FROM bumped WHERE seq =
                 (SELECT MAX(seq) FROM bumped WHERE ticketId = ?)
               """, arguments: [op.ticketId])
-        case .start:
+        default:
           break
         }
         return .commit
@@ -445,6 +531,10 @@ public final class KioskStore: Sendable {
       queuedAtServer: queuedAtServer.map(Timestamp.init(millis:)))
     op.reason = row.hasColumn("reason") ? try row.decode(forColumn: "reason") : nil
     op.allergenCheckedAt = allergenCheckedAt.map(Timestamp.init(millis:))
+    // A database of before v4-kitchen-tools lacks these.
+    op.itemId = row.hasColumn("itemId") ? try row.decode(forColumn: "itemId") : nil
+    op.orderId = row.hasColumn("orderId") ? try row.decode(forColumn: "orderId") : nil
+    op.course = row.hasColumn("course") ? try row.decode(forColumn: "course") : nil
     return op
   }
 
@@ -480,6 +570,30 @@ public final class KioskStore: Sendable {
         sql:
           "DELETE FROM bumped WHERE seq NOT IN (SELECT seq FROM bumped ORDER BY seq DESC LIMIT 50)"
       )
+      // Item marks kept here for tickets no longer cached.
+      try db.execute(sql: "DELETE FROM item_marks WHERE ticketId NOT IN (SELECT id FROM tickets)")
+    }
+  }
+
+  /// The recall list (issue 14): the last `limit` tickets bumped on this
+  /// screen, newest first, one row per ticket (its latest bump).
+  public func recallList(limit: Int = 50) throws -> [RecallEntry] {
+    try db.read { db in
+      let rows = try Row.fetchAll(
+        db,
+        sql: """
+          SELECT b.ticketId, b.orderNumber, b.tableName, COALESCE(b.bumpedAt, b.at) AS bumpedAt
+          FROM bumped b
+          WHERE b.seq = (SELECT MAX(seq) FROM bumped WHERE ticketId = b.ticketId)
+          ORDER BY b.seq DESC LIMIT ?
+          """, arguments: [limit])
+      return rows.map { row in
+        let ticketId: String = row["ticketId"]
+        let number: String? = row["orderNumber"]
+        return RecallEntry(
+          ticketId: ticketId, orderNumber: number ?? String(ticketId.suffix(4)),
+          tableName: row["tableName"], bumpedAt: Timestamp(millis: row["bumpedAt"]))
+      }
     }
   }
 

@@ -2,6 +2,7 @@ import CCurl
 import Dispatch
 import KDSCore
 import KDSSystem
+import Logging
 import Synchronization
 
 #if canImport(FoundationEssentials)
@@ -12,8 +13,12 @@ import Synchronization
 
 /// How the kiosk talks to its server.
 public struct HTTPClientConfig: Sendable {
-  /// `http://host:port` or `https://...`, no trailing slash needed.
+  /// `http://host:port` or `https://...`, no trailing slash needed: the
+  /// first of `servers`.
   public var baseURL: String
+  /// The servers to try, in order (`server = https://a:8443, https://b:8443`):
+  /// on no answer or a 502/503/504 the client moves to the next (`FailoverDecision`).
+  public var servers: [String]
   /// The device token (`Authorization: Bearer`). Never logged.
   public var token: String
   public var connectTimeoutMillis: Int
@@ -23,19 +28,32 @@ public struct HTTPClientConfig: Sendable {
   public var caFile: String?
   /// Larger answers are refused (the transfer is stopped, nothing is kept).
   public var maxResponseBytes: Int
+  /// With several servers: while one after the first is in use, the ones
+  /// before it are probed this often (`failback_probe`), and a server that
+  /// failed is skipped this long unless every server failed.
+  public var failbackProbeMillis: Int64 = 60_000
 
   public init(
     baseURL: String, token: String, connectTimeoutMillis: Int = 3_000,
     requestTimeoutMillis: Int = 10_000, caFile: String? = nil, maxResponseBytes: Int = 16 << 20
   ) {
-    var base = baseURL
-    while base.hasSuffix("/") { base.removeLast() }
-    self.baseURL = base
+    servers = Self.serverList(baseURL)
+    self.baseURL = servers.first ?? baseURL
     self.token = token
     self.connectTimeoutMillis = min(connectTimeoutMillis, requestTimeoutMillis)
     self.requestTimeoutMillis = requestTimeoutMillis
     self.caFile = caFile
     self.maxResponseBytes = maxResponseBytes
+  }
+
+  /// `https://a:8443, https://b:8443` as its URLs, trailing slashes removed;
+  /// a single URL is a list of one.
+  public static func serverList(_ value: String) -> [String] {
+    value.split(separator: ",").compactMap { part in
+      var url = String(part.trimmingSpaces)
+      while url.hasSuffix("/") { url.removeLast() }
+      return url.isEmpty ? nil : url
+    }
   }
 }
 
@@ -90,6 +108,14 @@ public final class CurlHTTPClient: Sendable {
   let driver: CurlMultiDriver?
   /// Set by `cancelRequests()`: new requests fail at once until `allowRequests()`.
   let cancelled = Atomic<Bool>(false)
+  /// The servers, the one in use and each one's health (ServerList.swift).
+  let list: Mutex<ServerList>
+  /// The time of the failover's bookkeeping (backoffs, probes, "last error
+  /// at"): the sync engine gives its own clock (`useClock`).
+  let clockBox = Mutex<@Sendable () -> Timestamp>({ Timestamp(millis: SystemClock.wallMillis()) })
+  /// Logs (once per switch) that the client moves to another server; the
+  /// sync engine gives its logger (`logSwitchesTo`).
+  let switchLogger = Mutex(Logger(label: "kds.sync"))
 
   /// libcurl's one-time set-up: nil when it worked, else why it did not.
   public static let initFailure: String? = {
@@ -101,6 +127,11 @@ public final class CurlHTTPClient: Sendable {
 
   public init(config: HTTPClientConfig) {
     self.config = config
+    let urls = config.servers.isEmpty ? [config.baseURL] : config.servers
+    list = Mutex(
+      ServerList(
+        urls: urls, probeMillis: max(1, config.failbackProbeMillis),
+        backoffMillis: max(1, config.failbackProbeMillis)))
     driver = Self.initFailure == nil ? CurlMultiDriver() : nil
   }
 
@@ -116,48 +147,199 @@ public final class CurlHTTPClient: Sendable {
 
   public func allowRequests() { cancelled.store(false, ordering: .sequentiallyConsistent) }
 
+  /// Where the "server A unreachable: using B" lines go.
+  public func logSwitchesTo(_ logger: Logger) { switchLogger.withLock { $0 = logger } }
+
+  /// The clock of the failover's bookkeeping (the sync engine's).
+  public func useClock(_ now: @escaping @Sendable () -> Timestamp) {
+    clockBox.withLock { $0 = now }
+  }
+
+  func now() -> Timestamp { clockBox.withLock { $0 }() }
+
+  /// The base URL of the server in use.
+  public var serverInUse: String {
+    list.withLock { $0.entries[$0.active].url }
+  }
+
+  /// The index in `config.servers` of the server in use.
+  public var activeServerIndex: Int { list.withLock { $0.active } }
+
+  /// Every server, in order, with its health (`kdsctl status --json`).
+  public func serverReport() -> [ServerStatus] {
+    let now = now()
+    return list.withLock { $0.report(now: now) }
+  }
+
+  /// Whether every server of the list failed recently (the banner names
+  /// them then, and only then).
+  public var allServersDown: Bool {
+    let now = now()
+    return list.withLock { $0.allDown(now: now) }
+  }
+
+  /// Failover (docs/deploy.md, "When the kiosk switches servers"): notes
+  /// what server `index` answered and returns where an idempotent request
+  /// that failed there goes next (nil: the answer stands).
+  func noteOutcome(
+    _ result: Result<HTTPResponse, HTTPFailure>, index: Int, tried: [Int]
+  ) -> Int? {
+    let decision = FailoverDecision.of(result)
+    let now = now()
+    let (moved, next, urls, allDown) = list.withLock {
+      l -> ((from: Int, to: Int)?, Int?, [String], Bool) in
+      let urls = l.entries.map(\.url)
+      switch decision {
+      case .keep:
+        if case .success = result { l.answered(index, now: now) }
+        return (nil, nil, urls, false)
+      case .retryElsewhere, .switchServer:
+        let reason: String
+        switch result {
+        case .success(let r): reason = "HTTP \(r.status)"
+        case .failure(let f): reason = f.description
+        }
+        let moved = l.failed(index, reason: reason, decision: decision, now: now)
+        return (moved, l.retryTarget(tried: tried, now: now), urls, l.allDown(now: now))
+      }
+    }
+    if let moved {
+      let why: String
+      switch result {
+      case .success(let r): why = "HTTP \(r.status)"
+      case .failure(let f): why = f.kind.rawValue
+      }
+      let logger = switchLogger.withLock { $0 }
+      let line: Logger.Message =
+        "server \(urls[moved.from]) unreachable: using \(urls[moved.to]) (\(why))"
+      // Every server down: each is tried in turn; the connection's own line says offline.
+      if allDown { logger.debug(line) } else { logger.warning(line) }
+    }
+    return next
+  }
+
+  /// The servers to probe now (those before the one in use), if due.
+  public func failbackProbesDue() -> [Int] {
+    let now = now()
+    return list.withLock { $0.probeDue(now: now) }
+  }
+
+  /// When the next failback probe is due (nil while the first server is in use).
+  public var nextFailbackProbe: Timestamp? {
+    list.withLock { $0.active > 0 ? $0.nextProbeAt : nil }
+  }
+
+  /// A probe of server `index` answered 2xx: back to it if it comes first.
+  public func probeAnswered(_ index: Int) {
+    let now = now()
+    let (moved, urls) = list.withLock { l in
+      (l.probeAnswered(index, now: now), l.entries.map(\.url))
+    }
+    if let moved {
+      let logger = switchLogger.withLock { $0 }
+      logger.notice("server \(urls[moved.to]) answers again: back from \(urls[moved.from])")
+    }
+  }
+
+  /// A probe of server `index` failed: it stays skipped.
+  public func probeFailed(_ index: Int, reason: String) {
+    let now = now()
+    list.withLock {
+      _ = $0.failed(index, reason: reason, decision: .switchServer, now: now)
+    }
+  }
+
+  /// The base URL of server `index`.
+  func base(_ index: Int) -> String {
+    list.withLock { $0.entries.indices.contains(index) ? $0.entries[index].url : config.baseURL }
+  }
+
   /// The header lines of every request (the token, never logged).
   func headerLines(body: Bool, accept: String, _ headers: [(String, String)]) -> [String] {
     var all = [
       ("Authorization", "Bearer \(config.token)"), ("Accept", accept),
       ("Expect", ""), ("User-Agent", "kds-kiosk/1"),
     ]
+    // No token (pairing, a health check): no Authorization header at all.
+    if config.token.isEmpty { all.removeFirst() }
     if body { all.append(("Content-Type", "application/json")) }
     all += headers
     return all.map { "\($0.0): \($0.1)" }
   }
 
-  /// Starts `method path` (path with query, starting with `/`); `completion`
-  /// runs once with the answer, on the client's thread (keep it short).
-  /// Returns the transfer's id (for `cancel`), nil if it failed at once.
+  /// Starts `method path` (path with query, starting with `/`) on the
+  /// server in use; `completion` runs once with the answer, on the client's
+  /// thread (keep it short). An idempotent request (GET, or one with an
+  /// `Idempotency-Key`) that gets no answer or a 502/503/504 is sent again
+  /// at once to the next server (each at most once); after a 500, to one
+  /// other server (`FailoverDecision`). `server` pins the request to one
+  /// server, without failover (a failback probe, a pairing claim).
+  /// Returns the first transfer's id, nil if it failed at once.
   @discardableResult
   public func submit(
     method: String, path: String, body: Data? = nil, headers: [(String, String)] = [],
+    server: Int? = nil,
+    completion: @escaping @Sendable (Result<HTTPResponse, HTTPFailure>) -> Void
+  ) -> UInt64? {
+    let idempotent =
+      server == nil
+      && (method == "GET" || method == "HEAD"
+        || headers.contains { $0.0.lowercased() == "idempotency-key" })
+    return attempt(
+      method: method, path: path, body: body, headers: headers,
+      index: server ?? activeServerIndex, tried: [], retried500: false, pinned: server != nil,
+      idempotent: idempotent, completion: completion)
+  }
+
+  func attempt(
+    method: String, path: String, body: Data?, headers: [(String, String)], index: Int,
+    tried: [Int], retried500: Bool, pinned: Bool, idempotent: Bool,
     completion: @escaping @Sendable (Result<HTTPResponse, HTTPFailure>) -> Void
   ) -> UInt64? {
     submit(
       CurlRequest(
-        method: method, url: config.baseURL + path,
+        method: method, url: base(index) + path,
         headers: headerLines(body: body != nil, accept: "application/json", headers), body: body,
         connectTimeoutMillis: config.connectTimeoutMillis,
         timeoutMillis: config.requestTimeoutMillis, idleTimeoutMillis: nil,
         maxResponseBytes: config.maxResponseBytes, caFile: config.caFile, stream: nil,
-        completion: completion))
+        completion: { [self] result in
+          if pinned {
+            completion(result)
+            return
+          }
+          let tried = tried + [index]
+          let next = noteOutcome(result, index: index, tried: tried)
+          let decision = FailoverDecision.of(result)
+          let again =
+            idempotent && !cancelled.load(ordering: .sequentiallyConsistent)
+            && (decision == .switchServer || (decision == .retryElsewhere && !retried500))
+          guard again, let next else {
+            completion(result)
+            return
+          }
+          _ = attempt(
+            method: method, path: path, body: body, headers: headers, index: next, tried: tried,
+            retried500: retried500 || decision == .retryElsewhere, pinned: false,
+            idempotent: idempotent, completion: completion)
+        }))
   }
 
-  /// Opens a long-lived `GET path` whose 2xx body goes to `handlers` as it
-  /// arrives (no total timeout; aborted when nothing arrives for
-  /// `idleTimeoutMillis`). `completion` runs when it ends, with the answer
-  /// (a non-2xx status and its body) or the failure.
+  /// Opens a long-lived `GET path` on the server in use, whose 2xx body
+  /// goes to `handlers` as it arrives (no total timeout; aborted when
+  /// nothing arrives for `idleTimeoutMillis`). `completion` runs when it
+  /// ends, with the answer (a non-2xx status and its body) or the failure.
+  /// A stream's end never switches servers (the polls notice a dead
+  /// server); the stream follows the server the polls use (`server`).
   @discardableResult
   func openStream(
-    path: String, headers: [(String, String)], idleTimeoutMillis: Int,
+    path: String, headers: [(String, String)], idleTimeoutMillis: Int, server: Int,
     handlers: StreamHandlers,
     completion: @escaping @Sendable (Result<HTTPResponse, HTTPFailure>) -> Void
   ) -> UInt64? {
     submit(
       CurlRequest(
-        method: "GET", url: config.baseURL + path,
+        method: "GET", url: base(server) + path,
         headers: headerLines(body: false, accept: "text/event-stream", headers), body: nil,
         connectTimeoutMillis: config.connectTimeoutMillis, timeoutMillis: 0,
         idleTimeoutMillis: idleTimeoutMillis, maxResponseBytes: config.maxResponseBytes,
@@ -190,11 +372,15 @@ public final class CurlHTTPClient: Sendable {
   func cancel(_ id: UInt64, reason: String) { driver?.cancel(id, reason: reason) }
 
   /// Sends `method path` (path with query, starting with `/`) and waits for the answer.
+  /// `server` pins it to one server of the list (no failover).
   public func send(
-    method: String, path: String, body: Data? = nil, headers: [(String, String)] = []
+    method: String, path: String, body: Data? = nil, headers: [(String, String)] = [],
+    server: Int? = nil
   ) -> Result<HTTPResponse, HTTPFailure> {
     let box = AnswerBox()
-    submit(method: method, path: path, body: body, headers: headers) { box.set($0) }
+    submit(method: method, path: path, body: body, headers: headers, server: server) {
+      box.set($0)
+    }
     return box.wait()
   }
 

@@ -20,18 +20,39 @@ extension SyncEngine {
   public func perform(
     _ kind: TicketAction, ticketId: String, allergenCheckedAt: Timestamp? = nil
   ) throws(ActionError) -> ActionResult {
-    let now = schedule.now()
-    let result = state.withLock { s -> Result<ActionResult, ActionError> in
+    try enqueue(kind, ticketId: ticketId) { s in
       switch kitchen(s).decide(kind, ticketId: ticketId) {
       case .failure(let refusal): return .failure(refusal)
       case .success(.unchanged(let status)): return .success(.unchanged(status))
-      case .success(.enqueue): break
+      case .success(.enqueue): return .success(nil)
+      }
+    } build: { op, s, now in
+      if kind == .bump {
+        op.readyAt = s.status.clock.serverTime(at: now)
+        op.allergenCheckedAt = allergenCheckedAt
+      }
+    }
+  }
+
+  /// Checks (`decide`: nil to queue, or the answer without queueing) and
+  /// queues one operation under one hold of the lock, durably; logs, wakes
+  /// the sync and announces the change.
+  func enqueue(
+    _ kind: TicketAction, ticketId: String,
+    decide: (State) -> Result<ActionResult?, ActionError>,
+    build: (inout QueuedOperation, State, Timestamp) -> Void
+  ) throws(ActionError) -> ActionResult {
+    let now = schedule.now()
+    let result = state.withLock { s -> Result<ActionResult, ActionError> in
+      switch decide(s) {
+      case .failure(let refusal): return .failure(refusal)
+      case .success(let answer?): return .success(answer)
+      case .success(nil): break
       }
       var op = QueuedOperation(
-        id: s.ulid.next(now: now), kind: kind, ticketId: ticketId,
-        readyAt: kind == .bump ? s.status.clock.serverTime(at: now) : nil, createdAt: now,
+        id: s.ulid.next(now: now), kind: kind, ticketId: ticketId, createdAt: now,
         queuedAtServer: s.status.clock.measuredTime(at: now))
-      if kind == .bump { op.allergenCheckedAt = allergenCheckedAt }
+      build(&op, s, now)
       do {
         // The durable write happens under the lock: the check above still holds.
         let stored = try store.enqueue(op, maxOutstanding: policy.maxOutstanding)
@@ -75,6 +96,21 @@ extension SyncEngine {
     let target = state.withLock { kitchen($0).recallTarget(recentlyBumped: candidates) }
     // `perform` checks again under the lock: a ticket recalled meanwhile is refused.
     return try perform(.recall, ticketId: target.get())
+  }
+
+  /// Recalls a ticket of the recall list (`kdsctl recall TICKET`, the
+  /// recall list's bump): it must be READY on this screen.
+  public func recall(ticketId: String) throws(ActionError) -> ActionResult {
+    try perform(.recall, ticketId: ticketId)
+  }
+
+  /// The recall list (issue 14): the last 50 tickets bumped on this screen, newest first.
+  public func recallList() throws(ActionError) -> [RecallEntry] {
+    do {
+      return try store.recallList()
+    } catch {
+      throw ActionError(kind: .storage, message: "could not read the recall list: \(error)")
+    }
   }
 
   /// Puts a failed operation back in the queue (a tap on "Sync failed").

@@ -21,6 +21,18 @@ extension SyncEngine {
         status: response.status, body: response.body, retryAfter: response.retryAfterSeconds)
     }
     let outcome = policy.classify(answer, kind: op.kind)
+    if case .extensionMissing = outcome, op.kind.isItemMark {
+      // The server lacks item marks: this one, and the next, stay on this kiosk.
+      let kept = state.withLock { s in
+        noteItemMarksLocal(&s)
+        let kept = keepLocally(op, &s)
+        s.ops[op.id] = nil
+        s.generation += 1
+        return kept
+      }
+      logger.notice("item mark \(op.id) of ticket \(op.ticketId) kept on this kiosk")
+      return kept
+    }
     var updated = policy.record(outcome, on: op, now: now)
     if updated.state == .failed {
       let response = try? exchange.result.get()
@@ -70,21 +82,26 @@ extension SyncEngine {
   }
 
   /// The server acknowledged `op`: store the ticket it answered with, or, if
-  /// the answer held none, the status the operation leads to (keeping the
+  /// the answer held none, the ticket (for an order-level operation, every
+  /// ticket of the order it affects) as the operation leaves it (keeping the
   /// cached `updatedAt`, so the server's next version replaces it).
   func applyAcknowledged(_ op: QueuedOperation, ticket: Ticket?) {
+    let isExpo = config.station == BoardComposition.expoStation
     do {
-      if let ticket, ticket.id == op.ticketId, ticket.station == config.station {
+      if let ticket, ticket.id == op.ticketId, isExpo || ticket.station == config.station,
+        !op.kind.isOrderLevel
+      {
         if try store.upsert(ticket) {
           state.withLock { $0.tickets[ticket.id] = ticket }
+          return
         }
-        return
       }
-      guard let cached = state.withLock({ $0.tickets[op.ticketId] }),
-        let target = KitchenBoardState.acknowledgedStatus(after: op.kind, cached: cached.status),
-        let updated = try store.setLocalStatus(ticketId: op.ticketId, status: target)
-      else { return }
-      state.withLock { $0.tickets[updated.id] = updated }
+      let affected = state.withLock { s in s.tickets.values.filter { op.affects($0) } }
+      for cached in affected {
+        let updated = op.applied(to: cached)
+        guard updated != cached, try store.setLocal(updated) else { continue }
+        state.withLock { $0.tickets[updated.id] = updated }
+      }
     } catch {
       logger.error("could not store the acknowledged ticket \(op.ticketId): \(error)")
     }

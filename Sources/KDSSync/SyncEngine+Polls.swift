@@ -115,7 +115,7 @@ extension SyncEngine {
     accepted.reserveCapacity(tickets.count)
     var complete = true
     for t in tickets {
-      if t.station != config.station {
+      if t.station != config.station && config.station != BoardComposition.expoStation {
         logOnce("wrong-station", "ticket \(t.id) of station \(t.station) skipped")
         complete = false
       } else if t.items.count > config.maxItemsPerTicket {
@@ -143,7 +143,9 @@ extension SyncEngine {
       // An empty incremental answer (the idle case) writes nothing.
       if !accepted.isEmpty || (full && complete) {
         changes = try store.apply(
-          tickets: accepted, cursor: cursor, fullResyncOf: full && complete ? config.station : nil)
+          tickets: accepted, cursor: cursor,
+          fullResyncOf: full && complete ? config.station : nil,
+          fullResyncAll: full && complete && config.station == BoardComposition.expoStation)
       }
     } catch {
       logger.error("could not store the sync answer: \(error)")

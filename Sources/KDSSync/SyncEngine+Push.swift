@@ -45,6 +45,8 @@ final class PushStream: Sendable {
     /// The server's heartbeat interval (its `X-KDS-Heartbeat` header).
     var heartbeatMillis: Int64 = 15_000
     var active = false
+    /// The server (index in the client's list) the stream is open on.
+    var server = 0
   }
   let state = Mutex(State())
   /// Read by the poll scheduler without taking `state`.
@@ -161,10 +163,12 @@ extension SyncEngine {
   }
 
   func openPush(now: Timestamp) {
+    let server = client.activeServerIndex
     let (epoch, lastEventID, heartbeat) = push.state.withLock { p -> (UInt64, String?, Int64) in
       p.epoch += 1
       p.transfer = 0  // opening
       p.open = false
+      p.server = server
       return (p.epoch, p.lastEventID, p.heartbeatMillis)
     }
     setPushStatus(.connecting)
@@ -194,13 +198,48 @@ extension SyncEngine {
       })
     let id = client.openStream(
       path: path, headers: headers, idleTimeoutMillis: Int(2 * heartbeat + 1_000),
-      handlers: handlers
+      server: server, handlers: handlers
     ) { [self] result in
       pushEnded(epoch: epoch, result)
     }
-    push.state.withLock { p in
-      if p.epoch == epoch, p.transfer == 0 { p.transfer = id }
+    let stale = push.state.withLock { p -> Bool in
+      if p.epoch == epoch, p.transfer == 0 {
+        p.transfer = id
+        return false
+      }
+      return p.epoch != epoch
     }
+    // Stopped or moved to another server while it was being opened: closed at once.
+    if stale, let id { client.cancel(id, reason: "cancelled: the stream was replaced") }
+  }
+
+  /// The polls moved to another server (a failover, or back to the first
+  /// one): a stream open (or opening) on the old one is closed and opened
+  /// at once on the new one, and the poll is due now for what the switch
+  /// may have missed. A stream's own end never moves the polls.
+  func followActiveServer(now: Timestamp) {
+    guard config.push == .auto else { return }
+    let active = client.activeServerIndex
+    let old = push.state.withLock { p -> UInt64?? in
+      guard p.active, p.server != active else { return nil }
+      let transfer = p.transfer
+      p.epoch += 1
+      p.transfer = nil
+      p.open = false
+      p.failures = 0
+      p.nextAttemptAt = nil
+      p.unsupportedUntil = nil
+      p.server = active
+      return .some(transfer)
+    }
+    guard let old else { return }
+    push.healthy.store(false, ordering: .relaxed)
+    if let id = old, id != 0 {
+      client.cancel(id, reason: "cancelled: the polls use another server")
+    }
+    logger.notice("push stream follows the polls to \(client.serverInUse)")
+    state.withLock { s in if s.nextPollAt > now { s.nextPollAt = now } }
+    openPush(now: now)
   }
 
   /// The stream answered 2xx: healthy, the poll slows down. Returns the idle

@@ -44,6 +44,9 @@ public final class SyncEngine: Sendable {
     var ulid = ULIDGenerator()
     /// A reconnect's replay being counted (see `finishReplayIfDone`).
     var replay: ReconnectSummary?
+    /// Item marks kept on this kiosk (the server lacks them): ticket id →
+    /// line key → done at (issue 14).
+    var localItemMarks: [String: [String: Timestamp]] = [:]
   }
   let state: Mutex<State>
   let stopping = Atomic<Bool>(false)
@@ -64,6 +67,9 @@ public final class SyncEngine: Sendable {
     self.clock = clock
     schedule = ScheduleClock(clock)
     self.logger = logger
+    client.logSwitchesTo(logger)
+    let schedule = self.schedule
+    client.useClock { schedule.now() }
     var s = State()
     for t in try store.loadTickets() { s.tickets[t.id] = t }
     // The wall clock may have stepped while the kiosk was down: no operation
@@ -74,6 +80,7 @@ public final class SyncEngine: Sendable {
       s.ops[op.id] = op
     }
     s.cursor = try store.cursor()
+    s.localItemMarks = try store.localItemMarks()
     if let offset = try store.setting("clock.offsetMillis").flatMap(Int64.init) {
       s.status.clock = ServerClockEstimator(offsetMillis: offset, samples: 1)
     }
@@ -100,9 +107,12 @@ public final class SyncEngine: Sendable {
 
   public func view() -> SyncView {
     state.withLock { s in
-      SyncView(
+      var v = SyncView(
         generation: s.generation, tickets: s.tickets,
         operations: s.ops.values.sorted { $0.seq < $1.seq }, status: s.status, policy: policy)
+      v.localItemMarks = s.localItemMarks
+      v.itemMarksLocal = Self.itemMarksLocal(s)
+      return v
     }
   }
 
@@ -162,6 +172,9 @@ public final class SyncEngine: Sendable {
   enum Job {
     case poll(since: Timestamp?, report: [(String, String)])
     case operation(QueuedOperation)
+    /// A failback probe of server `server` (before the one in use): a cheap
+    /// incremental poll whose answer is not applied, only checked.
+    case probe(server: Int, since: Timestamp)
   }
 
   struct Exchange {
@@ -188,6 +201,11 @@ public final class SyncEngine: Sendable {
           changed.append(expired)
           logger.error(
             "operation \(op.id) (\(op.kind.rawValue) \(op.ticketId)) gave up after 23 hours")
+        } else if op.kind.isItemMark && s.status.disabledActions.contains(op.kind) {
+          // The server lacks item marks: this one stays here too.
+          let kept = keepLocally(op, &s)
+          s.ops[id] = nil
+          changed.append(kept)
         } else if s.status.disabledActions.contains(op.kind) {
           let failed = policy.record(.extensionMissing(op.kind), on: op, now: now)
           s.ops[id] = failed
@@ -219,6 +237,10 @@ public final class SyncEngine: Sendable {
 
     var jobs: [Job] = dispatch.map { .operation($0) }
     if let poll { jobs.append(poll) }
+    let probeSince = state.withLock { s in s.cursor ?? s.status.clock.serverTime(at: now) }
+    for server in client.failbackProbesDue() {
+      jobs.append(.probe(server: server, since: probeSince))
+    }
     let exchanges = run(jobs)
 
     let done = schedule.now()
@@ -227,8 +249,11 @@ public final class SyncEngine: Sendable {
       switch job {
       case .operation(let op): finished.append(handleOperation(op, exchange, now: done))
       case .poll(let since, _): handlePoll(full: since == nil, exchange, now: done)
+      case .probe(let server, _): handleProbe(server: server, exchange)
       }
     }
+    // The push stream follows the server the polls use now.
+    followActiveServer(now: done)
     persist(finished, finishedAt: done)
     finishReplayIfDone(now: done)
     pruneIfDue(now: done)
@@ -237,6 +262,7 @@ public final class SyncEngine: Sendable {
       var next = s.nextPollAt
       if let due = policy.nextDue(Array(s.ops.values)), due < next { next = due }
       if let pushDue, pushDue < next { next = pushDue }
+      if let probe = client.nextFailbackProbe, probe < next { next = probe }
       return ((s.generation, s.status), next)
     }
     if after.0 != before.0 || after.1 != before.1 { changes.signal() }
@@ -263,7 +289,10 @@ public final class SyncEngine: Sendable {
       let sent = schedule.now()
       let schedule = self.schedule
       let (method, path, body, headers) = request(for: job)
-      client.submit(method: method, path: path, body: body, headers: headers) { result in
+      var pinned: Int?
+      if case .probe(let server, _) = job { pinned = server }
+      client.submit(method: method, path: path, body: body, headers: headers, server: pinned) {
+        result in
         slots.set(i, Exchange(result: result, sent: sent, received: schedule.now()))
         group.leave()
       }
@@ -281,6 +310,23 @@ public final class SyncEngine: Sendable {
       return ("GET", path, nil, report)
     case .operation(let op):
       return ("POST", op.path, Data(op.body.utf8), [("Idempotency-Key", op.id)])
+    case .probe(_, let since):
+      let path =
+        "/kds/queue?station=\(percentEncodePathSegment(config.station))&since=\(percentEncodePathSegment(since.iso8601))"
+      return ("GET", path, nil, [])
+    }
+  }
+
+  /// A failback probe's answer: a 2xx JSON answer brings the kiosk back to
+  /// that server (docs/deploy.md, "Going back to the first server").
+  func handleProbe(server: Int, _ exchange: Exchange) {
+    switch exchange.result {
+    case .success(let r) where (200..<300).contains(r.status) && r.isJSON && !r.bodyTooLarge:
+      client.probeAnswered(server)
+    case .success(let r):
+      client.probeFailed(server, reason: "HTTP \(r.status)")
+    case .failure(let f):
+      client.probeFailed(server, reason: f.description)
     }
   }
 

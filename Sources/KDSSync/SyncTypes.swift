@@ -109,6 +109,10 @@ public struct SyncView: Sendable {
   public var operations: [QueuedOperation]
   public var status: SyncStatus
   public var policy: QueuePolicy
+  /// Item marks kept on this kiosk (issue 14): ticket id → line key → done at.
+  public var localItemMarks: [String: [String: Timestamp]] = [:]
+  /// Item marks stay on this kiosk (the server lacks them).
+  public var itemMarksLocal = false
 
   public var outstandingCount: Int { operations.reduce(0) { $0 + ($1.isOutstanding ? 1 : 0) } }
   public var failedCount: Int { operations.reduce(0) { $0 + ($1.state == .failed ? 1 : 0) } }

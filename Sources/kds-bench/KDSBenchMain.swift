@@ -8,5 +8,7 @@ struct KDSBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kds-bench",
     abstract: "Benchmarks of kds-server, the kiosk core and the renderer.",
-    subcommands: [ServerBench.self, KioskBench.self, RenderBench.self, PushBench.self])
+    subcommands: [
+      ServerBench.self, KioskBench.self, RenderBench.self, PushBench.self, ReplicaBench.self,
+    ])
 }

@@ -41,7 +41,11 @@ struct PushBench: AsyncParsableCommand {
     report("poll (5 s)", poll, target: nil)
   }
 
-  func report(_ name: String, _ samples: [Double], target: Double?) {
+  /// Prints the figures; returns the p99 (ms).
+  @discardableResult
+  func report(_ name: String, _ samples: [Double], target: Double?, bench: String = "push")
+    -> Double
+  {
     let sorted = samples.sorted()
     func pct(_ p: Double) -> Double {
       sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
@@ -49,11 +53,12 @@ struct PushBench: AsyncParsableCommand {
     let p50 = pct(0.5)
     let p99 = pct(0.99)
     var line =
-      "bench push: POS order to kiosk cache via \(name): p50 \(String(format: "%.1f", p50)) ms, p99 \(String(format: "%.1f", p99)) ms, max \(String(format: "%.1f", sorted.last!)) ms over \(sorted.count) orders"
+      "bench \(bench): POS order to kiosk cache via \(name): p50 \(String(format: "%.1f", p50)) ms, p99 \(String(format: "%.1f", p99)) ms, max \(String(format: "%.1f", sorted.last!)) ms over \(sorted.count) orders"
     if let target {
       line += " (target p99 ≤ \(Int(target)) ms, ratio \(String(format: "%.2f", p99 / target)))"
     }
     print(line)
+    return p99
   }
 
   /// A kiosk engine (real store, real libcurl) on its own thread; orders

@@ -32,7 +32,7 @@ struct ServerBench: AsyncParsableCommand {
     options.rateLimit = nil
     options.logRequests = false
     options.frameworkLogLevel = .critical
-    let service = try KDSService(options: options)
+    let service = try await KDSService(options: options)
     let pos = try await DeviceTokens.create(in: service.store, device: "bench-pos", stations: [])
     let grill = try await DeviceTokens.create(
       in: service.store, device: "bench-grill", stations: ["grill"])
@@ -177,6 +177,14 @@ struct ServerBench: AsyncParsableCommand {
     port: Int, clients: Int, seconds: Double,
     _ makeRequest: @escaping @Sendable (Int, Int) -> [UInt8]
   ) throws -> LoadResult {
+    try runLoad(ports: [port], clients: clients, seconds: seconds, makeRequest)
+  }
+
+  /// The same, client `c` on `ports[c % ports.count]` (replicas in turn).
+  func runLoad(
+    ports: [Int], clients: Int, seconds: Double,
+    _ makeRequest: @escaping @Sendable (Int, Int) -> [UInt8]
+  ) throws -> LoadResult {
     let results = LoadCollector()
     let group = DispatchGroup()
     let start = SystemClock.monotonicNanoseconds()
@@ -189,7 +197,7 @@ struct ServerBench: AsyncParsableCommand {
         latencies.reserveCapacity(100_000)
         var failures = 0
         do {
-          let conn = try KeepAliveConnection(port: port)
+          let conn = try KeepAliveConnection(port: ports[client % ports.count])
           var n = 0
           while SystemClock.monotonicNanoseconds() < end {
             let request = makeRequest(client, n)

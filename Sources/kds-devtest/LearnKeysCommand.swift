@@ -10,11 +10,14 @@ struct LearnKeysCommand: ParsableCommand {
 
   @Argument(help: "The device: a /dev/input/event* path or VVVV:PPPP.")
   var device: String
-  @Option(help: "The actions to learn, comma separated (default: all).")
+  @Option(
+    help:
+      "The actions to learn, comma separated (default: the bump bar's eight: next and previous ticket and page, bump, start, recall, retry)."
+  )
   var actions: String?
 
   func run() throws {
-    var list = KioskInputAction.allCases
+    var list = KioskInputAction.bumpBarActions
     if let actions {
       list = try actions.split(separator: ",").map {
         guard let a = KioskInputAction(rawValue: String($0)) else {

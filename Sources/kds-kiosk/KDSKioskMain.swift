@@ -7,6 +7,6 @@ struct KDSKioskCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kds-kiosk",
     abstract: "The kitchen display daemon.",
-    subcommands: [RunCommand.self, RenderCommand.self],
+    subcommands: [RunCommand.self, RenderCommand.self, RenderSetupCommand.self],
     defaultSubcommand: RunCommand.self)
 }

@@ -54,6 +54,19 @@ struct RenderCommand: ParsableCommand {
   @Option(help: "A folder holding DejaVuSans.ttf and DejaVuSans-Bold.ttf.")
   var fonts: String?
 
+  @Option(
+    help: """
+      What to draw: tickets, all-day (the cards with the all-day counts beside them) or \
+      recall (the list of the last bumped tickets: the file's READY ones, newest first).
+      """)
+  var view: String = "tickets"
+
+  @Flag(help: "Draw the expo screen: one card per order (also with --station expo).")
+  var expo = false
+
+  @Flag(help: "Say in the banner that item marks stay on this screen (server without them).")
+  var itemMarksLocal = false
+
   @Option(help: "The PNG file to write.")
   var out: String
 
@@ -66,6 +79,9 @@ struct RenderCommand: ParsableCommand {
     }
     guard let rotation = Rotation(degrees: rotate), rotate % 90 == 0 else {
       throw ValidationError("--rotate must be 0, 90, 180 or 270, got \(rotate)")
+    }
+    guard let boardView = BoardView(rawValue: view) else {
+      throw ValidationError("--view must be tickets, all-day or recall, got \(view)")
     }
     guard let connection = ConnectionState(rawValue: banner) else {
       throw ValidationError("--banner must be connected, reconnecting or offline, got \(banner)")
@@ -96,6 +112,20 @@ struct RenderCommand: ParsableCommand {
       station: station, tickets: batch.tickets, now: clock, connection: connection,
       page: max(0, page - 1), zoom: zoom,
       clockUTCOffsetSeconds: SystemClock.localOffsetSeconds(atWallMillis: clock.millis))
+    snapshot.view = boardView
+    snapshot.isExpo = expo || station.trimmingCharacters(in: .whitespaces).lowercased() == "expo"
+    snapshot.itemMarksLocal = itemMarksLocal
+    if boardView == .recall {
+      // The file's READY tickets stand for the ones bumped here, newest first.
+      snapshot.recallList = batch.tickets.filter { $0.status == .ready }
+        .sorted { ($0.updatedAt, $0.id) > ($1.updatedAt, $1.id) }.prefix(50)
+        .map {
+          RecallEntry(
+            ticketId: $0.id, orderNumber: cardNumber($0), tableName: $0.tableName,
+            bumpedAt: $0.updatedAt)
+        }
+      snapshot.selectedRecallIndex = snapshot.recallList.isEmpty ? nil : 0
+    }
     switch connection {
     case .connected: snapshot.lastSyncAt = clock.adding(seconds: -3)
     case .reconnecting: snapshot.pendingOperations = 2
@@ -119,9 +149,18 @@ struct RenderCommand: ParsableCommand {
     }
     try PNGFile.write(frame, to: out)
     let layout = renderer.layout
+    let drawn: String
+    if layout.isExpo {
+      drawn = "\(layout.expoCards.count) orders, \(layout.visibleExpoCards.count) cards"
+    } else if boardView == .recall {
+      drawn = "\(snapshot.recallList.count) recall rows, \(layout.panel?.rows.count ?? 0) shown"
+    } else {
+      drawn =
+        "\(layout.tickets.count) tickets, \(layout.visibleFragments.count) cards"
+        + (boardView == .allDay ? ", \(layout.panel?.groups.count ?? 0) all-day dishes" : "")
+    }
     RenderLog.write(
-      "kds-kiosk render: \(layout.tickets.count) tickets, page \(layout.page + 1)/\(layout.pageCount), "
-        + "\(layout.visibleFragments.count) cards, wrote \(out)")
+      "kds-kiosk render: \(drawn), page \(layout.page + 1)/\(layout.pageCount), wrote \(out)")
   }
 }
 

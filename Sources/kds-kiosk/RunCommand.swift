@@ -5,6 +5,7 @@ import KDSGeometry
 import KDSInput
 import KDSKiosk
 import KDSRender
+import KDSSystem
 import Logging
 
 #if canImport(Glibc)
@@ -31,6 +32,13 @@ struct RunCommand: ParsableCommand {
     name: .customLong("boot-config"),
     help: "Overrides an installer edits on the boot partition (kds.txt); skipped if missing.")
   var bootConfig: String?
+
+  @Option(
+    name: .customLong("conf-dir"),
+    help:
+      "The writable layer: *.conf files read in name order after the two files (default: conf_dir, else /var/lib/kds/kiosk.conf.d)."
+  )
+  var confDir: String?
 
   @Option(help: "The restaurant server, e.g. http://kds-server:8080, or `local`.")
   var server: String?
@@ -79,6 +87,11 @@ struct RunCommand: ParsableCommand {
   @Option(name: .customLong("sync-interval"), help: "Seconds between two polls of the server.")
   var syncInterval: String?
 
+  @Option(
+    name: .customLong("failback-probe"),
+    help: "With several servers: how often the first is probed while another is in use (60s).")
+  var failbackProbe: String?
+
   @Option(name: .customLong("ca-file"), help: "A CA bundle to trust for an https server.")
   var caFile: String?
 
@@ -99,19 +112,39 @@ struct RunCommand: ParsableCommand {
   @Option(help: "auto: read the server's push stream beside the poll; off: poll only.")
   var push: String?
 
+  @Option(
+    name: .customLong("config-watch"),
+    help: """
+      on: the setup screen re-reads the configuration when its files change (inotify) and \
+      every 5 s; off: only on SIGHUP (systemctl reload kds-kiosk).
+      """)
+  var configWatch: String = "on"
+
   /// The configuration: files, then flags. Throws a `ConfigError` naming the
-  /// file and line (or the flag) of a bad value.
+  /// file and line (or the flag) of the first bad value. (`kds-kiosk run`
+  /// itself reads it with `loadConfiguration(collecting:)`, which goes on
+  /// past bad lines for the setup screen; this is the SIGHUP reload's.)
   func loadConfiguration() throws -> KioskConfiguration {
-    var c = KioskConfiguration()
-    if let config {
-      guard let text = readTextFile(config) else {
-        throw ConfigError(ConfigSource(file: config, line: 0), "cannot read the configuration file")
-      }
-      try c.apply(text: text, fileName: config)
-    }
-    if let bootConfig, let text = readTextFile(bootConfig) {
-      try c.apply(text: text, fileName: bootConfig)
-    }
+    var errors: [ConfigError] = []
+    let c = loadConfiguration(collecting: &errors)
+    if let first = errors.first { throw first }
+    return c
+  }
+
+  /// The configuration: files (kiosk.conf, kds.txt, the writable layer's
+  /// `*.conf`: `ConfigurationLayers`, the same reading as `kdsctl config
+  /// show`), then flags, each overriding the one before. A bad line is
+  /// skipped and its error collected (with its file and line), so that what
+  /// is good still counts: the display, the control socket and the server of
+  /// a file with one typo are still used by the setup screen.
+  func loadConfiguration(collecting errors: inout [ConfigError]) -> KioskConfiguration {
+    let layers = ConfigurationLayers(
+      config: config, bootConfig: bootConfig, confDir: confDir.map(absolute))
+    var c = layers.load(
+      read: readTextFile,
+      list: { try? FileManager.default.contentsOfDirectory(atPath: $0) },
+      collecting: &errors
+    ).configuration
     let flags: [(String, String, String?)] = [
       ("server", "--server", server), ("station", "--station", station),
       ("token", "--token", token), ("token_file", "--token-file", tokenFile),
@@ -120,6 +153,7 @@ struct RunCommand: ParsableCommand {
       ("control_socket", "--control-socket", controlSocket.map(absolute)),
       ("request_timeout", "--request-timeout", requestTimeout),
       ("sync_interval", "--sync-interval", syncInterval),
+      ("failback_probe", "--failback-probe", failbackProbe),
       ("ca_file", "--ca-file", caFile.map(absolute)),
       ("sla_orange_after", "--orange-after", orangeAfter),
       ("sla_red_after", "--red-after", redAfter), ("log_level", "--log-level", logLevel),
@@ -127,11 +161,15 @@ struct RunCommand: ParsableCommand {
       ("push", "--push", push),
     ]
     for (key, flag, value) in flags {
-      if let value { try c.set(key: key, value: value, source: ConfigSource(file: flag, line: 0)) }
+      guard let value else { continue }
+      do {
+        try c.set(key: key, value: value, source: ConfigSource(file: flag, line: 0))
+      } catch {
+        errors.append(error)
+      }
     }
     if token != nil { c.tokenFile = nil }
     if tokenFile != nil { c.token = nil }
-    try c.validateForRun()
     return c
   }
 
@@ -154,159 +192,79 @@ struct RunCommand: ParsableCommand {
       throw ValidationError("--input must be auto, on or off")
     }
     guard parseSize(size) != nil else { throw ValidationError("--size must be WxH, e.g. 1280x800") }
+    guard ["on", "off"].contains(configWatch) else {
+      throw ValidationError("--config-watch must be on or off")
+    }
   }
 
   func run() throws {
-    let c: KioskConfiguration
-    do {
-      c = try loadConfiguration()
-    } catch let e as ConfigError {
-      let line = "kds-kiosk: configuration: \(e)\n"
-      _ = line.withCString { write(2, $0, strlen($0)) }
-      throw ExitCode(2)
-    }
-    let level = Logger.Level(rawValue: c.logLevel) ?? .info
+    // The log level from a first look (a bad file still sets it if its line is good).
+    var firstErrors: [ConfigError] = []
+    let firstLook = loadConfiguration(collecting: &firstErrors)
+    let level = Logger.Level(rawValue: firstLook.logLevel) ?? .info
     LoggingSystem.bootstrap { label in
       var handler = StreamLogHandler.standardError(label: label)
       handler.logLevel = level
       return handler
     }
     let logger = Logger(label: "kds.kiosk")
-    let inputConfig: InputConfig
+    let signals: SignalPipe
     do {
-      inputConfig = try InputConfig(parsing: c.inputText)
-    } catch let e as InputConfigError {
-      logger.critical("configuration: \(c.inputSource(ofLine: e.line)): \(e.message)")
-      throw ExitCode(2)
-    }
-
-    var options = KioskDaemonOptions(
-      serverURL: c.server == "local" ? "http://127.0.0.1:8080" : c.server!,
-      station: c.station!, token: try resolvedToken(c), dbPath: c.database,
-      controlSocketPath: c.controlSocket)
-    options.requestTimeoutMillis = Int(c.requestTimeout * 1000)
-    options.syncIntervalMillis = Int64(c.syncInterval * 1000)
-    options.caFile = c.caFile
-    options.thresholds = c.thresholds
-    options.newTicketAlert = c.newTicketAlert
-    options.allergens = c.allergens
-    options.allergenCheck = c.allergenCheck
-    options.push = c.push == "off" ? .off : .auto
-
-    // The screen, before the daemon: its description goes to the server.
-    let screen: ScreenPresenter?
-    do {
-      screen = try openScreen(c, logger: logger)
-    } catch {
-      logger.critical("cannot start the display: \(error)")
-      throw ExitCode(2)
-    }
-    options.displayDescription = screen?.description
-
-    let daemon: KioskDaemon
-    do {
-      daemon = try KioskDaemon(configuration: options)
+      signals = try SignalPipe([SIGTERM, SIGINT, SIGHUP])
     } catch {
       logger.critical("cannot start: \(error)")
-      screen?.close()
       throw ExitCode(2)
     }
-    daemon.core.zoom = c.zoom
-    daemon.core.thresholdsExplicit = c.thresholdsExplicit
-    daemon.screen = screen
-    let wantInput = input == "on" || (input == "auto" && screen != nil && !isSnapshot(c.display))
-    // The bridge always runs: `kdsctl input` goes through it; it reads
-    // /dev/input only when input is wanted.
-    let physical = screenPhysicalSize(screen)
-    let manager = InputManager(
-      config: inputConfig,
-      screen: TouchScreen(
-        physicalWidth: physical.width, physicalHeight: physical.height,
-        rotation: Rotation(degrees: c.rotation) ?? .none),
-      logger: Logger(label: "kds.input"))
-    let bridge = InputBridge(
-      manager: manager, daemon: daemon, screen: screen, logger: Logger(label: "kds.input"))
-    bridge.devicesEnabled = wantInput
-    bridge.holdMillis = Int64(c.holdToBumpMillis)
-    daemon.input = bridge
-    daemon.extraCommands["screenshot"] = { [weak screen] request in
-      guard let screen else { return .failure("this kiosk has no screen (--display none)") }
-      guard let path = request.path, path.hasPrefix("/") else {
-        return .failure("screenshot needs an absolute path")
-      }
-      do {
-        try screen.screenshot(to: path)
-        return ControlResponse(ok: true, message: "screenshot written to \(path)")
-      } catch {
-        return .failure("cannot write \(path): \(error)")
-      }
-    }
-    daemon.onReload = { [weak daemon] in
-      guard let daemon else { return "no daemon" }
-      do {
-        let fresh = try loadConfiguration()
-        let freshInput: InputConfig
-        do {
-          freshInput = try InputConfig(parsing: fresh.inputText)
-        } catch let e as InputConfigError {
-          throw ConfigError(
-            ConfigSource(file: fresh.inputSource(ofLine: e.line), line: 0), e.message)
+    // Issue 13: a missing or bad configuration, or no token yet, opens the
+    // screen anyway and shows SETUP or PAIRING until it is fixed; the kiosk
+    // then starts without a restart. Only SIGTERM/SIGINT end the process.
+    var opened: OpenedScreen?
+    var startFailure: StartFailure?
+    while true {
+      var prepared: PreparedKiosk?
+      switch prepare(approval: nil, startFailure: startFailure, logger: logger) {
+      case .ready(let p):
+        prepared = p
+      case .setup(_, let best):
+        if opened?.key != OpenedScreen.key(best, size: size) {
+          opened?.close()
+          opened = nil
         }
-        daemon.core.thresholds = fresh.thresholds
-        daemon.core.thresholdsExplicit = fresh.thresholdsExplicit
-        daemon.core.zoom = fresh.zoom
-        daemon.core.marker.settings.newTicketAlert = fresh.newTicketAlert
-        daemon.core.allergens = fresh.allergens
-        daemon.core.allergenCheck = fresh.allergenCheck
-        daemon.input?.manager.config = freshInput
-        daemon.input?.holdMillis = Int64(fresh.holdToBumpMillis)
-        daemon.screen?.renderer.invalidate()
-        var restart: [String] = []
-        if fresh.server != c.server { restart.append("server") }
-        if fresh.station != c.station { restart.append("station") }
-        if fresh.display != c.display || fresh.rotation != c.rotation || fresh.mode != c.mode {
-          restart.append("display")
+        var displayProblem: String?
+        if opened == nil {
+          do {
+            opened = try openOutput(best, logger: logger)
+          } catch {
+            logger.critical("setup screen: cannot start the display: \(error)")
+            displayProblem = "Display: \(error)"
+          }
         }
-        if fresh.database != c.database { restart.append("database") }
-        return "configuration reloaded (thresholds, zoom, keys, hold time, alerts, allergens)"
-          + (restart.isEmpty ? "" : "; restart to apply: " + restart.joined(separator: ", "))
-      } catch {
-        return "configuration NOT reloaded, the running one stays: \(error)"
+        let loop = SetupLoop(
+          output: opened?.output, fontsDirectory: fonts, controlSocketPath: best.controlSocket,
+          signals: signals)
+        loop.extraProblems = displayProblem.map { [$0] } ?? []
+        loop.watchesFiles = configWatch == "on"
+        let outcome = loop.run { approval -> SetupDiagnosis? in
+          switch prepare(approval: approval, startFailure: startFailure, logger: logger) {
+          case .ready(let p):
+            prepared = p
+            return nil
+          case .setup(let d, _):
+            return d
+          }
+        }
+        if case .stop = outcome {
+          opened?.close()
+          return
+        }
       }
+      guard let ready = prepared else { continue }
+      let end = try runDaemon(
+        ready, opened: &opened, signals: signals, startFailure: &startFailure, logger: logger)
+      guard case .stopped(let status)? = end else { continue }  // pair again, or start failed
+      if status != 0 { throw ExitCode(status) }
+      return
     }
-    let status = try daemon.run()
-    if status != 0 { throw ExitCode(status) }
-  }
-
-  func openScreen(_ c: KioskConfiguration, logger: Logger) throws -> ScreenPresenter? {
-    guard let rotation = Rotation(rawValue: c.rotation) else {
-      throw ValidationError("bad rotation \(c.rotation)")
-    }
-    let selection = try DisplaySelection(parsing: c.display)
-    let output: ScreenOutput
-    switch selection {
-    case .none:
-      return nil
-    case .snapshot(let path):
-      let (w, h) = parseSize(size)!
-      output = .snapshot(SnapshotOutput(path: path), width: w, height: h, rotation: rotation)
-    default:
-      let request = try c.mode.map { try DisplayModeRequest(parsing: $0) }
-      guard
-        let out = try DisplayOpener.open(
-          selection, mode: request, rotation: rotation, logger: Logger(label: "kds.display"))
-      else { return nil }
-      output = .display(out)
-    }
-    let screen = try ScreenPresenter(
-      output: output, fontsDirectory: fonts, logger: Logger(label: "kds.screen"))
-    if case .display = output {
-      // Under systemd, standard input is the kiosk's terminal (tty1).
-      screen.console = ConsoleMode(fd: 0)
-      if screen.console != nil { logger.notice("console: graphics mode (no text or cursor)") }
-    }
-    logger.notice("screen: \(screen.description)")
-    return screen
   }
 
   func screenPhysicalSize(_ screen: ScreenPresenter?) -> (width: Int, height: Int) {

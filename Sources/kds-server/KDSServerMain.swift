@@ -16,7 +16,10 @@ struct KDSServerCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kds-server",
     abstract: "The restaurant server of the KDS sync contract (POS and kitchen endpoints).",
-    subcommands: [Serve.self, Token.self, TLS.self, MenuCommand.self, SettingsCommand.self])
+    subcommands: [
+      Serve.self, Token.self, TLS.self, MenuCommand.self, SettingsCommand.self, PairCommand.self,
+      RestaurantCommand.self,
+    ])
 }
 
 /// Writes one line to stdout at once (unbuffered), so a parent process
@@ -36,14 +39,31 @@ struct Serve: AsyncParsableCommand {
     abstract:
       "Run the HTTP(S) server. Prints 'kds-server listening on http(s)://HOST:PORT' when ready.")
 
-  @Option(help: "SQLite database file (created if missing).")
+  @Option(
+    help: "SQLite database file (created if missing), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB."
+  )
   var db: String
+
+  @Option(
+    help:
+      "On PostgreSQL: the restaurant (kds-server restaurant create NAME). Default: the database's first, 'default'."
+  )
+  var restaurant: String?
 
   @Option(help: "Address to bind.")
   var host = "127.0.0.1"
 
   @Option(help: "Port to bind; 0 lets the OS choose (the listening line tells which).")
   var port = 8080
+
+  @Option(
+    name: .customLong("listen"),
+    help: ArgumentHelp(
+      "Listen on http://HOST:PORT or https://HOST:PORT (repeat for more); replaces --host and --port.",
+      discussion:
+        "E.g. --listen http://127.0.0.1:8080 --listen https://0.0.0.0:8443: the kiosk on this machine over loopback, the restaurant's network over TLS (https needs --tls-cert and --tls-key)."
+    ))
+  var listen: [String] = []
 
   @Option(
     name: .customLong("tls-cert"),
@@ -67,6 +87,16 @@ struct Serve: AsyncParsableCommand {
 
   @Option(name: .customLong("demo-rate"), help: "Demo orders per minute.")
   var demoRate: Double = 4
+
+  @Option(
+    name: .customLong("db-connections"),
+    help: "On PostgreSQL: the most connections this process opens (its transactions at once).")
+  var dbConnections = 8
+
+  @Flag(
+    name: .customLong("no-request-log"),
+    help: "Leave out the log line per request (benchmarks); events are still logged.")
+  var noRequestLog = false
 
   @Option(
     name: .customLong("rate-limit"),
@@ -159,6 +189,20 @@ struct Serve: AsyncParsableCommand {
     guard (tlsCert == nil) == (tlsKey == nil) else {
       throw ValidationError("--tls-cert and --tls-key go together")
     }
+    let listeners = try parsedListeners()
+    if tlsCert == nil, let l = listeners.first(where: \.tls) {
+      throw ValidationError("--listen \(l) needs --tls-cert and --tls-key")
+    }
+  }
+
+  func parsedListeners() throws -> [ServerListener] {
+    try listen.map { text in
+      guard let l = ServerListener.parse(text) else {
+        throw ValidationError(
+          "--listen must be http://HOST:PORT or https://HOST:PORT, not '\(text)'")
+      }
+      return l
+    }
   }
 
   func parsedRateLimit() throws -> Double? {
@@ -183,11 +227,13 @@ struct Serve: AsyncParsableCommand {
       return handler
     }
     let logger = Logger(label: "kds-server")
-    var options = ServerOptions(databasePath: db)
+    var options = ServerOptions(databasePath: db, restaurant: restaurant)
     options.host = host
     options.port = port
     options.demo = demo
     options.demoOrdersPerMinute = demoRate
+    options.logRequests = !noRequestLog
+    options.databaseConnections = max(1, min(dbConnections, 256))
     options.rateLimit = try parsedRateLimit()
     options.rateBurst = rateBurst
     options.unauthenticatedRate = try Self.parseRate(
@@ -203,6 +249,7 @@ struct Serve: AsyncParsableCommand {
     options.tlsKeyPath = tlsKey
     options.webRoot = webRoot
     options.streamHeartbeatSeconds = streamHeartbeat
+    options.listeners = try parsedListeners()
     do {
       _ = try WebRoot.locate(explicit: webRoot)
     } catch let error as WebRootError {
@@ -210,7 +257,7 @@ struct Serve: AsyncParsableCommand {
     }
     let service: KDSService
     do {
-      service = try KDSService(options: options, logger: logger)
+      service = try await KDSService(options: options, logger: logger)
     } catch {
       logger.critical("cannot open database \(db): \(error)")
       throw ExitCode(1)
@@ -252,20 +299,31 @@ struct Serve: AsyncParsableCommand {
       }
       logger.info("demo tokens written to \(demoTokens)")
     }
-    let scheme = tlsCert == nil ? "http" : "https"
+    let listeners =
+      options.listeners.isEmpty
+      ? [ServerListener(host: host, port: port, tls: tlsCert != nil)] : options.listeners
     logger.info(
-      "starting db=\(db) host=\(host) port=\(port) tls=\(tlsCert != nil) demo=\(demo) rate_limit=\(rateLimit) burst=\(rateBurst)"
+      "starting db=\(ServerStore.describe(database: db)) restaurant=\(restaurant ?? "default") listen=\(listeners.map(\.description).joined(separator: ",")) demo=\(demo) rate_limit=\(rateLimit) burst=\(rateBurst)"
     )
-    if tlsCert == nil && !["127.0.0.1", "::1", "localhost"].contains(host) {
+    if let tlsCert, listeners.contains(where: \.tls),
+      let fingerprint = try? SelfSignedTLS.fingerprint(path: tlsCert)
+    {
+      // For a manager to compare with what a browser or a screen shows.
+      logger.info("TLS certificate \(tlsCert) SHA256 \(fingerprint)")
+    }
+    for l in listeners where !l.tls && !l.isLoopback {
       logger.warning(
-        "serving plain HTTP on \(host): every device token crosses the network in clear; use --tls-cert and --tls-key (kds-server tls self-signed makes them)"
+        "serving plain HTTP on \(l.host): every device token crosses the network in clear; use --tls-cert and --tls-key (kds-server tls self-signed makes them)"
       )
     }
     do {
-      try await KDSHTTPServer.run(service: service) { host, port in
-        let shown = host.contains(":") ? "[\(host)]" : host
-        emitLine("kds-server listening on \(scheme)://\(shown):\(port)")
-      }
+      try await KDSHTTPServer.serve(
+        service: service,
+        onListening: { listener, port in
+          var bound = listener
+          bound.port = port
+          emitLine("kds-server listening on \(bound)")
+        })
     } catch let error as TLSSetupError {
       logger.critical("TLS: \(error)")
       throw ExitCode(1)
@@ -282,8 +340,16 @@ struct Token: AsyncParsableCommand {
       abstract:
         "Create a device token; prints it as the last line. Only its SHA-256 is stored.")
 
-    @Option(help: "SQLite database file (created if missing).")
+    @Option(
+      help:
+        "SQLite database file (created if missing), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB.")
     var db: String
+
+    @Option(
+      help:
+        "On PostgreSQL: the restaurant (kds-server restaurant create NAME). Default: the database's first, 'default'."
+    )
+    var restaurant: String?
 
     @Option(help: "Device name (letters, digits, '-', '_', '.').")
     var device: String
@@ -308,7 +374,8 @@ struct Token: AsyncParsableCommand {
         }
         parsedRole = r
       }
-      let service = try KDSService(options: ServerOptions(databasePath: db))
+      let service = try await KDSService(
+        options: ServerOptions(databasePath: db, restaurant: restaurant))
       do {
         let token = try await DeviceTokens.create(
           in: service.store, device: device, stations: stations, role: parsedRole)
@@ -329,11 +396,20 @@ struct Token: AsyncParsableCommand {
         "List the tokens: id, device, role, stations, created, last seen, revoked (never the token)."
     )
 
-    @Option(help: "SQLite database file.")
+    @Option(
+      help:
+        "SQLite database file (created if missing), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB.")
     var db: String
 
+    @Option(
+      help:
+        "On PostgreSQL: the restaurant (kds-server restaurant create NAME). Default: the database's first, 'default'."
+    )
+    var restaurant: String?
+
     func run() async throws {
-      let service = try KDSService(options: ServerOptions(databasePath: db))
+      let service = try await KDSService(
+        options: ServerOptions(databasePath: db, restaurant: restaurant))
       let tokens = try await DeviceTokens.list(in: service.store)
       func time(_ ms: Int64?) -> String { ms.map { RFC3339.format(millis: $0) } ?? "-" }
       var rows = [["ID", "DEVICE", "ROLE", "STATIONS", "CREATED", "LAST SEEN", "REVOKED"]]
@@ -363,14 +439,23 @@ struct Token: AsyncParsableCommand {
         "Revoke a token by its id (see `token list`); a running server refuses it from its next request."
     )
 
-    @Option(help: "SQLite database file.")
+    @Option(
+      help:
+        "SQLite database file (created if missing), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB.")
     var db: String
+
+    @Option(
+      help:
+        "On PostgreSQL: the restaurant (kds-server restaurant create NAME). Default: the database's first, 'default'."
+    )
+    var restaurant: String?
 
     @Argument(help: "The token's id.")
     var id: Int64
 
     func run() async throws {
-      let service = try KDSService(options: ServerOptions(databasePath: db))
+      let service = try await KDSService(
+        options: ServerOptions(databasePath: db, restaurant: restaurant))
       switch try await DeviceTokens.revoke(in: service.store, id: id) {
       case .revoked: print("token \(id) revoked")
       case .alreadyRevoked: print("token \(id) was already revoked")
@@ -382,7 +467,25 @@ struct Token: AsyncParsableCommand {
 
 struct TLS: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "TLS certificates for the server.", subcommands: [SelfSigned.self])
+    abstract: "TLS certificates for the server.", subcommands: [SelfSigned.self, Fingerprint.self])
+
+  struct Fingerprint: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract:
+        "Print the SHA-256 fingerprint of a PEM certificate (as a browser shows it), to check it by eye."
+    )
+
+    @Argument(help: "A PEM certificate file (e.g. ca.pem or server.pem).")
+    var file: String
+
+    func run() async throws {
+      do {
+        print("SHA256 " + (try SelfSignedTLS.fingerprint(path: file)))
+      } catch let error as TLSSetupError {
+        throw ValidationError(error.description)
+      }
+    }
+  }
 
   struct SelfSigned: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -409,6 +512,13 @@ struct TLS: AsyncParsableCommand {
     @Option(name: .customLong("days"), help: "Days the certificates are valid.")
     var days = 3650
 
+    @Flag(
+      name: .customLong("reuse-ca"),
+      help:
+        "Keep the CA already in --out (ca.pem, ca-key.pem) and make only a new server certificate: new names, the kiosks' ca_file stays good."
+    )
+    var reuseCA = false
+
     func run() async throws {
       var hosts = self.hosts
       var ips = self.ips
@@ -422,7 +532,7 @@ struct TLS: AsyncParsableCommand {
       }
       do {
         let paths = try SelfSignedTLS.make(
-          directory: out, hosts: hosts, ips: ips, validDays: days)
+          directory: out, hosts: hosts, ips: ips, validDays: days, reuseCA: reuseCA)
         for path in paths { print(path) }
         print(
           "names: " + (hosts.map { "DNS:\($0)" } + ips.map { "IP:\($0)" }).joined(separator: ", "))

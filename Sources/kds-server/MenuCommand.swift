@@ -20,8 +20,16 @@ struct MenuCommand: AsyncParsableCommand {
         "Replace the menu with a JSON file: an array of {name, station, modifiers?, category?, price?}."
     )
 
-    @Option(help: "SQLite database file (created if missing).")
+    @Option(
+      help:
+        "SQLite database file (created if missing), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB.")
     var db: String
+
+    @Option(
+      help:
+        "On PostgreSQL: the restaurant (kds-server restaurant create NAME). Default: the database's first, 'default'."
+    )
+    var restaurant: String?
 
     @Argument(help: "The menu file (the format of Tests/Fixtures/menu.json).")
     var file: String
@@ -36,8 +44,8 @@ struct MenuCommand: AsyncParsableCommand {
       } catch let error as MenuError {
         throw ValidationError("\(file): \(error.description)")
       }
-      let options = ServerOptions(databasePath: db)
-      let service = try KDSService(options: options)
+      let options = ServerOptions(databasePath: db, restaurant: restaurant)
+      let service = try await KDSService(options: options)
       try await Menu.replace(in: service.store, with: items)
       print("kds-server menu imported \(items.count) items from \(file)")
     }

@@ -14,8 +14,16 @@ struct SettingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Set a setting, e.g. `settings set sla.amber 5m` (durations: 300, 90s, 5m, 1h).")
 
-    @Option(help: "SQLite database file.")
+    @Option(
+      help:
+        "SQLite database file (created if missing), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB.")
     var db: String
+
+    @Option(
+      help:
+        "On PostgreSQL: the restaurant (kds-server restaurant create NAME). Default: the database's first, 'default'."
+    )
+    var restaurant: String?
 
     @Argument(help: "sla.amber or sla.red")
     var key: String
@@ -24,7 +32,8 @@ struct SettingsCommand: AsyncParsableCommand {
     var value: String
 
     func run() async throws {
-      let service = try KDSService(options: ServerOptions(databasePath: db))
+      let service = try await KDSService(
+        options: ServerOptions(databasePath: db, restaurant: restaurant))
       do {
         let seconds = try await ServerSettings.set(in: service.store, key: key, value: value)
         print("\(key) = \(ServerSettings.formatDuration(seconds)) (\(seconds) s)")
@@ -38,14 +47,23 @@ struct SettingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Print one setting's value in seconds (the default when not set).")
 
-    @Option(help: "SQLite database file.")
+    @Option(
+      help:
+        "SQLite database file (created if missing), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB.")
     var db: String
+
+    @Option(
+      help:
+        "On PostgreSQL: the restaurant (kds-server restaurant create NAME). Default: the database's first, 'default'."
+    )
+    var restaurant: String?
 
     @Argument(help: "sla.amber or sla.red")
     var key: String
 
     func run() async throws {
-      let service = try KDSService(options: ServerOptions(databasePath: db))
+      let service = try await KDSService(
+        options: ServerOptions(databasePath: db, restaurant: restaurant))
       let all = try await ServerSettings.list(in: service.store)
       guard let entry = all.first(where: { $0.key.rawValue == key }) else {
         throw ValidationError(
@@ -60,11 +78,20 @@ struct SettingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "List every setting: key, value, whether it is set or the default.")
 
-    @Option(help: "SQLite database file.")
+    @Option(
+      help:
+        "SQLite database file (created if missing), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB.")
     var db: String
 
+    @Option(
+      help:
+        "On PostgreSQL: the restaurant (kds-server restaurant create NAME). Default: the database's first, 'default'."
+    )
+    var restaurant: String?
+
     func run() async throws {
-      let service = try KDSService(options: ServerOptions(databasePath: db))
+      let service = try await KDSService(
+        options: ServerOptions(databasePath: db, restaurant: restaurant))
       for entry in try await ServerSettings.list(in: service.store) {
         let value = ServerSettings.formatDuration(entry.seconds)
         print(
@@ -78,14 +105,23 @@ struct SettingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Remove a setting: back to its default.")
 
-    @Option(help: "SQLite database file.")
+    @Option(
+      help:
+        "SQLite database file (created if missing), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB.")
     var db: String
+
+    @Option(
+      help:
+        "On PostgreSQL: the restaurant (kds-server restaurant create NAME). Default: the database's first, 'default'."
+    )
+    var restaurant: String?
 
     @Argument(help: "sla.amber or sla.red")
     var key: String
 
     func run() async throws {
-      let service = try KDSService(options: ServerOptions(databasePath: db))
+      let service = try await KDSService(
+        options: ServerOptions(databasePath: db, restaurant: restaurant))
       do {
         try await ServerSettings.unset(in: service.store, key: key)
         print("\(key) unset (default)")

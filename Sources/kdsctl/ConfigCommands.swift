@@ -15,7 +15,8 @@ import KDSInput
 /// `kdsctl config check FILE...`: the same checks the kiosk makes at start.
 struct Config: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Check configuration files.", subcommands: [Check.self])
+    abstract: "Check configuration files, or show the one the kiosk reads.",
+    subcommands: [Check.self, ConfigShow.self])
 
   struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -58,45 +59,44 @@ struct Config: ParsableCommand {
 }
 
 /// `kdsctl learn-keys`: press each action's key on the bump bar; the map is
-/// written to the configuration file.
+/// written to the writable layer (`50-kdsctl.conf`) and the kiosk reloads.
 struct LearnKeys: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "learn-keys",
     abstract: "Learn a bump bar's keys and write them to the configuration.",
     discussion: """
-      Stop the kiosk first (systemctl stop kds-kiosk): it holds bump bars
-      exclusively. Then press, on the bump bar, the key for each action as it
-      is named. The lines `map.VVVV:PPPP.KEY = action` replace that device's
-      earlier lines in the configuration file.
+      With the kiosk running, the kiosk itself learns them (it holds bump bars
+      exclusively): meanwhile that device's keys act on nothing. Without a
+      kiosk, kdsctl reads the device. Press, on the bump bar, the key for each
+      action as it is named. The lines `map.VVVV:PPPP.KEY = action` replace
+      that device's earlier lines in 50-kdsctl.conf of the writable folder
+      (kiosk.conf.d), and the running kiosk applies them at once.
       """)
 
   @Option(help: "The bump bar: USB vendor:product (05f3:0007) or /dev/input/eventN.")
   var device: String
 
-  @Option(help: "The configuration file to update.")
-  var config: String = "/etc/kds/kiosk.conf"
+  @OptionGroup var layers: LayerOptions
+  @OptionGroup var socket: SocketOption
 
-  @Option(help: "Actions to learn, comma separated (default: all).")
+  @Option(
+    help:
+      "Actions to learn, comma separated (default: the bump bar's eight: next and previous ticket and page, bump, start, recall, retry)."
+  )
   var actions: String?
 
   @Option(help: "Seconds to wait for each key.")
   var timeout: Int32 = 60
 
-  @Flag(help: "Print the lines instead of writing the file.")
+  @Flag(help: "Print the lines instead of writing them.")
   var dryRun = false
 
+  func validate() throws {
+    guard (1...3600).contains(timeout) else { throw ValidationError("--timeout: 1 to 3600") }
+  }
+
   func run() throws {
-    var node = device
-    if !device.hasPrefix("/") {
-      guard let id = InputDeviceID(device) else {
-        throw ValidationError("--device must be VVVV:PPPP or /dev/input/eventN")
-      }
-      guard let found = InputDeviceID.findNode(id) else {
-        throw ValidationError("no input device \(id) is plugged in")
-      }
-      node = found
-    }
-    var list = KioskInputAction.allCases
+    var list = KioskInputAction.bumpBarActions
     if let actions {
       list = try actions.split(separator: ",").map {
         guard let a = KioskInputAction(rawValue: String($0)) else {
@@ -106,6 +106,88 @@ struct LearnKeys: ParsableCommand {
         }
         return a
       }
+    }
+    let learnt: (lines: [String], id: String)
+    if FileManager.default.fileExists(atPath: socket.socket) {
+      learnt = try learnOnKiosk(list)
+    } else {
+      learnt = try learnHere(list)
+    }
+    if dryRun {
+      for line in learnt.lines { print(line) }
+      return
+    }
+    let dir: String
+    do {
+      dir = try layers.folder()
+    } catch {
+      print("cannot write the keys: the configuration files are bad: \(error)")
+      throw ExitCode(1)
+    }
+    let path = dir + "/" + ConfigurationLayers.kdsctlFileName
+    let new = ConfigurationFileEdit.replacing(
+      prefix: "map.\(learnt.id).", with: learnt.lines, in: readText(path) ?? "",
+      note: "Bump bar \(learnt.id), learnt by kdsctl learn-keys")
+    do {
+      _ = try loadChecked(layers.layers, replacing: [path: new])
+    } catch {
+      print("refused, nothing written: \(error)")
+      throw ExitCode(1)
+    }
+    try writeAtomically(new, to: path)
+    print("wrote \(learnt.lines.count) keys for \(learnt.id) to \(path)")
+    try reloadKiosk(socket.socket)
+  }
+
+  /// The running kiosk learns (it holds the device); kdsctl follows its
+  /// state and prints each prompt and step.
+  func learnOnKiosk(_ list: [KioskInputAction]) throws -> (lines: [String], id: String) {
+    var start = ControlRequest(cmd: "learn-keys")
+    start.learn = "start"
+    start.device = device
+    start.actions = list.map(\.rawValue)
+    start.timeoutSeconds = Int(timeout)
+    let first = try exchange(socket.socket, start)
+    guard var state = first.learn else { throw CtlError(description: "the kiosk sent no state") }
+    print("The kiosk learns keys from \(state.name) (\(state.device), \(state.node)).")
+    print("Press each key on the bump bar when asked; its keys act on nothing meanwhile.")
+    var shownSteps = 0
+    var asked: String?
+    var status = ControlRequest(cmd: "learn-keys")
+    status.learn = "status"
+    while true {
+      for step in state.steps.dropFirst(shownSteps) { print("  \(step)") }
+      shownSteps = state.steps.count
+      if let error = state.error {
+        print("learn-keys stopped: \(error)")
+        throw ExitCode(1)
+      }
+      if state.finished { return (state.lines, state.device) }
+      if let waiting = state.waitingFor, waiting != asked {
+        print("  key for \(waiting)?")
+        asked = waiting
+      }
+      // The kiosk answers at once; a tenth of a second between two looks.
+      var pause = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+      nanosleep(&pause, nil)
+      guard let next = try exchange(socket.socket, status).learn else {
+        throw CtlError(description: "the kiosk sent no state")
+      }
+      state = next
+    }
+  }
+
+  /// No kiosk running: kdsctl reads the device itself.
+  func learnHere(_ list: [KioskInputAction]) throws -> (lines: [String], id: String) {
+    var node = device
+    if !device.hasPrefix("/") {
+      guard let id = InputDeviceID(device) else {
+        throw ValidationError("--device must be VVVV:PPPP or /dev/input/eventN")
+      }
+      guard let found = InputDeviceID.findNode(id) else {
+        throw ValidationError("no input device \(id) is plugged in")
+      }
+      node = found
     }
     print("Learning keys from \(node). Press each key on the bump bar when asked.")
     let (learner, id) = try KeyLearner.learn(
@@ -125,30 +207,6 @@ struct LearnKeys: ParsableCommand {
         default: break
         }
       })
-    let lines = learner.configLines(device: id)
-    if dryRun {
-      for line in lines { print(line) }
-      return
-    }
-    let prefix = "map.\(id)."
-    let old =
-      FileManager.default.contents(atPath: config).map { String(decoding: $0, as: UTF8.self) } ?? ""
-    var kept = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter
-    {
-      !$0.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix(prefix)
-    }
-    while kept.last == "" { kept.removeLast() }
-    kept.append("")
-    kept.append("# Bump bar \(id), learnt by kdsctl learn-keys")
-    kept += lines
-    let text = kept.joined(separator: "\n") + "\n"
-    let tmp = config + ".new"
-    guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else {
-      throw ValidationError("cannot write \(tmp)")
-    }
-    guard rename(tmp, config) == 0 else { throw ValidationError("cannot replace \(config)") }
-    print(
-      "wrote \(lines.count) keys for \(id) to \(config); restart the kiosk (systemctl restart kds-kiosk)."
-    )
+    return (learner.configLines(device: id), id.description)
   }
 }

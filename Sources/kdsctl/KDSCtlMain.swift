@@ -19,7 +19,9 @@ struct KDSCtl: ParsableCommand {
     commandName: "kdsctl", abstract: "Control a running kds-kiosk.",
     subcommands: [
       Status.self, Bump.self, Start.self, Recall.self, Queue.self, Retry.self, Dismiss.self,
-      Screenshot.self, Input.self, Config.self, LearnKeys.self,
+      Screenshot.self, Input.self, Config.self, LearnKeys.self, Item.self, View.self,
+      Serve.self, Fire.self, Rush.self, SendBack.self, SetSetting.self,
+      UnsetSetting.self,
     ])
 
   /// `kdsctl --socket PATH status` and `kdsctl status --socket PATH` both work:
@@ -34,7 +36,7 @@ struct KDSCtl: ParsableCommand {
       socket = [first]
       args.removeFirst()
     }
-    if !socket.isEmpty, let sub = args.first, !["config", "learn-keys"].contains(sub) {
+    if !socket.isEmpty, let sub = args.first, sub != "config" {
       args += socket
     }
     self.main(args)
@@ -58,8 +60,36 @@ struct Status: ParsableCommand {
       try printJSON(s)
       return
     }
+    if let mode = s.mode, mode != "run", let setup = s.setup {
+      // Issue 13: the SETUP or PAIRING screen.
+      print("mode:        \(mode)")
+      for p in setup.problems { print("problem:     \(p)") }
+      if let pairing = setup.pairing {
+        print("pairing:     \(pairing.state)\(pairing.code.map { ", code \($0)" } ?? "")")
+        if let problem = pairing.problem { print("             \(problem)") }
+      }
+      print(
+        "server:      \(setup.server ?? "not set")\(setup.serverAnswer.map { ": \($0)" } ?? "")")
+      print(
+        "addresses:   \(setup.addresses.isEmpty ? "none" : setup.addresses.joined(separator: ", "))"
+      )
+      print("clock:       \(setup.clockLocal ?? "") / \(setup.clockUTC ?? "")")
+      print("display:     \(s.display ?? "unknown")")
+      print("version:     \(s.version ?? "unknown")")
+      return
+    }
     print("station:     \(s.station)")
     print("connection:  \(s.connection)")
+    if let servers = s.servers, servers.count > 1 {
+      // `server = a, b`: the one in use, and each one's last error.
+      for server in servers {
+        let error = server.lastError.map { ", last error \($0) at \(server.lastErrorAt ?? "?")" }
+        print(
+          "server:      \(server.url)\(server.active ? " (in use)" : "")\(error ?? "")")
+      }
+    } else if let server = s.server {
+      print("server:      \(server)")
+    }
     print("last sync:   \(s.lastSyncAt ?? "never")")
     print("tickets:     \(s.tickets) on screen, \(s.cachedTickets) cached")
     print("operations:  \(s.pendingOps) pending, \(s.failedOps) failed")
@@ -79,6 +109,19 @@ struct Status: ParsableCommand {
     }
     for alert in s.alerts { print("alert:       \(alert)") }
     print("page:        \(s.page + 1)\(s.pageCount.map { " of \($0)" } ?? "")")
+    if let view = s.view, view != "tickets" { print("view:        \(view)") }
+    if s.itemMarksLocal == true {
+      print("item marks:  on this screen only (the server lacks them)")
+    }
+    for o in s.orders ?? [] {
+      let parts = o.parts.map { "\($0.station) \($0.status)" }.joined(separator: ", ")
+      print(
+        "order:       #\(o.orderNumber)\(o.rush ? " RUSH" : "")\(o.allReady ? " ALL READY" : ""): \(parts)"
+      )
+    }
+    for (i, e) in (s.recallList ?? []).enumerated() {
+      print("recall \(i + 1):    #\(e.orderNumber) \(e.tableName ?? "") \(e.ticketId)")
+    }
     if let selected = s.selected ?? s.selectedTicketId { print("selected:    \(selected)") }
     for f in s.failures ?? [] {
       print("failed:      \(f.kind) \(f.ticketId) (\(f.operationId)): \(f.reason)")
@@ -118,9 +161,90 @@ struct Start: ParsableCommand {
 }
 
 struct Recall: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Un-bump the ticket bumped last.")
+  static let configuration = CommandConfiguration(
+    abstract: "Un-bump a ticket of the recall list, or the one bumped last.")
   @OptionGroup var options: SocketOption
-  func run() throws { try act(options.socket, ControlRequest(cmd: "recall")) }
+  @Argument(help: "The ticket id (default: the ticket bumped last).") var ticketId: String?
+  func run() throws {
+    try act(options.socket, ControlRequest(cmd: "recall", ticket: ticketId))
+  }
+}
+
+struct Item: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Mark a line of a ticket done, or not done (toggles without a flag).")
+  @OptionGroup var options: SocketOption
+  @Argument(help: "The ticket id.") var ticketId: String
+  @Argument(help: "The line, from 1.") var line: Int
+  @Flag(help: "Mark it done.") var done = false
+  @Flag(help: "Mark it not done.") var undone = false
+  func validate() throws {
+    guard line >= 1 else { throw ValidationError("the line counts from 1") }
+    guard !(done && undone) else { throw ValidationError("--done or --undone, not both") }
+  }
+  func run() throws {
+    var r = ControlRequest(cmd: "item", ticket: ticketId)
+    r.item = line - 1
+    r.done = done ? true : (undone ? false : nil)
+    try act(options.socket, r)
+  }
+}
+
+struct View: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show the tickets, the all-day counts or the recall list.")
+  @OptionGroup var options: SocketOption
+  @Argument(help: "tickets, all-day or recall.") var view: String
+  func run() throws {
+    var r = ControlRequest(cmd: "view")
+    r.view = view
+    try act(options.socket, r)
+  }
+}
+
+struct Serve: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Expo: hand an order over (every station's part must be ready).")
+  @OptionGroup var options: SocketOption
+  @Argument(help: "The order id (or the id of one of its tickets).") var orderId: String
+  func run() throws {
+    var r = ControlRequest(cmd: "serve")
+    r.order = orderId
+    try act(options.socket, r)
+  }
+}
+
+struct Fire: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Expo: fire a held course of an order.")
+  @OptionGroup var options: SocketOption
+  @Argument(help: "The order id (or the id of one of its tickets).") var orderId: String
+  @Argument(help: "The course.") var course: Int
+  func run() throws {
+    var r = ControlRequest(cmd: "fire")
+    r.order = orderId
+    r.course = course
+    try act(options.socket, r)
+  }
+}
+
+struct Rush: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Expo: rush a ticket's order.")
+  @OptionGroup var options: SocketOption
+  @Argument(help: "The ticket id.") var ticketId: String
+  @Flag(help: "Clear the rush.") var off = false
+  func run() throws {
+    var r = ControlRequest(cmd: "rush", ticket: ticketId)
+    r.rush = !off
+    try act(options.socket, r)
+  }
+}
+
+struct SendBack: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "send-back", abstract: "Expo: send a station's ticket back to it.")
+  @OptionGroup var options: SocketOption
+  @Argument(help: "The ticket id.") var ticketId: String
+  func run() throws { try act(options.socket, ControlRequest(cmd: "send-back", ticket: ticketId)) }
 }
 
 struct Retry: ParsableCommand {

@@ -35,7 +35,12 @@ import Testing
     #expect(m[code("KEY_S")] == .start)
     #expect(m[code("KEY_R")] == .retryFailed)
     #expect(m[code("KEY_A")] == nil)
-    #expect(Set(DefaultKeyMaps.bumpBar10.values) == Set(KioskInputAction.allCases))
+    #expect(m[code("KEY_N")] == .nextItem)
+    #expect(m[code("KEY_D")] == .itemDone)
+    #expect(m[code("KEY_T")] == .allDay)
+    #expect(m[code("KEY_L")] == .recallList)
+    #expect(m[code("KEY_ESC")] == .back)
+    #expect(Set(DefaultKeyMaps.bumpBar10.values) == Set(KioskInputAction.bumpBarActions))
   }
 
   @Test func parsesMapsGrabsAndTouchSettings() throws {

@@ -114,9 +114,19 @@ import Testing
       NSTemporaryDirectory() + "kds-unused-\(getpid()).db", "--control-socket",
       NSTemporaryDirectory() + "kds-unused-\(getpid()).sock",
     ]
-    let (badCode, badText) = try runToExit(base + ["--display", "hdmi"])
-    #expect(badCode == 2)
-    #expect(badText.contains("display") && badText.contains("hdmi"), "\(badText)")
+    // A bad --display value is a configuration error: the kiosk stays up on
+    // its setup screen (issue 13; here headless) and says why.
+    let dir = TempDir()
+    let bad = try ConfiguredKiosk(
+      [
+        "--server", "http://127.0.0.1:9", "--station", "grill", "--token", "t", "--db",
+        dir.file("k.db"), "--display", "hdmi",
+      ], socket: dir.file("k.sock"), log: dir.file("k.log"))
+    let badStatus = try bad.waitStatus("setup mode") { $0.mode == "setup" }
+    let badText = badStatus.setup?.problems.joined(separator: "\n") ?? ""
+    #expect(badText.contains("--display") && badText.contains("hdmi"), "\(badText)")
+    #expect(bad.terminate() == 0)
+    // A good value whose display cannot be opened still ends the kiosk (2).
     let (drmCode, drmText) = try runToExit(base + ["--display", "drm:/nonexistent/card9"])
     #expect(drmCode == 2)
     #expect(drmText.contains("/nonexistent/card9"), "\(drmText)")
@@ -141,15 +151,21 @@ import Testing
       toFile: conf, atomically: true, encoding: .utf8)
     try "# installer's overrides\nrotation = 45\n".write(
       toFile: boot, atomically: true, encoding: .utf8)
-    let (code, text) = try runToExit(["--config", conf, "--boot-config", boot, "--display", "none"])
-    #expect(code == 2)
-    #expect(text.contains("\(boot):2") && text.contains("rotation"), "\(text)")
+    // Issue 13: the kiosk stays up (setup screen) and names the file and line.
+    let kiosk = try ConfiguredKiosk(
+      ["--config", conf, "--boot-config", boot, "--display", "none", "--db", dir.file("k.db")],
+      socket: dir.file("k.sock"), log: dir.file("k.log"))
+    let first = try kiosk.waitStatus("setup mode") { $0.mode == "setup" }
+    let text = first.setup?.problems.joined(separator: "\n") ?? ""
+    #expect(text.contains("kds.txt line 2: rotation"), "\(text)")
+    #expect(kiosk.log.contains("kds.txt line 2: rotation"))
     try "map.default.KEY_NOPE = bump\n".write(toFile: boot, atomically: true, encoding: .utf8)
-    let (code2, text2) = try runToExit([
-      "--config", conf, "--boot-config", boot, "--display", "none",
-    ])
-    #expect(code2 == 2)
-    #expect(text2.contains("\(boot):1") && text2.contains("KEY_NOPE"), "\(text2)")
+    let second = try kiosk.waitStatus("the key map's problem") {
+      ($0.setup?.problems ?? []).contains { $0.contains("KEY_NOPE") }
+    }
+    let text2 = second.setup?.problems.joined(separator: "\n") ?? ""
+    #expect(text2.contains("kds.txt line 1: ") && text2.contains("KEY_NOPE"), "\(text2)")
+    #expect(kiosk.terminate() == 0)
   }
 
   @Test func screenDaemonDrawsTellsSystemdAndTakesScreenshots() async throws {

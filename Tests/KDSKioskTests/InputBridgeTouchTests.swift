@@ -1,6 +1,7 @@
 import Foundation
 import KDSCore
 import KDSDisplay
+import KDSGeometry
 import KDSInput
 import KDSRender
 import KDSStore
@@ -75,6 +76,44 @@ import Testing
       bridge.tick(atMonotonicMillis: ms)
       daemon.presentNow()
     }
+  }
+
+  /// The kitchen tools' touch areas (issue 14): the banner's All day button
+  /// toggles the panel; on the recall list a first tap highlights a row, a
+  /// second tap on it recalls that ticket, and Close goes back to the cards.
+  @Test func allDayButtonAndRecallListByTouch() throws {
+    let rig = try Rig(tickets: 3)
+    func tap(_ r: Rect, at ms: Int64) {
+      let p = (x: r.x + r.width / 2, y: r.y + r.height / 2)
+      rig.down(p, at: ms)
+      rig.up(p, at: ms + 50)
+    }
+    let allDay = try #require(rig.screen.renderer.layout.banner.allDayRect)
+    tap(allDay, at: 1_000)
+    #expect(rig.daemon.core.snapshot().view == .allDay)
+    tap(allDay, at: 2_000)
+    #expect(rig.daemon.core.snapshot().view == .tickets)
+
+    // Two bumps (offline: queued), then the recall list by its key action.
+    #expect(rig.daemon.actions.bump(ticketId: "T0").isDone)
+    #expect(rig.daemon.actions.bump(ticketId: "T1").isDone)
+    rig.daemon.actions.toggleRecallList()
+    rig.daemon.presentNow()
+    var snap = rig.daemon.core.snapshot()
+    #expect(snap.view == .recall)
+    #expect(snap.recallList.map(\.ticketId) == ["T1", "T0"])
+    let panel = try #require(rig.screen.renderer.layout.panel)
+    let second = try #require(panel.rows.first { $0.index == 1 })
+    tap(second.rect, at: 3_000)
+    #expect(rig.daemon.core.snapshot().selectedRecallIndex == 1)
+    #expect(!rig.operations.contains { $0.kind == .recall })
+    tap(second.rect, at: 4_000)
+    #expect(rig.operations.contains { $0.kind == .recall && $0.ticketId == "T0" })
+    snap = rig.daemon.core.snapshot()
+    #expect(snap.recallList.map(\.ticketId) == ["T1"])
+    let close = try #require(rig.screen.renderer.layout.panel?.closeRect)
+    tap(close, at: 5_000)
+    #expect(rig.daemon.core.snapshot().view == .tickets)
   }
 
   @Test func aPalmOrTwoFingersDoNothing() throws {

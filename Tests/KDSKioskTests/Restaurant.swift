@@ -9,8 +9,10 @@ final class Restaurant: @unchecked Sendable {
   let posToken: String
   private var counter = 0
 
-  init() throws {
-    server = try ServerProcess(arguments: ["--rate-limit", "off"])
+  /// `database`: a SQLite file or a postgres:// URL (nil: a new SQLite file).
+  init(database: String? = nil) throws {
+    server = try ServerProcess(
+      dbPath: database, arguments: ["--rate-limit", "off"], backend: .sqlite)
     posToken = try server.createToken(device: "pos-1")
   }
 
@@ -67,9 +69,10 @@ final class Restaurant: @unchecked Sendable {
     return Int(out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
   }
 
+  /// SQL on the server's database, with its own client (sqlite3 or psql).
   func sqlite(_ sql: String) throws -> String {
-    let (status, output) = try ServerProcess.run("/usr/bin/sqlite3", [server.dbPath, sql])
-    guard status == 0 else { throw RestaurantError("sqlite3: \(output)") }
+    let (status, output) = try server.sql(sql)
+    guard status == 0 else { throw RestaurantError("sql: \(output)") }
     return output
   }
 }

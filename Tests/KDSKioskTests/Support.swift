@@ -68,7 +68,7 @@ final class KioskHarness: @unchecked Sendable {
   init(
     baseURL: String, token: String, station: String = "grill", requestTimeoutMillis: Int = 5_000,
     clock: ManualClock = ManualClock(), dbPath: String? = nil, seed: [Ticket] = [],
-    configure: (inout SyncConfig) -> Void = { _ in }
+    failbackProbeMillis: Int64 = 60_000, configure: (inout SyncConfig) -> Void = { _ in }
   ) throws {
     self.clock = clock
     self.station = station
@@ -76,10 +76,11 @@ final class KioskHarness: @unchecked Sendable {
     if !seed.isEmpty { _ = try store.apply(tickets: seed, cursor: nil) }
     var config = SyncConfig(station: station)
     configure(&config)
-    let client = CurlHTTPClient(
-      config: HTTPClientConfig(
-        baseURL: baseURL, token: token, connectTimeoutMillis: requestTimeoutMillis,
-        requestTimeoutMillis: requestTimeoutMillis))
+    var clientConfig = HTTPClientConfig(
+      baseURL: baseURL, token: token, connectTimeoutMillis: requestTimeoutMillis,
+      requestTimeoutMillis: requestTimeoutMillis)
+    clientConfig.failbackProbeMillis = failbackProbeMillis
+    let client = CurlHTTPClient(config: clientConfig)
     engine = try SyncEngine(
       config: config, store: store, client: client, clock: clock, logger: logs.logger("kds.sync"))
     core = KioskCore(engine: engine, thresholds: .standard, logger: logs.logger("kds.kiosk"))

@@ -74,3 +74,50 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: out))
   }
 }
+
+/// `kds-kiosk render --view all-day|recall` and `--expo` (issue 14).
+@Suite struct RenderCommandViewTests {
+  func render(_ extra: [String]) throws -> (status: Int32, stderr: String, png: DecodedImage?) {
+    let cmd = RenderCommandTests()
+    let out = cmd.tempPath("tools.png")
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let r = try cmd.run(
+      [
+        "render", "--tickets", TestPaths.fixture("tickets-kitchen-tools.json"), "--size",
+        "1280x800", "--now", "2025-11-21T13:00:00Z", "--fonts", RenderTest.fontsDirectory,
+        "--out", out,
+      ] + extra)
+    return (r.status, r.stderr, r.status == 0 ? try PNG.read(out) : nil)
+  }
+
+  @Test func rendersEachViewAndTheExpo() throws {
+    try #require(
+      FileManager.default.isExecutableFile(atPath: RenderCommandTests.binary),
+      "build kds-kiosk first")
+    let allDay = try render(["--view", "all-day", "--station", "Grill"])
+    #expect(allDay.status == 0, "\(allDay.stderr)")
+    #expect(allDay.stderr.contains("all-day dishes"))
+    let recall = try render(["--view", "recall"])
+    #expect(recall.status == 0, "\(recall.stderr)")
+    // The file's four READY tickets, newest first.
+    #expect(recall.stderr.contains("4 recall rows, 4 shown"))
+    let selected = Theme.standard.listRowSelected.rgb
+    #expect(
+      recall.png.map { img in
+        (0..<img.height).contains { img.pixel(x: img.width - 20, y: $0) == selected }
+      }
+        ?? false)
+    let expo = try render(["--station", "expo"])
+    #expect(expo.status == 0, "\(expo.stderr)")
+    #expect(expo.stderr.contains("7 orders, 7 cards"))
+    let expo2 = try render(["--expo"])
+    #expect(expo2.stderr.contains("7 orders"))
+    let tickets = try render(["--view", "tickets", "--item-marks-local"])
+    #expect(tickets.status == 0, "\(tickets.stderr)")
+    // HELD is drawn, READY is not: 6 open tickets and 1 held.
+    #expect(tickets.stderr.contains("7 tickets"))
+    let bad = try render(["--view", "everything"])
+    #expect(bad.status != 0)
+    #expect(bad.stderr.contains("--view must be tickets, all-day or recall"))
+  }
+}

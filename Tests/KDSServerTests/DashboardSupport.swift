@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import KDSTestSupport
 import Testing
 
@@ -26,22 +25,27 @@ extension ServerProcess {
 
 /// Tickets written straight into the server's database (the server reads its
 /// figures from the database on every request), with the times a test needs:
-/// no clock to wait for.
+/// no clock to wait for. Through the database's own client (`sqlite3` or
+/// `psql`), so it works on either backend.
 struct TicketSeeder {
-  let db: DatabaseQueue
+  let server: ServerProcess
   let orderID = "01SEEDORDER0000000000000000"
 
   init(_ server: ServerProcess) throws {
-    var config = Configuration()
-    config.busyMode = .timeout(10)
-    db = try DatabaseQueue(path: server.dbPath, configuration: config)
-    try db.write { db in
-      try db.execute(
-        sql: """
-          INSERT OR IGNORE INTO orders (id, number, table_id, waiter_name, order_type, status,
-            items_json, next_item, payment_json, created_at, updated_at)
-          VALUES (?, 9000, 'table-1', NULL, 'DINE_IN', 'SENT', '[]', 1, NULL, 0, 0)
-          """, arguments: [orderID])
+    self.server = server
+    try run(
+      """
+      INSERT INTO orders (id, number, table_id, waiter_name, order_type, status,
+        items_json, next_item, payment_json, created_at, updated_at)
+      VALUES ('\(orderID)', 9000, 'table-1', NULL, 'DINE_IN', 'SENT', '[]', 1, NULL, 0, 0)
+      ON CONFLICT DO NOTHING
+      """)
+  }
+
+  func run(_ sql: String) throws {
+    let (status, output) = try server.sql(sql)
+    guard status == 0 else {
+      throw ServerProcess.Failure.commandFailed("seeding failed (\(status)): \(output)")
     }
   }
 
@@ -52,15 +56,14 @@ struct TicketSeeder {
   {
     let id = "T" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(25)
     let state = status ?? (readyAt == nil ? "QUEUED" : "READY")
-    try db.write { db in
-      try db.execute(
-        sql: """
-          INSERT INTO tickets (id, order_id, order_number, station, status, sent_at, updated_at,
-            ready_at, waiter_name, table_name, order_type, items_json)
-          VALUES (?, ?, '9000', ?, ?, ?, ?, ?, NULL, 'Table 1', 'DINE_IN', '[]')
-          """,
-        arguments: [id, orderID, station, state, sentAt, readyAt ?? sentAt, readyAt])
-    }
+    precondition(station.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+    try run(
+      """
+      INSERT INTO tickets (id, order_id, order_number, station, status, sent_at, updated_at,
+        ready_at, waiter_name, table_name, order_type, items_json)
+      VALUES ('\(id)', '\(orderID)', '9000', '\(station)', '\(state)', \(sentAt), \(readyAt ?? sentAt),
+        \(readyAt.map(String.init) ?? "NULL"), NULL, 'Table 1', 'DINE_IN', '[]')
+      """)
     return id
   }
 }

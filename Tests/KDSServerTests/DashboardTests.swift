@@ -104,7 +104,7 @@ import Testing
   }
 
   @Test func screensSurviveARestartAsOffline() async throws {
-    let f = try Fixture()
+    let f = try Fixture(replicas: 1)
     let manager = f.server.client(token: try f.server.createManagerToken())
     let poll = try await f.grill.send(
       "GET", "/kds/queue?station=grill",
@@ -142,9 +142,10 @@ import Testing
 
   @Test func offlineScreenIsAlertedOnThePageAndTheWebhookWithRetries() async throws {
     let receiver = try WebhookReceiver(failFirst: 1)
-    let f = try Fixture(arguments: [
-      "--kiosk-offline-after", "1", "--alert-after", "1", "--alert-webhook", receiver.url,
-    ])
+    let f = try Fixture(
+      arguments: [
+        "--kiosk-offline-after", "1", "--alert-after", "1", "--alert-webhook", receiver.url,
+      ], replicas: 1)
     let manager = f.server.client(token: try f.server.createManagerToken())
     _ = try await f.grill.get("/kds/queue?station=grill")
     let seen = try await manager.get("/status.json")
@@ -178,19 +179,25 @@ import Testing
     #expect(f.server.log().contains("webhook refused event=screen-offline"))
     #expect(f.server.log().contains("attempt=2"))
 
-    // Back: the alert clears and screen-online goes out.
+    // Back: the alert clears and screen-online goes out, the next event.
     _ = try await f.grill.get("/kds/queue?station=grill")
     try await waitUntil("the screen-online event") { receiver.received.count >= 3 }
-    #expect(receiver.received.last?.body.contains("\"screen-online\"") == true)
+    #expect(receiver.received[2].body.contains("\"screen-online\""), "\(receiver.received)")
+    // The old alert is gone. (On a loaded machine more than the 1 s limit
+    // may pass before this read: the screen is then silent again, and its
+    // alert a new one, from the later poll.)
     let cleared = try await manager.get("/status.json")
-    #expect((cleared.object?["alerts"] as? [[String: Any]])?.isEmpty == true)
+    for alert in (cleared.object?["alerts"] as? [[String: Any]]) ?? [] {
+      #expect(parseTime(alert["since"] as? String) != parseTime(lastSeen), "\(alert)")
+    }
   }
 
   @Test func anAlertIsNotRepeatedAfterARestart() async throws {
     let receiver = try WebhookReceiver(failFirst: 0)
-    let f = try Fixture(arguments: [
-      "--kiosk-offline-after", "1", "--alert-after", "1", "--alert-webhook", receiver.url,
-    ])
+    let f = try Fixture(
+      arguments: [
+        "--kiosk-offline-after", "1", "--alert-after", "1", "--alert-webhook", receiver.url,
+      ], replicas: 1)
     let hotToken = try f.server.createToken(device: "kiosk-hot", stations: ["hot"])
     let managerToken = try f.server.createManagerToken()
     _ = try await f.grill.get("/kds/queue?station=grill")

@@ -81,8 +81,7 @@ struct DemoAndCLITests {
     let server = try ServerProcess()
     let token = try server.createToken(device: "kiosk-hot", stations: ["hot", "fry"])
     #expect(token.hasPrefix("kds_") && token.count > 40)
-    let (status, dump) = try ServerProcess.run(
-      "/usr/bin/sqlite3", [server.dbPath, "SELECT hash, device, stations FROM tokens"])
+    let (status, dump) = try server.sql("SELECT hash, device, stations FROM tokens")
     #expect(status == 0)
     #expect(!dump.contains(token), "the token itself is not stored")
     #expect(dump.contains("kiosk-hot|fry,hot"))

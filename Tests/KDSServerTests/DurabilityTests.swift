@@ -54,8 +54,7 @@ struct DurabilityTests {
     _ = try await placeOrder(f.pos)
     #expect(f.server.terminate() == 0)
     let ahead = Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000
-    let (status, output) = try ServerProcess.run(
-      "/usr/bin/sqlite3", [f.server.dbPath, "UPDATE meta SET value = \(ahead) WHERE key = 'clock'"])
+    let (status, output) = try f.server.sql("UPDATE meta SET value = \(ahead) WHERE key = 'clock'")
     #expect(status == 0, "\(output)")
     try f.server.start()
     let (pos, grill) = f.clients()

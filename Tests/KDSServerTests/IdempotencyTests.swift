@@ -178,8 +178,7 @@ struct IdempotencyTests {
       "/pos/orders", json: orderJSON(items: [("Espresso", "bar")]), key: key)
     #expect(first.status == 201)
     func storedKeys() throws -> String {
-      let (status, out) = try ServerProcess.run(
-        "/usr/bin/sqlite3", [f.server.dbPath, "SELECT COUNT(*) FROM idempotency_keys"])
+      let (status, out) = try f.server.sql("SELECT COUNT(*) FROM idempotency_keys")
       #expect(status == 0, "\(out)")
       return out.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -10,8 +10,13 @@ struct Fixture {
   let posToken: String
   let grillToken: String
 
-  init(arguments: [String] = []) throws {
-    server = try ServerProcess(arguments: arguments)
+  /// `replicas`: on PostgreSQL, how many server processes share the
+  /// database (1 for what one process keeps in memory: rate limits, the
+  /// screens' live state).
+  init(
+    arguments: [String] = [], backend: ServerProcess.Backend = .automatic, replicas: Int = 2
+  ) throws {
+    server = try ServerProcess(arguments: arguments, backend: backend, replicas: replicas)
     posToken = try server.createToken(device: "pos-1")
     grillToken = try server.createToken(device: "kiosk-grill", stations: ["grill"])
     pos = server.client(token: posToken)

@@ -12,8 +12,17 @@
 // The binary is the one `swift build` put next to the test bundle (override
 // with KDS_SERVER_BIN). Start-up waits for the agreed line
 // `kds-server listening on http://HOST:PORT` on stdout, with a deadline.
+//
+// On PostgreSQL: with KDS_TEST_BACKEND=postgres, the test process starts one
+// throwaway cluster from Debian's packages (KDSPostgresCluster, on a private
+// loopback port, stopped when the process ends), or uses the one
+// KDS_TEST_POSTGRES_URL names; a server made without a database then gets a
+// new database there and runs as TWO replicas on it, and its clients send
+// their requests to the replicas in turn. `backend: .sqlite` keeps a test on
+// SQLite (a test of the file itself).
 
 import Foundation
+import KDSPostgresCluster
 
 #if canImport(Glibc)
   import Glibc
@@ -66,6 +75,9 @@ public final class ServerProcess: @unchecked Sendable {
   /// Lines the server printed on stdout before the listening line (for
   /// `--demo`: `kds-server demo token STATION TOKEN`).
   public private(set) var startupLines: [String] = []
+  /// Every `kds-server listening on URL` line of the last start (one per
+  /// `--listen`; start-up waits for all of them).
+  public private(set) var listeningLines: [String] = []
   public let binary: String
 
   /// With `--demo`: the tokens the server wrote to its `--demo-tokens` file,
@@ -88,17 +100,61 @@ public final class ServerProcess: @unchecked Sendable {
   /// `http://127.0.0.1:PORT`
   public var baseURL: String { "http://\(host):\(port)" }
 
-  /// Starts a server. `dbPath` nil: a new database in a fresh temp folder.
+  /// Which database a server made without one gets.
+  public enum Backend: Sendable {
+    /// PostgreSQL with two replicas when KDS_TEST_POSTGRES_URL is set, else SQLite.
+    case automatic
+    /// Always a SQLite file (a test of the file itself).
+    case sqlite
+  }
+
+  /// The second kds-server process on the same PostgreSQL database (nil on
+  /// SQLite). kill, terminate, pause, resume and restart act on both.
+  public private(set) var replica: ServerProcess?
+
+  /// Every replica's port, in the order clients take them.
+  public var ports: [Int] { [port] + (replica.map { [$0.port] } ?? []) }
+
+  /// True when this server runs on PostgreSQL.
+  public var onPostgres: Bool { dbPath.hasPrefix("postgres://") }
+
+  /// Whether this test process runs its servers on PostgreSQL.
+  public static var testsOnPostgres: Bool {
+    let env = ProcessInfo.processInfo.environment
+    return env["KDS_TEST_BACKEND"] == "postgres" || !(env["KDS_TEST_POSTGRES_URL"] ?? "").isEmpty
+  }
+
+  /// The cluster the servers of this test process run on (nil: SQLite).
+  /// Started once, at first use; a cluster that cannot start fails every
+  /// test that needs it, with the reason.
+  public static func postgresClusterURL() throws -> String? {
+    guard testsOnPostgres else { return nil }
+    if let url = ProcessInfo.processInfo.environment["KDS_TEST_POSTGRES_URL"], !url.isEmpty {
+      return url
+    }
+    return try sharedCluster.get().url
+  }
+
+  private static let sharedCluster: Result<PostgresCluster, any Error> = Result {
+    try PostgresCluster.start()
+  }
+
+  /// Starts a server. `dbPath` nil: a new database in a fresh temp folder
+  /// (or on the test cluster, see `Backend`).
   public init(
     dbPath: String? = nil, arguments: [String] = [], port: Int = 0,
-    startTimeout: TimeInterval = 60
+    startTimeout: TimeInterval = 60, backend: Backend = .automatic, replicas: Int = 2
   ) throws {
     binary = try Self.binaryPath()
     let dir = NSTemporaryDirectory() + "kds-server-test-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     directory = dir
     ownsDirectory = dbPath == nil
-    self.dbPath = dbPath ?? dir + "/kds.db"
+    var path = dbPath ?? dir + "/kds.db"
+    if dbPath == nil, backend == .automatic, let cluster = try Self.postgresClusterURL() {
+      path = try Self.createPostgresDatabase(cluster: cluster)
+    }
+    self.dbPath = path
     logPath = dir + "/server.log"
     _ = FileManager.default.createFile(atPath: logPath, contents: nil)
     extraArguments =
@@ -107,6 +163,35 @@ public final class ServerProcess: @unchecked Sendable {
     self.port = port
     self.startTimeout = startTimeout
     try start()
+    if dbPath == nil, onPostgres, replicas > 1 {
+      replica = try ServerProcess(
+        dbPath: path, arguments: arguments, startTimeout: startTimeout, backend: .sqlite)
+    }
+  }
+
+  /// A new, empty PostgreSQL database for a test that asks for PostgreSQL
+  /// whatever the run's backend (the test process's cluster, started on
+  /// first use); its URL.
+  public static func newPostgresDatabase() throws -> String {
+    let cluster = try postgresClusterURL() ?? sharedCluster.get().url
+    return try createPostgresDatabase(cluster: cluster)
+  }
+
+  /// A new, empty database on the cluster at `cluster`; its URL.
+  static func createPostgresDatabase(cluster: String) throws -> String {
+    let name =
+      "kds_"
+      + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+      .prefix(16)
+    let (status, output) = try run("/usr/bin/psql", [cluster, "-qc", "CREATE DATABASE \(name)"])
+    guard status == 0 else {
+      throw Failure.startFailed(
+        "cannot create a database on the test PostgreSQL (\(cluster)): \(output)")
+    }
+    guard let slash = cluster.lastIndex(of: "/") else {
+      throw Failure.startFailed("KDS_TEST_POSTGRES_URL is not a postgres:// URL: \(cluster)")
+    }
+    return String(cluster[...slash]) + name
   }
 
   deinit {
@@ -157,13 +242,14 @@ public final class ServerProcess: @unchecked Sendable {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
     p.arguments =
-      ["serve", "--db", dbPath, "--host", host, "--port", String(port)] + extraArguments
+      ["serve", "--db", dbPath, "--host", host, "--port", String(port)]
+      + (onPostgres ? ["--db-connections", "4"] : []) + extraArguments
     let out = Pipe()
     p.standardOutput = out
     let logHandle = FileHandle(forWritingAtPath: logPath)!
     logHandle.seekToEndOfFile()
     p.standardError = logHandle
-    let waiter = LineWaiter()
+    let waiter = LineWaiter(expected: max(1, extraArguments.filter { $0 == "--listen" }.count))
     let reader = out.fileHandleForReading
     let thread = Thread {
       var pending = Data()
@@ -196,12 +282,30 @@ public final class ServerProcess: @unchecked Sendable {
       throw Failure.startFailed("unexpected listening line: \(line)")
     }
     port = bound
+    if let replica, !replica.isRunning { try replica.start() }
     startupLines = waiter.lines.filter { !$0.hasPrefix("kds-server listening on") }
+    listeningLines = waiter.lines.filter { $0.hasPrefix("kds-server listening on") }
+  }
+
+  /// Runs SQL on this server's database with the database's own client
+  /// (`sqlite3`, or `psql` in the default restaurant's schema); its exit
+  /// status and its output, values only (one row per line, `|` between).
+  public func sql(_ statement: String) throws -> (Int32, String) {
+    if onPostgres {
+      return try Self.run(
+        "/usr/bin/psql",
+        [
+          dbPath, "-qtA", "-v", "ON_ERROR_STOP=1", "-c",
+          "SET search_path TO r_1, public; " + statement,
+        ])
+    }
+    return try Self.run("/usr/bin/sqlite3", [dbPath, statement])
   }
 
   /// SIGTERM, then waits for the process to exit; returns its exit status.
   @discardableResult
   public func terminate() -> Int32 {
+    replica?.terminate()
     guard let p = lock.withLock({ process }) else { return 0 }
     if p.isRunning {
       posixKill(p.processIdentifier, SIGTERM)
@@ -213,6 +317,7 @@ public final class ServerProcess: @unchecked Sendable {
 
   /// SIGKILL (no chance to clean up), then waits for the process to go.
   public func kill() {
+    replica?.kill()
     guard let p = lock.withLock({ process }) else { return }
     if p.isRunning { posixKill(p.processIdentifier, SIGKILL) }
     p.waitUntilExit()
@@ -221,12 +326,14 @@ public final class ServerProcess: @unchecked Sendable {
   /// SIGSTOP: the server keeps its socket but answers nothing (a hung
   /// server, for client timeouts), until `resume()`.
   public func pause() {
+    replica?.pause()
     guard let p = lock.withLock({ process }), p.isRunning else { return }
     posixKill(p.processIdentifier, SIGSTOP)
   }
 
   /// SIGCONT after `pause()`.
   public func resume() {
+    replica?.resume()
     guard let p = lock.withLock({ process }), p.isRunning else { return }
     posixKill(p.processIdentifier, SIGCONT)
   }
@@ -264,9 +371,9 @@ public final class ServerProcess: @unchecked Sendable {
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
   }
 
-  /// The server's stderr so far.
+  /// The server's stderr so far (and its replica's, after it).
   public func log() -> String {
-    (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+    ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "") + (replica?.log() ?? "")
   }
 
   public func log(last n: Int) -> String {
@@ -274,8 +381,11 @@ public final class ServerProcess: @unchecked Sendable {
   }
 
   /// An HTTP client for this server with `token` as its bearer token.
+  /// On PostgreSQL its requests go to the replicas in turn.
   public func client(token: String?) -> LoopbackHTTPClient {
-    LoopbackHTTPClient(port: port, token: token)
+    var c = LoopbackHTTPClient(port: port, token: token)
+    if let replica { c.alternates = RoundRobin([port, replica.port]) }
+    return c
   }
 }
 
@@ -285,11 +395,21 @@ private final class LineWaiter: @unchecked Sendable {
   private(set) var lines: [String] = []
   private var listening: String?
   private var finished = false
+  /// Listening lines to wait for (one per listener).
+  private let expected: Int
+  private var seen = 0
+
+  init(expected: Int = 1) { self.expected = expected }
 
   func add(_ line: String) {
     condition.lock()
     lines.append(line)
-    if listening == nil, line.hasPrefix("kds-server listening on ") { listening = line }
+    if line.hasPrefix("kds-server listening on ") {
+      seen += 1
+      if listening == nil && seen >= expected {
+        listening = lines.first { $0.hasPrefix("kds-server listening on ") }
+      }
+    }
     condition.broadcast()
     condition.unlock()
   }
@@ -353,11 +473,17 @@ public struct LoopbackHTTPClient: Sendable {
   public var token: String?
   /// How long to wait for an answer before failing with `.io`.
   public var timeout: TimeInterval
+  /// A loopback address to send from (`127.0.0.2`: another client address
+  /// for the server's per-address limits); nil: the system's choice.
+  public var sourceAddress: String?
+  /// Replicas' ports taken in turn, one per request (instead of `port`).
+  public var alternates: RoundRobin?
 
-  public init(port: Int, token: String?, timeout: TimeInterval = 30) {
+  public init(port: Int, token: String?, timeout: TimeInterval = 30, sourceAddress: String? = nil) {
     self.port = port
     self.token = token
     self.timeout = timeout
+    self.sourceAddress = sourceAddress
   }
 
   public func get(_ path: String) async throws -> HTTPResult {
@@ -380,16 +506,17 @@ public struct LoopbackHTTPClient: Sendable {
   public func send(
     _ method: String, _ path: String, body: [UInt8]? = nil, headers: [String: String] = [:]
   ) async throws -> HTTPResult {
-    let port = self.port
+    let port = alternates?.next() ?? self.port
     let token = self.token
     let timeout = self.timeout
+    let source = self.sourceAddress
     return try await withCheckedThrowingContinuation { cont in
       DispatchQueue.global().async {
         cont.resume(
           with: Result {
             try Self.exchange(
               port: port, method: method, path: path, token: token, body: body, headers: headers,
-              timeout: timeout)
+              timeout: timeout, source: source)
           })
       }
     }
@@ -397,7 +524,7 @@ public struct LoopbackHTTPClient: Sendable {
 
   static func exchange(
     port: Int, method: String, path: String, token: String?, body: [UInt8]?,
-    headers: [String: String], timeout: TimeInterval
+    headers: [String: String], timeout: TimeInterval, source: String? = nil
   ) throws -> HTTPResult {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw HTTPClientError.connect(errno) }
@@ -405,6 +532,17 @@ public struct LoopbackHTTPClient: Sendable {
     var tv = timeval(
       tv_sec: .init(timeout), tv_usec: .init((timeout - Double(Int(timeout))) * 1_000_000))
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    if let source {
+      var local = sockaddr_in()
+      local.sin_family = sa_family_t(AF_INET)
+      local.sin_addr.s_addr = inet_addr(source)
+      let bound = withUnsafePointer(to: &local) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+          bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+      }
+      guard bound == 0 else { throw HTTPClientError.connect(errno) }
+    }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -499,5 +637,21 @@ public struct LoopbackHTTPClient: Sendable {
       body = out
     }
     return (HTTPResult(status: status, headers: headers, body: body), complete)
+  }
+}
+
+/// Ports taken in turn, shared by the copies of a client.
+public final class RoundRobin: @unchecked Sendable {
+  public let ports: [Int]
+  private let lock = NSLock()
+  private var index = 0
+
+  public init(_ ports: [Int]) { self.ports = ports }
+
+  public func next() -> Int {
+    lock.withLock {
+      defer { index = (index + 1) % ports.count }
+      return ports[index]
+    }
   }
 }

@@ -215,6 +215,11 @@ function renderPay() {
   const open = order && order.localStatus !== 'CLOSED' && order.localStatus !== 'CANCELLED';
   const unsent = (state.current?.lines || []).some((l) => !l.sent);
   $('send').disabled = !state.current || !unsent;
+  // Rush is chosen when the order is made (the kitchen screens' expo can change it later).
+  const wasShowingOrder = $('rush').disabled;
+  $('rush').disabled = Boolean(order);
+  if (order) $('rush').checked = order.priority === 'RUSH';
+  else if (wasShowingOrder) $('rush').checked = false;
   $('pay-cash').disabled = !open;
   $('void').disabled = !open;
   const online = connectionState() === 'online';
@@ -266,7 +271,14 @@ async function sendOrder() {
       updatedAt: null, localStatus: 'SENT', items: cur.lines.map((l) => ({ ...l })),
     };
     ops = [
-      { operation: 'CREATE_ORDER', payload: { tableId: tableId(tableName), orderType: 'DINE_IN', items: itemsPayload } },
+      {
+        operation: 'CREATE_ORDER',
+        payload: {
+          tableId: tableId(tableName), orderType: 'DINE_IN', items: itemsPayload,
+          // Issue 14: every ticket of the order carries it (a server without it ignores it).
+          ...($('rush').checked ? { priority: 'RUSH' } : {}),
+        },
+      },
       { operation: 'SEND_TO_KITCHEN', payload: {} },
     ];
   } else {
@@ -281,6 +293,7 @@ async function sendOrder() {
   if (await queue(order, ops)) {
     state.current = null;
     $('table-name').value = '';
+    $('rush').checked = false;
     renderEditor();
     say(`Order for ${order.tableName} sent${connectionState() === 'online' ? '' : ' (saved: it goes out when the connection is back)'}`, 'info');
   }

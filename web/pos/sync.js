@@ -72,6 +72,7 @@ export function applyServerOrder(order, server) {
   order.orderNumber = server.orderNumber ?? order.orderNumber;
   order.updatedAt = server.updatedAt ?? order.updatedAt;
   order.serverStatus = server.status ?? order.serverStatus;
+  if ('priority' in server || server.status) order.priority = server.priority ?? null;
   if (Array.isArray(server.items)) {
     // Sent items are the server's; unsent local ones wait in the queue.
     const sent = server.items.filter((i) => i.sent).length;

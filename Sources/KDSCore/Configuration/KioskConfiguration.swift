@@ -34,6 +34,9 @@ public struct KioskConfiguration: Hashable, Sendable {
   public var mode: String?
   public var syncInterval: Double = 5
   public var requestTimeout: Double = 10
+  /// With `server = a, b`: seconds between probes of the first server while
+  /// another is in use (and how long a failed server is skipped).
+  public var failbackProbe: Double = 60
   public var database: String = "/var/lib/kds/kiosk.sqlite"
   public var controlSocket: String = "/run/kds/kiosk.sock"
   public var caFile: String?
@@ -58,13 +61,22 @@ public struct KioskConfiguration: Hashable, Sendable {
   public var allergenCheck = false
   /// `auto`: read the server's push stream beside the poll when it has one; `off`: poll only.
   public var push: String = "auto"
+  /// The writable layer: a folder of `*.conf` files read after kiosk.conf
+  /// and kds.txt (see `ConfigurationLayers`).
+  public var confDir: String = KioskConfiguration.defaultConfDir
+  /// Where each key set so far came from (`kdsctl config show`); a key not
+  /// here has its default.
+  public var sources: [String: ConfigSource] = [:]
 
   public init() {}
 
   /// The keys a file may set, with what each expects (also the sample file's text).
   public static let knownKeys: [(key: String, expects: String)] = [
     ("station", "a station name, e.g. grill: \(StationName.rule)"),
-    ("server", "the server's base URL (http:// or https://), or local"),
+    (
+      "server",
+      "the server's base URL (http:// or https://), or local; or a comma-separated list of servers to fail over to, in order"
+    ),
     ("token", "the device token"),
     ("token_file", "a path to a file whose first line is the token"),
     ("display", "auto, none, drm, drm:/dev/dri/cardN, fbdev, fbdev:/dev/fbN or snapshot:PATH.png"),
@@ -73,6 +85,10 @@ public struct KioskConfiguration: Hashable, Sendable {
     ("mode", "WxH or WxH@Hz, e.g. 1920x1080@60"),
     ("sync_interval", "seconds between polls, 0.1 to 300"),
     ("request_timeout", "seconds, 0.1 to 120"),
+    (
+      "failback_probe",
+      "with several servers, how often the first one is probed while another is in use (and how long a failed server is skipped): 1 to 3600 seconds, e.g. 60s, 60, 2m"
+    ),
     ("database", "an absolute path"),
     ("control_socket", "an absolute path"),
     ("ca_file", "an absolute path to a PEM file"),
@@ -87,6 +103,10 @@ public struct KioskConfiguration: Hashable, Sendable {
     ),
     ("allergen_check", "on or off"),
     ("push", "auto (the server's push stream beside the poll, when it has one) or off"),
+    (
+      "conf_dir",
+      "an absolute path: the folder of *.conf files read after kiosk.conf and kds.txt (kdsctl set writes there)"
+    ),
   ]
 }
 
@@ -238,6 +258,9 @@ extension KioskConfiguration {
       mode = value
     case "sync_interval": syncInterval = try number(0.1...300)
     case "request_timeout": requestTimeout = try number(0.1...120)
+    case "failback_probe":
+      guard let v = Self.seconds(value), (1...3_600).contains(v) else { throw fail() }
+      failbackProbe = v
     case "database": database = try absolutePath()
     case "control_socket": controlSocket = try absolutePath()
     case "ca_file": caFile = try absolutePath()
@@ -272,6 +295,7 @@ extension KioskConfiguration {
     case "push":
       guard value == "auto" || value == "off" else { throw fail() }
       push = value
+    case "conf_dir": confDir = try absolutePath()
     default:
       // A long or odd "key" may be a pasted token (with an `=` in it): not shown.
       let looksLikeAKey =
@@ -285,6 +309,7 @@ extension KioskConfiguration {
         "unknown key \(shown); known keys: "
           + Self.knownKeys.map(\.key).joined(separator: ", ") + ", map.*, grab.*, touch.*")
     }
+    sources[key] = source
   }
 
   /// `allergens = default, quinoa, tree nut`: `default` stands for the standard list.
@@ -334,11 +359,35 @@ extension KioskConfiguration {
   /// Keys whose value is never shown in a message.
   static func isSecret(_ key: String) -> Bool { key == "token" }
 
+  /// `60`, `60s`, `2m` or `1500ms` as seconds; nil if it is none of these.
+  public static func seconds(_ value: String) -> Double? {
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
+    for (suffix, scale) in units where value.hasSuffix(suffix) {
+      let number = value.dropLast(suffix.count).trimmingSpaces
+      guard let v = Double(number), v.isFinite else { return nil }
+      return v * scale
+    }
+    guard let v = Double(value), v.isFinite else { return nil }
+    return v
+  }
+
   /// Why `value` is not a usable `server =` value, or nil when it is: `local`,
   /// or an http(s) URL with a host and no space, control character or other
   /// character a URL cannot hold unescaped.
   static func serverProblem(_ value: String) -> String? {
     if value == "local" { return nil }
+    // A list (`https://a:8443, https://b:8443`): the kiosk fails over in order.
+    if value.contains(",") {
+      let parts = value.split(separator: ",", omittingEmptySubsequences: false).map {
+        String($0.trimmingSpaces)
+      }
+      for part in parts {
+        if part.isEmpty { return "an empty entry in the server list" }
+        if part == "local" { return "local cannot be in a list of servers" }
+        if let problem = serverProblem(part) { return "\(part.prefix(80)): \(problem)" }
+      }
+      return nil
+    }
     let rest: Substring
     if value.hasPrefix("http://") {
       rest = value.dropFirst("http://".count)
@@ -365,7 +414,7 @@ extension KioskConfiguration {
     return !"\"<>\\^`{|}".unicodeScalars.contains(c)
   }
 
-  static func isInputKey(_ key: String) -> Bool {
+  public static func isInputKey(_ key: String) -> Bool {
     key.hasPrefix("map.") || key.hasPrefix("grab.") || key.hasPrefix("touch.")
   }
 
