@@ -10,6 +10,11 @@ SWIFT ?= swift
 JOBS ?= $(shell nproc)
 BUILD_FLAGS ?= -j $(JOBS)
 RELEASE_FLAGS ?= -c release -j $(JOBS)
+# How many tests run at once. Unbounded, every test of the suite starts its
+# servers at the same moment: on 2 cores that stretches a test over minutes
+# and makes time limits (a screen's silence, a rate limit's refill) lapse.
+TEST_WIDTH ?= 8
+TEST_FLAGS ?= $(BUILD_FLAGS) --experimental-maximum-parallelization-width $(TEST_WIDTH)
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
@@ -34,11 +39,11 @@ include $(sort $(wildcard mk/*.mk))
 # The whole suite: the Swift tests, then every step the parts add.
 test: deps
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
-	$(SWIFT) test $(BUILD_FLAGS) --skip-build
+	$(SWIFT) test $(TEST_FLAGS) --skip-build
 	@set -e; for step in $(TEST_STEPS); do $(MAKE) --no-print-directory $$step; done
 
 test-swift: deps
-	$(SWIFT) test $(BUILD_FLAGS)
+	$(SWIFT) test $(TEST_FLAGS)
 
 bench: release
 	@set -e; for step in $(BENCH_STEPS); do $(MAKE) --no-print-directory $$step; done

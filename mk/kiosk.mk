@@ -4,7 +4,7 @@
 # kds-kiosk and kdsctl (make bench builds them).
 .PHONY: test-crash bench-kiosk
 test-crash:
-	KDS_CRASH_ROUNDS=$${KDS_CRASH_ROUNDS:-200} $(SWIFT) test $(BUILD_FLAGS) --filter KDSKioskTests.CrashTests
+	KDS_CRASH_ROUNDS=$${KDS_CRASH_ROUNDS:-200} $(SWIFT) test $(TEST_FLAGS) --filter KDSKioskTests.CrashTests
 
 BENCH_STEPS += bench-kiosk
 bench-kiosk:

@@ -8,7 +8,7 @@ BENCH_STEPS += bench-server bench-replicas
 
 .PHONY: test-server-postgres bench-server bench-replicas
 test-server-postgres:
-	KDS_TEST_BACKEND=postgres $(SWIFT) test $(BUILD_FLAGS) --skip-build --filter KDSServerTests
+	KDS_TEST_BACKEND=postgres $(SWIFT) test $(TEST_FLAGS) --skip-build --filter KDSServerTests
 
 bench-server:
 	$(SWIFT) run $(RELEASE_FLAGS) kds-bench server

@@ -104,7 +104,10 @@ import Testing
   }
 
   @Test func screensSurviveARestartAsOffline() async throws {
-    let f = try Fixture(replicas: 1)
+    // A silence limit far longer than the test: only the restart can make
+    // the screen offline here (a loaded machine can put many seconds
+    // between two requests).
+    let f = try Fixture(arguments: ["--kiosk-offline-after", "3600"], replicas: 1)
     let manager = f.server.client(token: try f.server.createManagerToken())
     let poll = try await f.grill.send(
       "GET", "/kds/queue?station=grill",
