@@ -17,7 +17,7 @@ public enum AuditLog {
     order: String?,
     station: String?, detail: String? = nil
   ) throws {
-    try db.execute(
+    try db.executeUnread(
       sql: """
         INSERT INTO audit_log (at, device, action, ticket_id, order_id, station, detail)
         VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -117,7 +117,7 @@ final class Idempotency: Sendable {
   func save(_ db: any SQLConnection, _ claim: IdempotencyClaim, _ response: APIResponse, now: Int64)
     throws
   {
-    try db.execute(
+    try db.executeUnread(
       sql: """
         INSERT INTO idempotency_keys
           (token_id, method, path, key, fingerprint, status, body, created_at, expires_at)

@@ -66,7 +66,7 @@ extension Kitchen {
         ticket.readyAt = nil
         ticket.allergenCheckedAt = nil
       }
-      try db.execute(
+      try db.executeUnread(
         sql: """
           UPDATE tickets SET status = ?, updated_at = ?, ready_at = ?, allergen_checked_at = ?
           WHERE id = ?

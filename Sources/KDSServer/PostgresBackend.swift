@@ -10,7 +10,11 @@ import Synchronization
 // body, which is synchronous (SQL.swift), on one of N threads of an
 // `NIOThreadPool`: never on an event loop, never on Swift's cooperative pool.
 // Each statement is sent on the connection and waited for there (a blocking
-// `EventLoopFuture.wait()`). A connection that fails (the server restarted,
+// `EventLoopFuture.wait()`), except those whose answer nobody reads
+// (SAVEPOINT, RELEASE, SET LOCAL, pg_notify, the audit and idempotency
+// INSERTs, `executeUnread`): they are sent without waiting, the connection
+// runs them in order, and the next statement that waits (at the latest
+// COMMIT) throws their error first, failing the transaction. A connection that fails (the server restarted,
 // `pg_terminate_backend`) fails the transaction it was in (the request fails;
 // an open transaction never commits half), is closed and left out of the
 // pool; the next transaction connects a new one.
@@ -326,7 +330,7 @@ public final class PostgresBackend: SQLBackend {
                     != nil
                 else { throw PostgresBackendError(message: "no restaurant \(restaurant)") }
               }
-              try db.run(
+              db.sendWithoutWaiting(
                 "SET LOCAL search_path TO \(PostgresSchema.schemaName(restaurant: restaurant)), public"
               )
             }
@@ -342,6 +346,7 @@ public final class PostgresBackend: SQLBackend {
             }
             return value
           } catch {
+            db.settleQuietly()
             if !connection.isClosed { try? db.run("ROLLBACK") }
             throw error
           }
@@ -571,6 +576,11 @@ final class PostgresSQLConnection: SQLConnection {
   let restaurant: Int64?
   private(set) var changesCount = 0
   private var savepoints = 0
+  /// Statements sent without waiting for their answer (SAVEPOINT, RELEASE,
+  /// SET LOCAL, pg_notify): the connection runs its queries in order, so
+  /// their answers are in before the next waited statement's, and that wait
+  /// checks them first. Saves a thread wake-up and a hop per statement.
+  private var unsettled: [(answer: EventLoopFuture<PostgresQueryResult>, text: String)] = []
 
   init(_ connection: PostgresConnection, restaurant: Int64?, logger: Logger) {
     self.connection = connection
@@ -605,22 +615,64 @@ final class PostgresSQLConnection: SQLConnection {
     savepoints += 1
     let name = "kds_sp\(savepoints)"
     defer { savepoints -= 1 }
-    try run("SAVEPOINT \(name)")
+    sendWithoutWaiting("SAVEPOINT \(name)")
     do {
       try body()
     } catch {
       if !connection.isClosed {
+        // What failed may be a statement not waited for (the SAVEPOINT):
+        // its error is the body's; the rollback runs either way.
+        settleQuietly()
         try? run("ROLLBACK TO SAVEPOINT \(name)")
         try? run("RELEASE SAVEPOINT \(name)")
       }
       throw error
     }
-    try run("RELEASE SAVEPOINT \(name)")
+    sendWithoutWaiting("RELEASE SAVEPOINT \(name)")
   }
 
   /// A statement without arguments or rows (BEGIN, COMMIT, SET).
   func run(_ sql: String) throws {
     _ = try send(PostgresQuery(unsafeSQL: sql), text: sql)
+  }
+
+  /// Sends a statement whose answer nobody reads (no arguments, no rows).
+  /// Its error, if any, is thrown by the next waited statement.
+  func sendWithoutWaiting(_ sql: String) {
+    unsettled.append((connection.query(PostgresQuery(unsafeSQL: sql), logger: logger), sql))
+  }
+
+  func executeUnread(sql: String, arguments: SQLArguments) throws {
+    try sendWithoutWaiting(sql: sql, arguments: arguments)
+  }
+
+  /// Same, with arguments (`pg_notify(?, ?)`, an INSERT of the audit log).
+  func sendWithoutWaiting(sql: String, arguments: SQLArguments) throws {
+    let statements = try PostgresSQLText.statements(sql)
+    guard statements.count == 1, statements[0].placeholders == arguments.values.count else {
+      throw PostgresBackendError(message: "one statement with its arguments: \(sql)")
+    }
+    let query = PostgresQuery(unsafeSQL: statements[0].sql, binds: Self.bindings(arguments.values))
+    unsettled.append((connection.query(query, logger: logger), statements[0].sql))
+  }
+
+  /// Waits for every statement sent without waiting; throws the first error.
+  func settle() throws {
+    guard !unsettled.isEmpty else { return }
+    let waiting = unsettled
+    unsettled = []
+    var first: PostgresBackendError?
+    for (answer, text) in waiting {
+      do { _ = try answer.wait() } catch  where first == nil {
+        first = PostgresBackendError(error, statement: text)
+      } catch {}
+    }
+    if let first { throw first }
+  }
+
+  /// Waits for them, their errors already accounted for (a rollback follows).
+  func settleQuietly() {
+    try? settle()
   }
 
   func query(_ statement: PostgresSQLText.Statement, _ values: [SQLValue]) throws -> [SQLRow] {
@@ -630,6 +682,18 @@ final class PostgresSQLConnection: SQLConnection {
           "statement has \(statement.placeholders) placeholders for \(values.count) arguments: \(statement.sql)"
       )
     }
+    let result = try send(
+      PostgresQuery(unsafeSQL: statement.sql, binds: Self.bindings(values)), text: statement.sql)
+    switch result.metadata.command {
+    case "INSERT", "UPDATE", "DELETE", "MERGE": changesCount = result.metadata.rows ?? 0
+    default: break
+    }
+    return try result.rows.map { row in
+      SQLRow(try row.map { try Self.value(of: $0) })
+    }
+  }
+
+  static func bindings(_ values: [SQLValue]) -> PostgresBindings {
     var binds = PostgresBindings(capacity: values.count)
     for v in values {
       switch v {
@@ -640,20 +704,21 @@ final class PostgresSQLConnection: SQLConnection {
       case .blob(let b): binds.append(ByteBuffer(bytes: b))
       }
     }
-    let result = try send(
-      PostgresQuery(unsafeSQL: statement.sql, binds: binds), text: statement.sql)
-    switch result.metadata.command {
-    case "INSERT", "UPDATE", "DELETE", "MERGE": changesCount = result.metadata.rows ?? 0
-    default: break
-    }
-    return try result.rows.map { row in
-      SQLRow(try row.map { try Self.value(of: $0) })
-    }
+    return binds
   }
 
+  /// Sends `query` and waits for its answer (and for those of the
+  /// statements sent before it without waiting: their error comes first).
   func send(_ query: PostgresQuery, text: String) throws -> PostgresQueryResult {
+    let answer = connection.query(query, logger: logger)
     do {
-      return try connection.query(query, logger: logger).wait()
+      try settle()
+    } catch {
+      _ = try? answer.wait()
+      throw error
+    }
+    do {
+      return try answer.wait()
     } catch {
       throw PostgresBackendError(error, statement: text)
     }

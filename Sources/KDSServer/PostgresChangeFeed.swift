@@ -88,7 +88,9 @@ public final class PostgresChangeFeed: TicketChangeFeed {
     else { return }
     let channel = PostgresSchema.channel(restaurant: restaurant)
     for payload in payloads(changes) {
-      _ = try db.fetchAll(sql: "SELECT pg_notify(?, ?)", arguments: [channel, payload])
+      // Nothing to read back: sent without waiting (an error comes with the
+      // next statement, at the latest COMMIT).
+      try pg.sendWithoutWaiting(sql: "SELECT pg_notify(?, ?)", arguments: [channel, payload])
     }
   }
 

@@ -180,9 +180,18 @@ public protocol SQLConnection: AnyObject {
   var changesCount: Int { get }
   /// Runs `body` in a savepoint: rolled back alone if it throws.
   func inSavepoint(_ body: () throws -> Void) throws
+  /// Runs one write whose answer nobody reads (no rows, no change count).
+  /// PostgreSQL sends it without waiting: its error, if any, is thrown by
+  /// the next statement that waits, at the latest by COMMIT, which then
+  /// fails the transaction. SQLite runs it at once.
+  func executeUnread(sql: String, arguments: SQLArguments) throws
 }
 
 extension SQLConnection {
+  public func executeUnread(sql: String, arguments: SQLArguments) throws {
+    try execute(sql: sql, arguments: arguments)
+  }
+
   public func execute(sql: String) throws { try execute(sql: sql, arguments: []) }
 
   public func fetchAll(sql: String) throws -> [SQLRow] { try fetchAll(sql: sql, arguments: []) }

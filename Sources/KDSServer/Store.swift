@@ -157,7 +157,8 @@ public final class ServerStore: Sendable {
 /// database's clock) + 1)`, taken inside the write transaction, and saved in
 /// `meta.clock` in the same transaction. On SQLite write transactions are
 /// IMMEDIATE (GRDB's default for a writer): they hold SQLite's write lock from
-/// their first statement; on PostgreSQL the clock is read `FOR UPDATE`. Either
+/// their first statement; on PostgreSQL the clock's row is updated (and so
+/// locked until COMMIT) by the one statement that reads it. Either
 /// way two kds-server processes on one database never read the same clock,
 /// and commit order is stamp order. The clock never goes back,
 /// across restarts, wall-clock steps or the other process's writes.
@@ -170,13 +171,22 @@ final class StampClock: Sendable {
   var lastStamp: Int64 { last.withLock { $0 } }
 
   func next(_ db: any SQLConnection) throws -> Int64 {
-    // PostgreSQL's transactions do not lock on their first statement: the
-    // row lock on the clock serialises stampers (commit order is stamp order).
-    let sql =
-      db.dialect == .postgres
-      ? "SELECT value FROM meta WHERE key = 'clock' FOR UPDATE"
-      : "SELECT value FROM meta WHERE key = 'clock'"
-    let stored = try db.fetchOne(Int64.self, sql: sql) ?? 0
+    if db.dialect == .postgres {
+      // PostgreSQL's transactions do not lock on their first statement: the
+      // UPDATE's row lock on the clock serialises stampers until COMMIT
+      // (commit order is stamp order). One statement, one round trip: the
+      // database's clock + 1, or this process's next, whichever is later.
+      let floor = last.withLock { max(SystemClock.wallMillis(), $0 + 1) }
+      guard
+        let stamp = try db.fetchOne(
+          Int64.self,
+          sql: "UPDATE meta SET value = GREATEST(value + 1, ?) WHERE key = 'clock' RETURNING value",
+          arguments: [floor])
+      else { throw ServerInternalError("the stamp clock's row is missing from meta") }
+      last.withLock { $0 = max($0, stamp) }
+      return stamp
+    }
+    let stored = try db.fetchOne(Int64.self, sql: "SELECT value FROM meta WHERE key = 'clock'") ?? 0
     let stamp = last.withLock { last in
       last = max(SystemClock.wallMillis(), max(last, stored) + 1)
       return last
